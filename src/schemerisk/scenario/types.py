@@ -1,0 +1,299 @@
+"""Frozen, typed scenario objects: what a scenario file becomes once it is validated.
+
+Every block of the model's input sheet (Carrin, Ron & Murray 1993, Sheet A;
+``shared/spec/MODEL.md`` section 2) has a class here. Nothing downstream sees
+the raw YAML: the parser in :mod:`schemerisk.scenario.parse` builds these and
+rejects anything it does not understand.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from schemerisk.equations import value_on_target_path
+
+DEPENDANTS = "dependants"
+FARMERS = "farmers"
+COST_TYPES = ("salaries", "maintenance", "pharmaceuticals", "other")
+
+
+class Level(enum.Enum):
+    """Level of care of a health service."""
+
+    INPATIENT = "inpatient"
+    OUTPATIENT = "outpatient"
+
+
+class VolumeBasis(enum.IntEnum):
+    """How a service's base-year volume is given (kernel code in brackets)."""
+
+    COUNT = 0  #: number of services in the base year, split over categories
+    RATE_PER_PERSON = 1  #: services per person per year
+    PER_ADMISSION = 2  #: admission rate x share of admissions x length of stay
+
+
+class AdminBasis(enum.IntEnum):
+    """How an administrative expenditure item is set (kernel code in brackets)."""
+
+    AMOUNT = 0  #: base-year amount, then real growth
+    SHARE_OF_PAYMENTS = 1  #: base-year share of health care payments, then real growth
+    SHARE_OF_PAYMENTS_EVERY_YEAR = 2  #: share of health care payments, every year
+    PER_MEMBER = 3  #: amount per member (base-year prices), real growth on the rate
+
+
+@dataclass(frozen=True)
+class LinearPath:
+    """A per-year path written as a move from a base value to a target.
+
+    Follows Carrin, Ron & Murray (1993), Annex I.1: constant up to and including
+    ``base_year + delay``, equal steps to ``target`` in the arrival year.
+    """
+
+    base: float
+    target: float
+    arrival: int
+    delay: int = 0
+
+
+@dataclass(frozen=True)
+class YearPath:
+    """A per-year input: one value for each year t = 0..T.
+
+    Attributes
+    ----------
+    values : tuple of float
+        One value per year, base year first.
+    linear : LinearPath or None
+        The source form when the path was written as a move to a target.
+    given_values : bool
+        True when the file listed the values year by year.
+    """
+
+    values: tuple[float, ...]
+    linear: LinearPath | None = None
+    given_values: bool = False
+
+    @classmethod
+    def constant(cls, value: float, n_years: int) -> YearPath:
+        """Return a path holding ``value`` in each of ``n_years`` years."""
+        return cls(tuple(float(value) for _ in range(n_years)))
+
+    @classmethod
+    def from_linear(cls, linear: LinearPath, base_year: int, n_years: int) -> YearPath:
+        """Expand a move to a target (Annex I.1) into yearly values."""
+        start = base_year + linear.delay
+        values = tuple(
+            float(value_on_target_path(linear.base, linear.target, base_year + t, start, linear.arrival))
+            for t in range(n_years)
+        )
+        return cls(values, linear=linear)
+
+    def array(self) -> np.ndarray:
+        """Return the values as a float64 array of length T + 1."""
+        return np.asarray(self.values, dtype=np.float64)
+
+    def extended(self, base_year: int, n_years: int) -> YearPath:
+        """Return the path over a longer (or shorter) horizon.
+
+        A path written as a target is recomputed; a constant or a list of
+        values holds its last value in the added years.
+        """
+        if self.linear is not None:
+            return YearPath.from_linear(self.linear, base_year, n_years)
+        vals = list(self.values[:n_years])
+        vals += [self.values[-1]] * (n_years - len(vals))
+        return YearPath(tuple(vals), given_values=self.given_values)
+
+
+@dataclass(frozen=True)
+class Demography:
+    """Demography block (MODEL.md 2.1)."""
+
+    population: float  #: base-year population P0 [persons]
+    growth_rate: YearPath  #: annual population growth g_t [1/yr]; year 0 unused
+    dependant_share: YearPath  #: share of dependants in the population d_t [-]
+
+
+@dataclass(frozen=True)
+class Economy:
+    """Economy block (MODEL.md 2.2)."""
+
+    domestic_inflation: YearPath  #: dp_t [1/yr]; year 0 unused
+    external_inflation: YearPath  #: ep_t, in US$ terms [1/yr]; year 0 unused
+    exchange_rate: YearPath  #: EXR_t [LCU/US$]; only year 0 used under PPP
+    purchasing_power_parity: bool  #: the paper's PPP switch
+
+
+@dataclass(frozen=True)
+class Category:
+    """A population category (MODEL.md 2.3-2.4)."""
+
+    name: str
+    label: str
+    adult_share: YearPath | None  #: s_kt, share of the adult population; None for dependants
+    income: float  #: INC_k0, base-year average income [LCU/yr]
+    income_growth: YearPath  #: ig_kt, nominal income growth [1/yr]
+    contribution_rate: YearPath  #: hicr_kt, share of income [-]
+    flat_premium: YearPath  #: PRF_t / PRDP_t, flat premium per person [LCU/yr]
+    insured_share: YearPath  #: m_it [-]
+    outpatient_cover: bool  #: whether the contract covers outpatient care
+    exempt_share: YearPath  #: e_it, share of members exempted from contributions [-]
+    user_fee_exempt_share: YearPath  #: (extension) share whose user fees the state pays [-]
+
+    @property
+    def is_adult(self) -> bool:
+        """True for every category but the dependants."""
+        return self.name != DEPENDANTS
+
+
+@dataclass(frozen=True)
+class CostComponent:
+    """Base-year cost of one cost type for a service (MODEL.md 2.6)."""
+
+    total: float  #: COST_jc [LCU/yr]
+    government_share: float  #: gs_jc [-]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target for a unit cost or a service rate (MODEL.md 2.7-2.8, Annex I.1)."""
+
+    value: float  #: the target (absolute), or a multiplier on the base value when ``is_ratio``
+    is_ratio: bool
+    delay: int  #: years of delay after the base year
+    arrival: int  #: year the target is reached
+
+
+@dataclass(frozen=True)
+class Volume:
+    """How the base-year volume of a service is given (MODEL.md 2.6)."""
+
+    basis: VolumeBasis
+    amount: float  #: the count, the rate per person, or the share of admissions
+    length_of_stay: float = 1.0  #: services per admission (PER_ADMISSION only)
+    split: tuple[float, ...] | None = None  #: share of the count by category; None = population
+    relative_use: tuple[float, ...] | None = None  #: use relative to the average, by category
+
+
+@dataclass(frozen=True)
+class Service:
+    """A health service (MODEL.md 1, 2.5-2.7)."""
+
+    name: str
+    label: str
+    level: Level
+    tier: str
+    unit: str
+    volume: Volume
+    patient_cost: float | None  #: pc_j0, base-year patient cost per service [LCU]
+    government_cost: float | None  #: gc_j0 [LCU]
+    base_year_cost: tuple[CostComponent, ...] | None  #: the four cost types, COST_TYPES order
+    copayment_rate: float  #: cop_j [-]
+    patient_import_share: float  #: a_j [-]
+    government_import_share: float  #: b_j [-]
+    patient_cost_target: Target | None
+    government_cost_target: Target | None
+
+
+@dataclass(frozen=True)
+class RateTarget:
+    """A target service rate for some categories (MODEL.md 2.8)."""
+
+    service: str
+    categories: tuple[str, ...]
+    target: Target
+
+
+@dataclass(frozen=True)
+class AdminItem:
+    """An administrative expenditure item (MODEL.md 2.9)."""
+
+    name: str
+    basis: AdminBasis
+    value: float
+    real_growth: YearPath  #: real growth of the constant-price amount [1/yr]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete, validated scenario: every input of one projection.
+
+    Build one with :func:`schemerisk.load_scenario`.
+    """
+
+    name: str
+    title: str
+    currency: str
+    base_year: int
+    horizon: int
+    demography: Demography
+    economy: Economy
+    admission_rate: float | None
+    insured_utilisation_loading: float
+    categories: tuple[Category, ...]
+    services: tuple[Service, ...]
+    rate_targets: tuple[RateTarget, ...]
+    administration: tuple[AdminItem, ...]
+    source: str = "<memory>"
+    sha256: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def years(self) -> np.ndarray:
+        """The projection years, base year first."""
+        return np.arange(self.base_year, self.base_year + self.horizon + 1)
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        """Category names in model order (dependants, farmers, then the rest)."""
+        return tuple(c.name for c in self.categories)
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        """Service names in file order."""
+        return tuple(s.name for s in self.services)
+
+    def category(self, name: str) -> Category:
+        """Return the category called ``name``."""
+        return next(c for c in self.categories if c.name == name)
+
+    def with_horizon(self, horizon: int) -> Scenario:
+        """Return the scenario over ``horizon`` years after the base year.
+
+        Paths written as targets are recomputed; constants and year-by-year
+        lists hold their last value in added years.
+        """
+        n = horizon + 1
+
+        def ext(p: YearPath) -> YearPath:
+            return p.extended(self.base_year, n)
+
+        def ext_cat(c: Category) -> Category:
+            return replace(
+                c,
+                adult_share=None if c.adult_share is None else ext(c.adult_share),
+                income_growth=ext(c.income_growth),
+                contribution_rate=ext(c.contribution_rate),
+                flat_premium=ext(c.flat_premium),
+                insured_share=ext(c.insured_share),
+                exempt_share=ext(c.exempt_share),
+                user_fee_exempt_share=ext(c.user_fee_exempt_share),
+            )
+
+        d, e = self.demography, self.economy
+        return replace(
+            self,
+            horizon=horizon,
+            demography=replace(d, growth_rate=ext(d.growth_rate), dependant_share=ext(d.dependant_share)),
+            economy=replace(
+                e,
+                domestic_inflation=ext(e.domestic_inflation),
+                external_inflation=ext(e.external_inflation),
+                exchange_rate=ext(e.exchange_rate),
+            ),
+            categories=tuple(ext_cat(c) for c in self.categories),
+            administration=tuple(replace(a, real_growth=ext(a.real_growth)) for a in self.administration),
+        )
