@@ -1,0 +1,1 @@
+"""Analysis of results: the equilibrium solver (and, later, risk and sensitivity)."""

@@ -1,0 +1,249 @@
+"""Kernel output rows as an xarray Dataset: the contract between the model and the rest.
+
+Variable names here are public: later stages (risk, sensitivity, reports) and
+users' own code rely on them. Monetary amounts are in currency units (VND for
+Hai Phong), not thousands; people in persons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from schemerisk import __version__
+from schemerisk.model.layout import CATEGORY, OUTPUT_DIMS, SERVICE, YEAR, ModelInputs, Out, offsets
+from schemerisk.scenario.types import Scenario
+
+DRAW = "draw"
+CURRENCY = "{currency}"
+CURRENCY_PER_YEAR = "{currency}/yr"
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    """Name, long name and units of a result variable."""
+
+    name: str
+    long_name: str
+    units: str
+
+
+#: every kernel output, with its public name, long name and units
+OUTPUT_VARIABLES: dict[Out, VariableInfo] = {
+    Out.DOMESTIC_PRICE_INDEX: VariableInfo("domestic_price_index", "Domestic price index (base year = 100)", "1"),
+    Out.EXTERNAL_PRICE_INDEX: VariableInfo(
+        "external_price_index", "External price index, US$ terms (base year = 100)", "1"
+    ),
+    Out.EXCHANGE_RATE: VariableInfo("exchange_rate", "Exchange rate", "{currency}/US$"),
+    Out.TOTAL_POPULATION: VariableInfo("total_population", "Total population", "persons"),
+    Out.PATIENT_COST: VariableInfo(
+        "patient_cost", "Patient cost of all services, all patients (current prices)", CURRENCY_PER_YEAR
+    ),
+    Out.GOVERNMENT_COST: VariableInfo(
+        "government_cost", "Government cost of all services, all patients (current prices)", CURRENCY_PER_YEAR
+    ),
+    Out.TOTAL_COST_CONSTANT: VariableInfo(
+        "total_cost_constant", "Total cost of all services (constant base-year prices)", CURRENCY_PER_YEAR
+    ),
+    Out.HEALTH_CARE_PAYMENTS: VariableInfo(
+        "health_care_payments", "Health care payments by the scheme", CURRENCY_PER_YEAR
+    ),
+    Out.ADMIN_EXPENDITURE: VariableInfo(
+        "admin_expenditure", "Administrative expenditure of the scheme", CURRENCY_PER_YEAR
+    ),
+    Out.TOTAL_EXPENDITURE: VariableInfo("total_expenditure", "Total expenditure of the scheme", CURRENCY_PER_YEAR),
+    Out.PREMIUM_REVENUE: VariableInfo("premium_revenue", "Revenue from premiums", CURRENCY_PER_YEAR),
+    Out.FLAT_PREMIUM_REVENUE: VariableInfo(
+        "flat_premium_revenue", "Revenue from flat premiums", CURRENCY_PER_YEAR
+    ),
+    Out.CONTRIBUTION_REVENUE: VariableInfo(
+        "contribution_revenue", "Revenue from income-related contributions", CURRENCY_PER_YEAR
+    ),
+    Out.BALANCE: VariableInfo("balance", "Balance of the scheme (revenue - expenditure)", CURRENCY_PER_YEAR),
+    Out.COPAYMENTS: VariableInfo("copayments", "Co-payments by the insured", CURRENCY_PER_YEAR),
+    Out.USER_FEES: VariableInfo(
+        "user_fees", "User fees (non-insured, and insured for services not covered)", CURRENCY_PER_YEAR
+    ),
+    Out.GOVERNMENT_FINANCING: VariableInfo(
+        "government_financing", "Government financing of health services", CURRENCY_PER_YEAR
+    ),
+    Out.POPULATION: VariableInfo("population", "Population by category", "persons"),
+    Out.MEMBERS: VariableInfo("members", "Members (insured persons) by category", "persons"),
+    Out.EXEMPTED_MEMBERS: VariableInfo(
+        "exempted_members", "Members exempted from contributions by category", "persons"
+    ),
+    Out.INCOME: VariableInfo("income", "Average nominal income per person", CURRENCY_PER_YEAR),
+    Out.PREMIUM: VariableInfo("premium", "Premium per paying member", CURRENCY_PER_YEAR),
+    Out.CATEGORY_REVENUE: VariableInfo(
+        "premium_revenue_by_category", "Revenue from premiums by category", CURRENCY_PER_YEAR
+    ),
+    Out.SERVICES: VariableInfo("services", "Number of services, all patients", "services/yr"),
+    Out.UNIT_PATIENT_COST: VariableInfo(
+        "unit_patient_cost", "Patient cost per service (current prices)", CURRENCY
+    ),
+    Out.UNIT_GOVERNMENT_COST: VariableInfo(
+        "unit_government_cost", "Government cost per service (current prices)", CURRENCY
+    ),
+}
+
+#: public name -> kernel output field
+VARIABLE_FIELDS: dict[str, Out] = {info.name: f for f, info in OUTPUT_VARIABLES.items()}
+
+#: the default outputs kept by a Monte Carlo run: every scheme-level variable and
+#: the per-category members, premiums and revenue
+DEFAULT_KEEP: tuple[str, ...] = tuple(
+    [OUTPUT_VARIABLES[f].name for f in Out if OUTPUT_DIMS[f] == (YEAR,)]
+    + ["members", "premium", "premium_revenue_by_category"]
+)
+
+
+def coordinates(scenario: Scenario) -> dict[str, xr.DataArray]:
+    """Coordinates of a result: years, categories and services with their labels.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario projected.
+
+    Returns
+    -------
+    dict
+        Coordinate arrays for ``year``, ``category`` and ``service`` and their labels.
+    """
+    cats, svcs = scenario.categories, scenario.services
+    return {
+        YEAR: xr.DataArray(scenario.years, dims=YEAR, attrs={"long_name": "Year", "units": "yr"}),
+        CATEGORY: xr.DataArray([c.name for c in cats], dims=CATEGORY, attrs={"long_name": "Population category"}),
+        "category_label": xr.DataArray([c.label for c in cats], dims=CATEGORY),
+        SERVICE: xr.DataArray([s.name for s in svcs], dims=SERVICE, attrs={"long_name": "Health service"}),
+        "service_label": xr.DataArray([s.label for s in svcs], dims=SERVICE),
+        "service_level": xr.DataArray([s.level.value for s in svcs], dims=SERVICE),
+        "service_tier": xr.DataArray([s.tier for s in svcs], dims=SERVICE),
+    }
+
+
+def scenario_attrs(scenario: Scenario) -> dict[str, str | int]:
+    """Dataset attributes that identify the scenario and the package version."""
+    return {
+        "title": scenario.title or scenario.name,
+        "scenario": scenario.name,
+        "scenario_file": scenario.source,
+        "scenario_sha256": scenario.sha256,
+        "currency": scenario.currency,
+        "base_year": scenario.base_year,
+        "horizon": scenario.horizon,
+        "schemerisk_version": __version__,
+        "model": "WHO cost-sharing and health insurance premium simulation model "
+        "(Carrin, Ron & Murray 1993, WHO/ICO/MESD.12), version 2.1 equations",
+    }
+
+
+def rows_to_dataset(
+    scenario: Scenario,
+    inputs: ModelInputs,
+    rows: np.ndarray,
+    keep: Iterable[str] | None = None,
+    draw_dim: bool = True,
+) -> xr.Dataset:
+    """Turn kernel output rows into a Dataset.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario projected.
+    inputs : ModelInputs
+        Its compiled inputs (for the dimension sizes).
+    rows : numpy.ndarray
+        Output rows, shape (draws, row length).
+    keep : iterable of str, optional
+        Names of the variables to include; default all.
+    draw_dim : bool
+        Keep a leading ``draw`` dimension; if False, ``rows`` must hold one draw.
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per kept output, with units and long names.
+    """
+    ooff = offsets(OUTPUT_DIMS, inputs.dims)
+    names = list(VARIABLE_FIELDS) if keep is None else list(keep)
+    unknown = [n for n in names if n not in VARIABLE_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown output variable(s) {unknown}; valid: {sorted(VARIABLE_FIELDS)}")
+    if not draw_dim and rows.shape[0] != 1:
+        raise ValueError("draw_dim=False needs exactly one draw")
+    n_draws = rows.shape[0]
+    data_vars = {}
+    for name in names:
+        f = VARIABLE_FIELDS[name]
+        dims = OUTPUT_DIMS[f]
+        block = rows[:, ooff[f] : ooff[f + 1]].reshape((n_draws, *inputs.dims.shape(dims)))
+        info = OUTPUT_VARIABLES[f]
+        attrs = {"long_name": info.long_name, "units": info.units.format(currency=scenario.currency)}
+        if draw_dim:
+            data_vars[name] = xr.Variable((DRAW, *dims), block.copy(), attrs)
+        else:
+            data_vars[name] = xr.Variable(dims, block[0].copy(), attrs)
+    ds = xr.Dataset(data_vars, coords=coordinates(scenario), attrs=scenario_attrs(scenario))
+    return ds
+
+
+def add_memoranda(ds: xr.Dataset) -> xr.Dataset:
+    """Add the derived Sheet C rows: totals, memoranda and the structure of financing.
+
+    Carrin, Ron & Murray (1993), Section 4 and Annex II: total membership,
+    members exempted as a share of the insured, health care payments per
+    insured, administrative expenditure as a share of premium revenue, total
+    cost in current prices and each source's share of it, and whether the
+    scheme is in financial equilibrium (|balance| < 1 % of revenue).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result with at least the variables these rows are computed from.
+
+    Returns
+    -------
+    xarray.Dataset
+        The same with the derived variables added (where their inputs exist).
+    """
+    out = ds.copy()
+    cur = ds["balance"].attrs.get("units", "") if "balance" in ds else ""
+
+    def put(name: str, value: xr.DataArray, long_name: str, units: str) -> None:
+        out[name] = value.assign_attrs(long_name=long_name, units=units)
+
+    if "members" in ds:
+        put("total_members", ds["members"].sum(CATEGORY), "Total membership", "persons")
+    if "members" in ds and "exempted_members" in ds:
+        total = ds["members"].sum(CATEGORY)
+        exempt = ds["exempted_members"].sum(CATEGORY)
+        put("total_exempted_members", exempt, "Members exempted from contributions", "persons")
+        put("exempted_share", (exempt / total).where(total > 0), "Members exempted as a share of the insured", "1")
+        put("paying_members", ds["members"] - ds["exempted_members"], "Paying members by category", "persons")
+    if "health_care_payments" in ds and "members" in ds:
+        total = ds["members"].sum(CATEGORY)
+        put("health_care_payments_per_member", (ds["health_care_payments"] / total).where(total > 0),
+            "Health care payments per insured person", cur.replace("/yr", "/person/yr"))
+    if "admin_expenditure" in ds and "premium_revenue" in ds:
+        rev = ds["premium_revenue"]
+        put("admin_share_of_revenue", (ds["admin_expenditure"] / rev).where(rev != 0),
+            "Administrative expenditure as a share of premium revenue", "1")
+    if "balance" in ds and "premium_revenue" in ds:
+        rev = ds["premium_revenue"]
+        put("balance_share_of_revenue", (ds["balance"] / rev).where(rev != 0),
+            "Balance as a share of premium revenue", "1")
+        put("in_equilibrium", abs(ds["balance"]) < 0.01 * abs(rev),
+            "Financial equilibrium: |balance| < 1 % of premium revenue (Section 3.4.11)", "1")
+    parts = ("user_fees", "copayments", "health_care_payments", "government_financing")
+    if "patient_cost" in ds and "government_cost" in ds:
+        total = ds["patient_cost"] + ds["government_cost"]
+        put("total_cost", total, "Total cost of all services (current prices)", cur)
+        if all(p in ds for p in parts):
+            for p in parts:
+                put(f"{p}_share", (ds[p] / total).where(total > 0), f"Share of {p.replace('_', ' ')} in the total cost "
+                    "of services", "1")
+    return out

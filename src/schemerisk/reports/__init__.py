@@ -1,0 +1,1 @@
+"""Reports: Sheet C tables (and, later, charts and HTML)."""

@@ -1,0 +1,149 @@
+"""Sheet C of the 1993 model as readable text tables, years as columns (as Annex II prints it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+
+@dataclass(frozen=True)
+class Row:
+    """One printed row: a label, how to get its values from the result, and their format."""
+
+    label: str
+    values: Callable[[xr.Dataset], np.ndarray]
+    kind: str = "amount"  # amount (scaled), people (scaled), count, index, unit (not scaled), percent
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled group of rows."""
+
+    title: str
+    rows: tuple[Row, ...]
+
+
+def _var(name: str, **sel: str) -> Callable[[xr.Dataset], np.ndarray]:
+    return lambda ds: np.asarray(ds[name].sel(sel).values, dtype=float)
+
+
+def sheet_c_sections(ds: xr.Dataset) -> list[Section]:
+    """The sections of Sheet C (MODEL.md section 4) for a deterministic result.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A deterministic projection (no ``draw`` dimension), with memoranda.
+
+    Returns
+    -------
+    list of Section
+        Economic environment, demography, services, costs, membership,
+        premiums, the scheme, direct payments and the structure of financing.
+    """
+    cats = [str(c) for c in ds.category.values]
+    labels = dict(zip(cats, [str(x) for x in ds.category_label.values], strict=True))
+    svcs = [str(s) for s in ds.service.values]
+    slabels = dict(zip(svcs, [str(x) for x in ds.service_label.values], strict=True))
+    fin = ("user_fees", "copayments", "health_care_payments", "government_financing")
+    fin_labels = ("User fees", "Co-payments by the insured", "Insurance payments", "Government financing")
+    return [
+        Section("1. Economic environment", (
+            Row("Domestic price index", _var("domestic_price_index"), "index"),
+            Row("External price index", _var("external_price_index"), "index"),
+            Row(f"Exchange rate ({ds.attrs.get('currency', 'LCU')}/US$)", _var("exchange_rate"), "index"),
+        )),
+        Section("2. Demography", (
+            Row("Population", _var("total_population"), "people"),
+            *(Row(labels[c], _var("population", category=c), "people") for c in cats),
+        )),
+        Section("3. Health services, all patients", tuple(
+            Row(slabels[s], _var("services", service=s), "count") for s in svcs
+        )),
+        Section("4. Health service costs, all patients", (
+            Row("Patient cost (current prices)", _var("patient_cost")),
+            Row("Government cost (current prices)", _var("government_cost")),
+            Row("Total cost (current prices)", _var("total_cost")),
+            Row("Total cost (constant prices)", _var("total_cost_constant")),
+        )),
+        Section("5. Membership", (
+            Row("Total membership", _var("total_members"), "people"),
+            *(Row(labels[c], _var("members", category=c), "people") for c in cats),
+            Row("Members exempted", _var("total_exempted_members"), "people"),
+            Row("Members exempted, % of the insured", _var("exempted_share"), "percent"),
+        )),
+        Section("6. Premium per person", tuple(
+            Row(labels[c], _var("premium", category=c), "unit") for c in cats
+        )),
+        Section("7. The scheme", (
+            Row("Total expenditure", _var("total_expenditure")),
+            Row("  of which administration", _var("admin_expenditure")),
+            Row("  of which health care payments", _var("health_care_payments")),
+            Row("Total revenue from premiums", _var("premium_revenue")),
+            Row("Balance", _var("balance")),
+            Row("Memo: health care payments per insured", _var("health_care_payments_per_member"), "unit"),
+            Row("Memo: administration, % of premium revenue", _var("admin_share_of_revenue"), "percent"),
+            Row("Memo: balance, % of premium revenue", _var("balance_share_of_revenue"), "percent"),
+        )),
+        Section("8. Direct payments by patients", (
+            Row("Co-payments by the insured", _var("copayments")),
+            Row("Fees paid by the non-insured (user fees)", _var("user_fees")),
+        )),
+        Section("9. Structure of health care financing", (
+            *(Row(lab, _var(v)) for v, lab in zip(fin, fin_labels, strict=True)),
+            *(Row(f"{lab}, %", _var(f"{v}_share"), "percent") for v, lab in zip(fin, fin_labels, strict=True)),
+        )),
+    ]
+
+
+def _format(value: float, kind: str, scale: float) -> str:
+    if not np.isfinite(value):
+        return "-"
+    if kind == "percent":
+        return f"{100 * value:.2f} %"
+    if kind == "index":
+        return f"{value:,.2f}"
+    if kind in ("amount", "people"):
+        value = value / scale
+        return f"{value:,.3f}" if kind == "people" and scale > 1 else f"{value:,.0f}"
+    return f"{value:,.0f}"
+
+
+def format_sheet_c(ds: xr.Dataset, scale: float = 1000.0, sections: Sequence[Section] | None = None) -> str:
+    """Format a deterministic result as Sheet C text tables.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A deterministic projection with memoranda.
+    scale : float
+        Divide amounts and people by this (1000 prints thousands, as Annex II does).
+    sections : sequence of Section, optional
+        What to print; default :func:`sheet_c_sections`.
+
+    Returns
+    -------
+    str
+        The tables, one section after another.
+    """
+    secs = list(sections) if sections is not None else sheet_c_sections(ds)
+    years = [str(int(y)) for y in ds.year.values]
+    cur = ds.attrs.get("currency", "LCU")
+    unit = {1.0: "", 1000.0: "thousands of ", 1e6: "millions of "}.get(float(scale), f"units of {scale:g} ")
+    rows_all = [(r.label, [_format(v, r.kind, scale) for v in r.values(ds)]) for s in secs for r in s.rows]
+    label_w = max(len(lab) for lab, _ in rows_all) + 2
+    col_w = max(12, *(len(x) + 2 for _, xs in rows_all for x in xs))
+    lines = [
+        f"{ds.attrs.get('title', ds.attrs.get('scenario', ''))}",
+        f"Amounts in {unit}{cur} ({cur} per service or person where marked 'per'); people in {unit}persons.",
+    ]
+    header = " " * label_w + "".join(y.rjust(col_w) for y in years)
+    for s in secs:
+        lines += ["", s.title, header]
+        for r in s.rows:
+            vals = [_format(v, r.kind, scale) for v in r.values(ds)]
+            lines.append(r.label.ljust(label_w) + "".join(v.rjust(col_w) for v in vals))
+    return "\n".join(lines)
