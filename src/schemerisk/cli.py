@@ -31,7 +31,9 @@ def _scenario_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _output_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", type=Path, help="also write the result: .nc, .zarr or .csv (long format)")
+    p.add_argument(
+        "-o", "--output", type=Path, help="also write the result: .nc, .zarr or .csv (long format)"
+    )
 
 
 def cmd_project(args: argparse.Namespace) -> int:
@@ -68,7 +70,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     """``schemerisk solve``: premiums that balance the scheme every year."""
     from schemerisk.analysis.solver import solve_equilibrium
     from schemerisk.io import write_dataset
-    from schemerisk.reports.tables import Row, Section, format_sheet_c
+    from schemerisk.reports.tables import Row, Section, format_sheet_c, values_of
     from schemerisk.scenario import load_scenario
 
     sc = load_scenario(args.scenario)
@@ -81,20 +83,25 @@ def cmd_solve(args: argparse.Namespace) -> int:
     cats = [str(c) for c in ds.category.values]
     labels = dict(zip(cats, [str(x) for x in ds.category_label.values], strict=True))
 
-    def var(name: str, **sel: str) -> Callable[[object], object]:
-        return lambda d: d[name].sel(sel).values  # type: ignore[attr-defined]
-
     sections = [
-        Section(f"Multiplier on {args.adjust.replace('-', ' ')}", (Row("Multiplier", var("premium_multiplier"),
-                                                                        "index"),)),
-        Section("Adjusted premium per person", tuple(Row(labels[c], var("premium", category=c), "unit") for c in cats)),
-        Section("The scheme with adjusted premiums", (
-            Row("Total revenue from premiums", var("premium_revenue")),
-            Row("Total expenditure", var("total_expenditure")),
-            Row("Balance", var("balance")),
-        )),
+        Section(
+            f"Multiplier on {args.adjust.replace('-', ' ')}",
+            (Row("Multiplier", values_of("premium_multiplier"), "index"),),
+        ),
+        Section(
+            "Adjusted premium per person",
+            tuple(Row(labels[c], values_of("premium", category=c), "unit") for c in cats),
+        ),
+        Section(
+            "The scheme with adjusted premiums",
+            (
+                Row("Total revenue from premiums", values_of("premium_revenue")),
+                Row("Total expenditure", values_of("total_expenditure")),
+                Row("Balance", values_of("balance")),
+            ),
+        ),
     ]
-    print(format_sheet_c(ds, scale=args.scale, sections=sections))  # type: ignore[arg-type]
+    print(format_sheet_c(ds, scale=args.scale, sections=sections))
     if args.output:
         write_dataset(ds, args.output)
         print(f"\nwrote {args.output}", file=sys.stderr)
@@ -105,7 +112,9 @@ def _check_output(path: Path | None) -> None:
     from schemerisk.io import SUFFIXES
 
     if path is not None and path.suffix.lower() not in SUFFIXES:
-        raise CliError(f"{path}: unknown output format '{path.suffix}'; use one of {', '.join(SUFFIXES)}")
+        raise CliError(
+            f"{path}: unknown output format '{path.suffix}'; use one of {', '.join(SUFFIXES)}"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,9 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("project", help="run the deterministic projection and print Sheet C")
     _scenario_arg(p)
     _output_arg(p)
-    p.add_argument("--horizon", type=int, help="years after the base year (default: the scenario's own)")
-    p.add_argument("--scale", type=float, default=1000.0,
-                   help="divide amounts and people by this in the tables (default 1000: thousands, as Annex II)")
+    p.add_argument(
+        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1000.0,
+        help="divide amounts and people by this in the tables (default 1000: thousands, as Annex II)",
+    )
     p.set_defaults(func=cmd_project)
 
     p = sub.add_parser("validate", help="check a scenario file and report every problem found")
@@ -133,9 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="find the premiums that bring the balance to zero every year")
     _scenario_arg(p)
     _output_arg(p)
-    p.add_argument("--adjust", choices=["flat-premiums", "contribution-rates", "all-premiums"],
-                   default="flat-premiums", help="which premiums to scale (default: flat-premiums)")
-    p.add_argument("--scale", type=float, default=1000.0, help="divide amounts by this in the tables")
+    p.add_argument(
+        "--adjust",
+        choices=["flat-premiums", "contribution-rates", "all-premiums"],
+        default="flat-premiums",
+        help="which premiums to scale (default: flat-premiums)",
+    )
+    p.add_argument(
+        "--scale", type=float, default=1000.0, help="divide amounts by this in the tables"
+    )
     p.set_defaults(func=cmd_solve)
 
     for register in _EXTRA_COMMANDS:
@@ -144,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: functions that add further sub-commands (set by later stages: simulate, risk, ...)
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []  # type: ignore[type-arg]
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -96,7 +96,9 @@ def grown(previous: float, rate: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def exchange_rate_ppp(previous: float, domestic_inflation: float, external_inflation: float) -> float:
+def exchange_rate_ppp(
+    previous: float, domestic_inflation: float, external_inflation: float
+) -> float:
     """Exchange rate by purchasing-power parity [LCU/US$].
 
     Carrin, Ron & Murray (1993), Section 3.4.2 (PPP switch = 1):
@@ -311,7 +313,9 @@ def base_service_rate(
         return amount * split / category_population  # Section 3.4.6: N_ij0 / POP_i0
     if basis == 1:
         return amount * relative_use
-    return admission_rate * amount * length_of_stay * relative_use  # Table 3: admissions x share x stay
+    return (
+        admission_rate * amount * length_of_stay * relative_use
+    )  # Table 3: admissions x share x stay
 
 
 @njit(cache=True, inline="always")

@@ -75,7 +75,12 @@ def to_long_frame(ds: xr.Dataset) -> pd.DataFrame:
         df.insert(0, "variable", name)
         df["units"] = da.attrs.get("units", "")
         frames.append(df)
-    cols = ["variable", *[d for d in ("draw", "year", "category", "service") if d in ds.dims], "value", "units"]
+    cols = [
+        "variable",
+        *[d for d in ("draw", "year", "category", "service") if d in ds.dims],
+        "value",
+        "units",
+    ]
     out = pd.concat(frames, ignore_index=True)
     return out.reindex(columns=cols)
 
@@ -103,7 +108,9 @@ def write_dataset(ds: xr.Dataset, target: str | Path) -> Path:
     target = Path(target)
     suffix = target.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ValueError(f"{target}: unknown output format '{suffix}'; use one of {', '.join(SUFFIXES)}")
+        raise ValueError(
+            f"{target}: unknown output format '{suffix}'; use one of {', '.join(SUFFIXES)}"
+        )
     if suffix == ".zarr":
         with atomic_path(target, directory=True) as work:
             ds.to_zarr(work, mode="w", zarr_format=2, consolidated=True)

@@ -51,7 +51,9 @@ def adjusted_revenue(ds: xr.Dataset, adjust: Adjust) -> xr.DataArray:
     return ds[name]
 
 
-def equilibrium_multiplier(ds: xr.Dataset, adjust: Adjust, target_balance: xr.DataArray | float = 0.0) -> xr.DataArray:
+def equilibrium_multiplier(
+    ds: xr.Dataset, adjust: Adjust, target_balance: xr.DataArray | float = 0.0
+) -> xr.DataArray:
     """Multiplier on the chosen premiums that makes the balance equal ``target_balance``.
 
     Works on any result, with or without a ``draw`` dimension, every year at once.
@@ -74,7 +76,8 @@ def equilibrium_multiplier(ds: xr.Dataset, adjust: Adjust, target_balance: xr.Da
     fixed = ds["premium_revenue"] - scaled
     k = (ds["total_expenditure"] + target_balance - fixed) / scaled.where(scaled != 0)
     return k.rename("premium_multiplier").assign_attrs(
-        long_name=f"Multiplier on {adjust.value.replace('-', ' ')} that balances the scheme", units="1"
+        long_name=f"Multiplier on {adjust.value.replace('-', ' ')} that balances the scheme",
+        units="1",
     )
 
 
@@ -101,7 +104,9 @@ class Solution:
 
 
 def _scaled(path: YearPath, k: np.ndarray) -> YearPath:
-    return YearPath(tuple(float(v * m) for v, m in zip(path.values, k, strict=True)), given_values=True)
+    return YearPath(
+        tuple(float(v * m) for v, m in zip(path.values, k, strict=True)), given_values=True
+    )
 
 
 def _adjust_category(cat: Category, adjust: Adjust, k: np.ndarray) -> Category:
@@ -114,7 +119,9 @@ def _adjust_category(cat: Category, adjust: Adjust, k: np.ndarray) -> Category:
     )
 
 
-def solve_equilibrium(scenario: Scenario | str | Path, adjust: Adjust | str = Adjust.FLAT_PREMIUMS) -> Solution:
+def solve_equilibrium(
+    scenario: Scenario | str | Path, adjust: Adjust | str = Adjust.FLAT_PREMIUMS
+) -> Solution:
     """Find, year by year, the premiums that bring the scheme's balance to zero.
 
     Carrin, Ron & Murray (1993), Section 3.4.11, solved exactly: revenue is

@@ -19,8 +19,8 @@ import numpy as np
 from numba import njit, prange
 
 from schemerisk.equations import (
-    adult_category_population,
     admin_cost_current,
+    adult_category_population,
     base_service_rate,
     current_price,
     exchange_rate_ppp,
@@ -104,7 +104,15 @@ def _seg2(p: np.ndarray, off: np.ndarray, f: int, n: int, m: int) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
-def _on_path(base: float, target: float, is_ratio: float, delay: float, arrival: float, year: float, base_year: float) -> float:
+def _on_path(
+    base: float,
+    target: float,
+    is_ratio: float,
+    delay: float,
+    arrival: float,
+    year: float,
+    base_year: float,
+) -> float:
     """A unit cost or service rate on its target path (Annex I.1); NaN target = none."""
     if math.isnan(target):
         return base
@@ -185,7 +193,10 @@ def project_one(
     split = _seg2(p, off, In.SPLIT, C, S)
     rel = _seg2(p, off, In.RELATIVE_USE, C, S)
     rt, rt_r = _seg2(p, off, In.RATE_TARGET, C, S), _seg2(p, off, In.RATE_TARGET_IS_RATIO, C, S)
-    rt_d, rt_a = _seg2(p, off, In.RATE_TARGET_DELAY, C, S), _seg2(p, off, In.RATE_TARGET_ARRIVAL, C, S)
+    rt_d, rt_a = (
+        _seg2(p, off, In.RATE_TARGET_DELAY, C, S),
+        _seg2(p, off, In.RATE_TARGET_ARRIVAL, C, S),
+    )
     admin_basis = _seg(p, off, In.ADMIN_BASIS)
     admin_value = _seg(p, off, In.ADMIN_VALUE)
     admin_growth = _seg2(p, off, In.ADMIN_REAL_GROWTH, T, A)
@@ -254,8 +265,15 @@ def project_one(
         volume0 = 0.0
         for c in range(C):
             hsu0[c, s] = base_service_rate(
-                int(vbasis[s]), vamount[s], los[s], admission_rate, rel[c, s], by_pop[s] > 0.5,
-                split[c, s], pop[0, c], pop_total[0],
+                int(vbasis[s]),
+                vamount[s],
+                los[s],
+                admission_rate,
+                rel[c, s],
+                by_pop[s] > 0.5,
+                split[c, s],
+                pop[0, c],
+                pop_total[0],
             )
             volume0 += hsu0[c, s] * pop[0, c]  # N_j0 = sum_i HSU_ij0 POP_i0
         if by_type[s] > 0.5:
@@ -280,13 +298,17 @@ def project_one(
             unit_pc[t, s] = current_price(pc_const, a_imp[s], dpi[t], epi[t], exri)  # Annex I.2
             unit_gc[t, s] = current_price(gc_const, b_imp[s], dpi[t], epi[t], exri)  # Annex I.2
             for c in range(C):
-                hsu = _on_path(hsu0[c, s], rt[c, s], rt_r[c, s], rt_d[c, s], rt_a[c, s], year, base_year)
+                hsu = _on_path(
+                    hsu0[c, s], rt[c, s], rt_r[c, s], rt_d[c, s], rt_a[c, s], year, base_year
+                )
                 n = services_used(hsu, pop[t, c], members[t, c], loading)
                 services[t, s] += n
                 patient_cost[t] += n * unit_pc[t, s]
                 government_cost[t] += n * unit_gc[t, s]
                 cost_constant[t] += n * (pc_const + gc_const)
-                gov_financing[t] += n * unit_gc[t, s]  # Figure 1: government pays GC for every service
+                gov_financing[t] += (
+                    n * unit_gc[t, s]
+                )  # Figure 1: government pays GC for every service
                 use_per_member = hsu * loading
                 n_uninsured = hsu * (pop[t, c] - members[t, c])
                 covered = inpatient[s] > 0.5 or op_cover[c] > 0.5
@@ -298,7 +320,9 @@ def project_one(
                     copayments[t] += cop[s] * use_per_member * unit_pc[t, s] * paying  # Section 3.5
                     gross_fees = n_uninsured * unit_pc[t, s]
                 else:
-                    gross_fees = n * unit_pc[t, s]  # the insured pay in full for what is not covered
+                    gross_fees = (
+                        n * unit_pc[t, s]
+                    )  # the insured pay in full for what is not covered
                 user_fees[t] += (1.0 - fee_exempt[t, c]) * gross_fees  # Section 3.5
                 gov_financing[t] += fee_exempt[t, c] * gross_fees  # Figure 1 box e (extension)
         # administrative expenditure (Section 3.4.9, Annex I.2)
@@ -428,9 +452,22 @@ def run_kernel(
         raise ValueError(f"out must be a C-contiguous float64 array of shape {shape}")
     d = inputs.dims
     _project_draws(
-        inputs.vector, inputs.offsets, d.n_years, d.n_categories, d.n_services, d.n_admin,
-        inputs.base_year, theta, mods.column, mods.position, mods.mode, mods.kind,
-        mods.weight, mods.reference, out, ooff,
+        inputs.vector,
+        inputs.offsets,
+        d.n_years,
+        d.n_categories,
+        d.n_services,
+        d.n_admin,
+        inputs.base_year,
+        theta,
+        mods.column,
+        mods.position,
+        mods.mode,
+        mods.kind,
+        mods.weight,
+        mods.reference,
+        out,
+        ooff,
     )
     return out
 

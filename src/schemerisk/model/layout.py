@@ -17,7 +17,13 @@ import numpy as np
 
 from schemerisk.scenario.types import COST_TYPES, Level, Scenario, Target, VolumeBasis
 
-YEAR, CATEGORY, SERVICE, COST_TYPE, ADMIN_ITEM = "year", "category", "service", "cost_type", "admin_item"
+YEAR, CATEGORY, SERVICE, COST_TYPE, ADMIN_ITEM = (
+    "year",
+    "category",
+    "service",
+    "cost_type",
+    "admin_item",
+)
 
 
 class In(enum.IntEnum):
@@ -84,25 +90,57 @@ INPUT_DIMS: dict[In, tuple[str, ...]] = {
     In.DOMESTIC_INFLATION: _Y,
     In.EXTERNAL_INFLATION: _Y,
     In.EXCHANGE_RATE: _Y,
-    **{f: (YEAR, CATEGORY) for f in (
-        In.ADULT_SHARE, In.INCOME_GROWTH, In.CONTRIBUTION_RATE, In.FLAT_PREMIUM,
-        In.INSURED_SHARE, In.EXEMPT_SHARE, In.USER_FEE_EXEMPT_SHARE,
-    )},
+    **{
+        f: (YEAR, CATEGORY)
+        for f in (
+            In.ADULT_SHARE,
+            In.INCOME_GROWTH,
+            In.CONTRIBUTION_RATE,
+            In.FLAT_PREMIUM,
+            In.INSURED_SHARE,
+            In.EXEMPT_SHARE,
+            In.USER_FEE_EXEMPT_SHARE,
+        )
+    },
     In.INCOME0: _C,
     In.OUTPATIENT_COVER: _C,
-    **{f: _S for f in (
-        In.INPATIENT, In.VOLUME_BASIS, In.VOLUME_AMOUNT, In.LENGTH_OF_STAY, In.SPLIT_BY_POPULATION,
-        In.COST_BY_TYPE, In.PATIENT_COST0, In.GOVERNMENT_COST0, In.COPAYMENT_RATE,
-        In.PATIENT_IMPORT_SHARE, In.GOVERNMENT_IMPORT_SHARE, In.PC_TARGET, In.PC_TARGET_IS_RATIO,
-        In.PC_TARGET_DELAY, In.PC_TARGET_ARRIVAL, In.GC_TARGET, In.GC_TARGET_IS_RATIO,
-        In.GC_TARGET_DELAY, In.GC_TARGET_ARRIVAL,
-    )},
+    **{
+        f: _S
+        for f in (
+            In.INPATIENT,
+            In.VOLUME_BASIS,
+            In.VOLUME_AMOUNT,
+            In.LENGTH_OF_STAY,
+            In.SPLIT_BY_POPULATION,
+            In.COST_BY_TYPE,
+            In.PATIENT_COST0,
+            In.GOVERNMENT_COST0,
+            In.COPAYMENT_RATE,
+            In.PATIENT_IMPORT_SHARE,
+            In.GOVERNMENT_IMPORT_SHARE,
+            In.PC_TARGET,
+            In.PC_TARGET_IS_RATIO,
+            In.PC_TARGET_DELAY,
+            In.PC_TARGET_ARRIVAL,
+            In.GC_TARGET,
+            In.GC_TARGET_IS_RATIO,
+            In.GC_TARGET_DELAY,
+            In.GC_TARGET_ARRIVAL,
+        )
+    },
     In.COST_TOTAL: (SERVICE, COST_TYPE),
     In.COST_GOVERNMENT_SHARE: (SERVICE, COST_TYPE),
-    **{f: (CATEGORY, SERVICE) for f in (
-        In.SPLIT, In.RELATIVE_USE, In.RATE_TARGET, In.RATE_TARGET_IS_RATIO, In.RATE_TARGET_DELAY,
-        In.RATE_TARGET_ARRIVAL,
-    )},
+    **{
+        f: (CATEGORY, SERVICE)
+        for f in (
+            In.SPLIT,
+            In.RELATIVE_USE,
+            In.RATE_TARGET,
+            In.RATE_TARGET_IS_RATIO,
+            In.RATE_TARGET_DELAY,
+            In.RATE_TARGET_ARRIVAL,
+        )
+    },
     In.ADMIN_BASIS: (ADMIN_ITEM,),
     In.ADMIN_VALUE: (ADMIN_ITEM,),
     In.ADMIN_REAL_GROWTH: (YEAR, ADMIN_ITEM),
@@ -142,9 +180,17 @@ class Out(enum.IntEnum):
 
 OUTPUT_DIMS: dict[Out, tuple[str, ...]] = {
     **{f: _Y for f in Out if f < Out.POPULATION},
-    **{f: (YEAR, CATEGORY) for f in (
-        Out.POPULATION, Out.MEMBERS, Out.EXEMPTED_MEMBERS, Out.INCOME, Out.PREMIUM, Out.CATEGORY_REVENUE,
-    )},
+    **{
+        f: (YEAR, CATEGORY)
+        for f in (
+            Out.POPULATION,
+            Out.MEMBERS,
+            Out.EXEMPTED_MEMBERS,
+            Out.INCOME,
+            Out.PREMIUM,
+            Out.CATEGORY_REVENUE,
+        )
+    },
     **{f: (YEAR, SERVICE) for f in (Out.SERVICES, Out.UNIT_PATIENT_COST, Out.UNIT_GOVERNMENT_COST)},
 }
 
@@ -173,7 +219,9 @@ class Dims:
         return tuple(self.size(d) for d in dims)
 
 
-def offsets(fields: dict[In, tuple[str, ...]] | dict[Out, tuple[str, ...]], dims: Dims) -> np.ndarray:
+def offsets(
+    fields: dict[In, tuple[str, ...]] | dict[Out, tuple[str, ...]], dims: Dims
+) -> np.ndarray:
     """Start of each field in the flat vector, plus the total length at the end.
 
     Parameters
@@ -254,7 +302,9 @@ def compile_inputs(scenario: Scenario) -> ModelInputs:
     return inputs
 
 
-def _set_target(inputs: ModelInputs, fields: tuple[In, In, In, In], idx: tuple[int, ...], t: Target | None) -> None:
+def _set_target(
+    inputs: ModelInputs, fields: tuple[In, In, In, In], idx: tuple[int, ...], t: Target | None
+) -> None:
     value, is_ratio, delay, arrival = (inputs.field(f) for f in fields)
     if t is None:
         value[idx] = math.nan

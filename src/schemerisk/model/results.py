@@ -33,20 +33,28 @@ class VariableInfo:
 
 #: every kernel output, with its public name, long name and units
 OUTPUT_VARIABLES: dict[Out, VariableInfo] = {
-    Out.DOMESTIC_PRICE_INDEX: VariableInfo("domestic_price_index", "Domestic price index (base year = 100)", "1"),
+    Out.DOMESTIC_PRICE_INDEX: VariableInfo(
+        "domestic_price_index", "Domestic price index (base year = 100)", "1"
+    ),
     Out.EXTERNAL_PRICE_INDEX: VariableInfo(
         "external_price_index", "External price index, US$ terms (base year = 100)", "1"
     ),
     Out.EXCHANGE_RATE: VariableInfo("exchange_rate", "Exchange rate", "{currency}/US$"),
     Out.TOTAL_POPULATION: VariableInfo("total_population", "Total population", "persons"),
     Out.PATIENT_COST: VariableInfo(
-        "patient_cost", "Patient cost of all services, all patients (current prices)", CURRENCY_PER_YEAR
+        "patient_cost",
+        "Patient cost of all services, all patients (current prices)",
+        CURRENCY_PER_YEAR,
     ),
     Out.GOVERNMENT_COST: VariableInfo(
-        "government_cost", "Government cost of all services, all patients (current prices)", CURRENCY_PER_YEAR
+        "government_cost",
+        "Government cost of all services, all patients (current prices)",
+        CURRENCY_PER_YEAR,
     ),
     Out.TOTAL_COST_CONSTANT: VariableInfo(
-        "total_cost_constant", "Total cost of all services (constant base-year prices)", CURRENCY_PER_YEAR
+        "total_cost_constant",
+        "Total cost of all services (constant base-year prices)",
+        CURRENCY_PER_YEAR,
     ),
     Out.HEALTH_CARE_PAYMENTS: VariableInfo(
         "health_care_payments", "Health care payments by the scheme", CURRENCY_PER_YEAR
@@ -54,18 +62,26 @@ OUTPUT_VARIABLES: dict[Out, VariableInfo] = {
     Out.ADMIN_EXPENDITURE: VariableInfo(
         "admin_expenditure", "Administrative expenditure of the scheme", CURRENCY_PER_YEAR
     ),
-    Out.TOTAL_EXPENDITURE: VariableInfo("total_expenditure", "Total expenditure of the scheme", CURRENCY_PER_YEAR),
-    Out.PREMIUM_REVENUE: VariableInfo("premium_revenue", "Revenue from premiums", CURRENCY_PER_YEAR),
+    Out.TOTAL_EXPENDITURE: VariableInfo(
+        "total_expenditure", "Total expenditure of the scheme", CURRENCY_PER_YEAR
+    ),
+    Out.PREMIUM_REVENUE: VariableInfo(
+        "premium_revenue", "Revenue from premiums", CURRENCY_PER_YEAR
+    ),
     Out.FLAT_PREMIUM_REVENUE: VariableInfo(
         "flat_premium_revenue", "Revenue from flat premiums", CURRENCY_PER_YEAR
     ),
     Out.CONTRIBUTION_REVENUE: VariableInfo(
         "contribution_revenue", "Revenue from income-related contributions", CURRENCY_PER_YEAR
     ),
-    Out.BALANCE: VariableInfo("balance", "Balance of the scheme (revenue - expenditure)", CURRENCY_PER_YEAR),
+    Out.BALANCE: VariableInfo(
+        "balance", "Balance of the scheme (revenue - expenditure)", CURRENCY_PER_YEAR
+    ),
     Out.COPAYMENTS: VariableInfo("copayments", "Co-payments by the insured", CURRENCY_PER_YEAR),
     Out.USER_FEES: VariableInfo(
-        "user_fees", "User fees (non-insured, and insured for services not covered)", CURRENCY_PER_YEAR
+        "user_fees",
+        "User fees (non-insured, and insured for services not covered)",
+        CURRENCY_PER_YEAR,
     ),
     Out.GOVERNMENT_FINANCING: VariableInfo(
         "government_financing", "Government financing of health services", CURRENCY_PER_YEAR
@@ -116,9 +132,13 @@ def coordinates(scenario: Scenario) -> dict[str, xr.DataArray]:
     cats, svcs = scenario.categories, scenario.services
     return {
         YEAR: xr.DataArray(scenario.years, dims=YEAR, attrs={"long_name": "Year", "units": "yr"}),
-        CATEGORY: xr.DataArray([c.name for c in cats], dims=CATEGORY, attrs={"long_name": "Population category"}),
+        CATEGORY: xr.DataArray(
+            [c.name for c in cats], dims=CATEGORY, attrs={"long_name": "Population category"}
+        ),
         "category_label": xr.DataArray([c.label for c in cats], dims=CATEGORY),
-        SERVICE: xr.DataArray([s.name for s in svcs], dims=SERVICE, attrs={"long_name": "Health service"}),
+        SERVICE: xr.DataArray(
+            [s.name for s in svcs], dims=SERVICE, attrs={"long_name": "Health service"}
+        ),
         "service_label": xr.DataArray([s.label for s in svcs], dims=SERVICE),
         "service_level": xr.DataArray([s.level.value for s in svcs], dims=SERVICE),
         "service_tier": xr.DataArray([s.tier for s in svcs], dims=SERVICE),
@@ -182,7 +202,10 @@ def rows_to_dataset(
         dims = OUTPUT_DIMS[f]
         block = rows[:, ooff[f] : ooff[f + 1]].reshape((n_draws, *inputs.dims.shape(dims)))
         info = OUTPUT_VARIABLES[f]
-        attrs = {"long_name": info.long_name, "units": info.units.format(currency=scenario.currency)}
+        attrs = {
+            "long_name": info.long_name,
+            "units": info.units.format(currency=scenario.currency),
+        }
         if draw_dim:
             data_vars[name] = xr.Variable((DRAW, *dims), block.copy(), attrs)
         else:
@@ -222,28 +245,58 @@ def add_memoranda(ds: xr.Dataset) -> xr.Dataset:
         total = ds["members"].sum(CATEGORY)
         exempt = ds["exempted_members"].sum(CATEGORY)
         put("total_exempted_members", exempt, "Members exempted from contributions", "persons")
-        put("exempted_share", (exempt / total).where(total > 0), "Members exempted as a share of the insured", "1")
-        put("paying_members", ds["members"] - ds["exempted_members"], "Paying members by category", "persons")
+        put(
+            "exempted_share",
+            (exempt / total).where(total > 0),
+            "Members exempted as a share of the insured",
+            "1",
+        )
+        put(
+            "paying_members",
+            ds["members"] - ds["exempted_members"],
+            "Paying members by category",
+            "persons",
+        )
     if "health_care_payments" in ds and "members" in ds:
         total = ds["members"].sum(CATEGORY)
-        put("health_care_payments_per_member", (ds["health_care_payments"] / total).where(total > 0),
-            "Health care payments per insured person", cur.replace("/yr", "/person/yr"))
+        put(
+            "health_care_payments_per_member",
+            (ds["health_care_payments"] / total).where(total > 0),
+            "Health care payments per insured person",
+            cur.replace("/yr", "/person/yr"),
+        )
     if "admin_expenditure" in ds and "premium_revenue" in ds:
         rev = ds["premium_revenue"]
-        put("admin_share_of_revenue", (ds["admin_expenditure"] / rev).where(rev != 0),
-            "Administrative expenditure as a share of premium revenue", "1")
+        put(
+            "admin_share_of_revenue",
+            (ds["admin_expenditure"] / rev).where(rev != 0),
+            "Administrative expenditure as a share of premium revenue",
+            "1",
+        )
     if "balance" in ds and "premium_revenue" in ds:
         rev = ds["premium_revenue"]
-        put("balance_share_of_revenue", (ds["balance"] / rev).where(rev != 0),
-            "Balance as a share of premium revenue", "1")
-        put("in_equilibrium", abs(ds["balance"]) < 0.01 * abs(rev),
-            "Financial equilibrium: |balance| < 1 % of premium revenue (Section 3.4.11)", "1")
+        put(
+            "balance_share_of_revenue",
+            (ds["balance"] / rev).where(rev != 0),
+            "Balance as a share of premium revenue",
+            "1",
+        )
+        put(
+            "in_equilibrium",
+            abs(ds["balance"]) < 0.01 * abs(rev),
+            "Financial equilibrium: |balance| < 1 % of premium revenue (Section 3.4.11)",
+            "1",
+        )
     parts = ("user_fees", "copayments", "health_care_payments", "government_financing")
     if "patient_cost" in ds and "government_cost" in ds:
         total = ds["patient_cost"] + ds["government_cost"]
         put("total_cost", total, "Total cost of all services (current prices)", cur)
         if all(p in ds for p in parts):
             for p in parts:
-                put(f"{p}_share", (ds[p] / total).where(total > 0), f"Share of {p.replace('_', ' ')} in the total cost "
-                    "of services", "1")
+                put(
+                    f"{p}_share",
+                    (ds[p] / total).where(total > 0),
+                    f"Share of {p.replace('_', ' ')} in the total cost of services",
+                    "1",
+                )
     return out

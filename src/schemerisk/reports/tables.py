@@ -15,7 +15,9 @@ class Row:
 
     label: str
     values: Callable[[xr.Dataset], np.ndarray]
-    kind: str = "amount"  # amount (scaled), people (scaled), count, index, unit (not scaled), percent
+    kind: str = (
+        "amount"  # amount (scaled), people (scaled), count, index, unit (not scaled), percent
+    )
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,8 @@ class Section:
     rows: tuple[Row, ...]
 
 
-def _var(name: str, **sel: str) -> Callable[[xr.Dataset], np.ndarray]:
+def values_of(name: str, **sel: str) -> Callable[[xr.Dataset], np.ndarray]:
+    """Return a function that picks variable ``name`` (with a selection) from a result."""
     return lambda ds: np.asarray(ds[name].sel(sel).values, dtype=float)
 
 
@@ -49,53 +52,100 @@ def sheet_c_sections(ds: xr.Dataset) -> list[Section]:
     svcs = [str(s) for s in ds.service.values]
     slabels = dict(zip(svcs, [str(x) for x in ds.service_label.values], strict=True))
     fin = ("user_fees", "copayments", "health_care_payments", "government_financing")
-    fin_labels = ("User fees", "Co-payments by the insured", "Insurance payments", "Government financing")
+    fin_labels = (
+        "User fees",
+        "Co-payments by the insured",
+        "Insurance payments",
+        "Government financing",
+    )
     return [
-        Section("1. Economic environment", (
-            Row("Domestic price index", _var("domestic_price_index"), "index"),
-            Row("External price index", _var("external_price_index"), "index"),
-            Row(f"Exchange rate ({ds.attrs.get('currency', 'LCU')}/US$)", _var("exchange_rate"), "index"),
-        )),
-        Section("2. Demography", (
-            Row("Population", _var("total_population"), "people"),
-            *(Row(labels[c], _var("population", category=c), "people") for c in cats),
-        )),
-        Section("3. Health services, all patients", tuple(
-            Row(slabels[s], _var("services", service=s), "count") for s in svcs
-        )),
-        Section("4. Health service costs, all patients", (
-            Row("Patient cost (current prices)", _var("patient_cost")),
-            Row("Government cost (current prices)", _var("government_cost")),
-            Row("Total cost (current prices)", _var("total_cost")),
-            Row("Total cost (constant prices)", _var("total_cost_constant")),
-        )),
-        Section("5. Membership", (
-            Row("Total membership", _var("total_members"), "people"),
-            *(Row(labels[c], _var("members", category=c), "people") for c in cats),
-            Row("Members exempted", _var("total_exempted_members"), "people"),
-            Row("Members exempted, % of the insured", _var("exempted_share"), "percent"),
-        )),
-        Section("6. Premium per person", tuple(
-            Row(labels[c], _var("premium", category=c), "unit") for c in cats
-        )),
-        Section("7. The scheme", (
-            Row("Total expenditure", _var("total_expenditure")),
-            Row("  of which administration", _var("admin_expenditure")),
-            Row("  of which health care payments", _var("health_care_payments")),
-            Row("Total revenue from premiums", _var("premium_revenue")),
-            Row("Balance", _var("balance")),
-            Row("Memo: health care payments per insured", _var("health_care_payments_per_member"), "unit"),
-            Row("Memo: administration, % of premium revenue", _var("admin_share_of_revenue"), "percent"),
-            Row("Memo: balance, % of premium revenue", _var("balance_share_of_revenue"), "percent"),
-        )),
-        Section("8. Direct payments by patients", (
-            Row("Co-payments by the insured", _var("copayments")),
-            Row("Fees paid by the non-insured (user fees)", _var("user_fees")),
-        )),
-        Section("9. Structure of health care financing", (
-            *(Row(lab, _var(v)) for v, lab in zip(fin, fin_labels, strict=True)),
-            *(Row(f"{lab}, %", _var(f"{v}_share"), "percent") for v, lab in zip(fin, fin_labels, strict=True)),
-        )),
+        Section(
+            "1. Economic environment",
+            (
+                Row("Domestic price index", values_of("domestic_price_index"), "index"),
+                Row("External price index", values_of("external_price_index"), "index"),
+                Row(
+                    f"Exchange rate ({ds.attrs.get('currency', 'LCU')}/US$)",
+                    values_of("exchange_rate"),
+                    "index",
+                ),
+            ),
+        ),
+        Section(
+            "2. Demography",
+            (
+                Row("Population", values_of("total_population"), "people"),
+                *(Row(labels[c], values_of("population", category=c), "people") for c in cats),
+            ),
+        ),
+        Section(
+            "3. Health services, all patients",
+            tuple(Row(slabels[s], values_of("services", service=s), "count") for s in svcs),
+        ),
+        Section(
+            "4. Health service costs, all patients",
+            (
+                Row("Patient cost (current prices)", values_of("patient_cost")),
+                Row("Government cost (current prices)", values_of("government_cost")),
+                Row("Total cost (current prices)", values_of("total_cost")),
+                Row("Total cost (constant prices)", values_of("total_cost_constant")),
+            ),
+        ),
+        Section(
+            "5. Membership",
+            (
+                Row("Total membership", values_of("total_members"), "people"),
+                *(Row(labels[c], values_of("members", category=c), "people") for c in cats),
+                Row("Members exempted", values_of("total_exempted_members"), "people"),
+                Row("Members exempted, % of the insured", values_of("exempted_share"), "percent"),
+            ),
+        ),
+        Section(
+            "6. Premium per person",
+            tuple(Row(labels[c], values_of("premium", category=c), "unit") for c in cats),
+        ),
+        Section(
+            "7. The scheme",
+            (
+                Row("Total expenditure", values_of("total_expenditure")),
+                Row("  of which administration", values_of("admin_expenditure")),
+                Row("  of which health care payments", values_of("health_care_payments")),
+                Row("Total revenue from premiums", values_of("premium_revenue")),
+                Row("Balance", values_of("balance")),
+                Row(
+                    "Memo: health care payments per insured",
+                    values_of("health_care_payments_per_member"),
+                    "unit",
+                ),
+                Row(
+                    "Memo: administration, % of premium revenue",
+                    values_of("admin_share_of_revenue"),
+                    "percent",
+                ),
+                Row(
+                    "Memo: balance, % of premium revenue",
+                    values_of("balance_share_of_revenue"),
+                    "percent",
+                ),
+            ),
+        ),
+        Section(
+            "8. Direct payments by patients",
+            (
+                Row("Co-payments by the insured", values_of("copayments")),
+                Row("Fees paid by the non-insured (user fees)", values_of("user_fees")),
+            ),
+        ),
+        Section(
+            "9. Structure of health care financing",
+            (
+                *(Row(lab, values_of(v)) for v, lab in zip(fin, fin_labels, strict=True)),
+                *(
+                    Row(f"{lab}, %", values_of(f"{v}_share"), "percent")
+                    for v, lab in zip(fin, fin_labels, strict=True)
+                ),
+            ),
+        ),
     ]
 
 
@@ -112,7 +162,9 @@ def _format(value: float, kind: str, scale: float) -> str:
     return f"{value:,.0f}"
 
 
-def format_sheet_c(ds: xr.Dataset, scale: float = 1000.0, sections: Sequence[Section] | None = None) -> str:
+def format_sheet_c(
+    ds: xr.Dataset, scale: float = 1000.0, sections: Sequence[Section] | None = None
+) -> str:
     """Format a deterministic result as Sheet C text tables.
 
     Parameters
@@ -132,8 +184,12 @@ def format_sheet_c(ds: xr.Dataset, scale: float = 1000.0, sections: Sequence[Sec
     secs = list(sections) if sections is not None else sheet_c_sections(ds)
     years = [str(int(y)) for y in ds.year.values]
     cur = ds.attrs.get("currency", "LCU")
-    unit = {1.0: "", 1000.0: "thousands of ", 1e6: "millions of "}.get(float(scale), f"units of {scale:g} ")
-    rows_all = [(r.label, [_format(v, r.kind, scale) for v in r.values(ds)]) for s in secs for r in s.rows]
+    unit = {1.0: "", 1000.0: "thousands of ", 1e6: "millions of "}.get(
+        float(scale), f"units of {scale:g} "
+    )
+    rows_all = [
+        (r.label, [_format(v, r.kind, scale) for v in r.values(ds)]) for s in secs for r in s.rows
+    ]
     label_w = max(len(lab) for lab, _ in rows_all) + 2
     col_w = max(12, *(len(x) + 2 for _, xs in rows_all for x in xs))
     lines = [

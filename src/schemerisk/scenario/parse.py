@@ -40,10 +40,12 @@ from schemerisk.scenario.types import (
 )
 
 SHARE_TOLERANCE = 1e-9
-_FRACTION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*/\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
+_FRACTION = re.compile(
+    r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*/\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$"
+)
 
 
-class _LineDict(dict):  # type: ignore[type-arg]
+class _LineDict(dict[Any, Any]):
     """A mapping that remembers the line of each key (1-based)."""
 
     lines: dict[Any, int]
@@ -87,7 +89,7 @@ def load_yaml(text: str, source: str, kind: str = "scenario") -> Any:
     from schemerisk.errors import InputError
 
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -139,7 +141,9 @@ class Reader:
             elif allowed is not None and k not in allowed:
                 hint = suggest(k, allowed)
                 valid = ", ".join(allowed)
-                self.fail(_join(path, k), f"unknown key '{k}'{hint} (valid keys here: {valid})", node, k)
+                self.fail(
+                    _join(path, k), f"unknown key '{k}'{hint} (valid keys here: {valid})", node, k
+                )
         for r in required:
             if r not in node:
                 self.fail(_join(path, r), "required key is missing", parent, key)
@@ -224,17 +228,29 @@ class _Context:
                 )
                 return YearPath.constant(math.nan, n)
             vals = tuple(
-                r.number(v, f"{path}[{i}]", lo, hi, what, parent, key, lo_open) for i, v in enumerate(node)
+                r.number(v, f"{path}[{i}]", lo, hi, what, parent, key, lo_open)
+                for i, v in enumerate(node)
             )
             return YearPath(vals, given_values=True)
         if isinstance(node, Mapping):
-            m = r.mapping(node, path, ("base", "target", "arrival", "delay"), ("base", "target", "arrival"), parent, key)
+            m = r.mapping(
+                node,
+                path,
+                ("base", "target", "arrival", "delay"),
+                ("base", "target", "arrival"),
+                parent,
+                key,
+            )
             if not all(k in m for k in ("base", "target", "arrival")):
                 return YearPath.constant(math.nan, n)
             base = r.number(m["base"], _join(path, "base"), lo, hi, what, m, "base", lo_open)
-            target = r.number(m["target"], _join(path, "target"), lo, hi, what, m, "target", lo_open)
+            target = r.number(
+                m["target"], _join(path, "target"), lo, hi, what, m, "target", lo_open
+            )
             delay = r.integer(m.get("delay", 0), _join(path, "delay"), "years of delay", m, "delay")
-            arrival = r.integer(m["arrival"], _join(path, "arrival"), "an arrival year", m, "arrival")
+            arrival = r.integer(
+                m["arrival"], _join(path, "arrival"), "an arrival year", m, "arrival"
+            )
             self.check_timing(path, delay, arrival, m)
             return YearPath.from_linear(LinearPath(base, target, arrival, delay), self.base_year, n)
         value = r.number(node, path, lo, hi, what, parent, key, lo_open)
@@ -243,7 +259,9 @@ class _Context:
     def check_timing(self, path: str, delay: int, arrival: int, m: Any) -> None:
         """An arrival year must come after the starting year (Annex I.1)."""
         if delay < 0:
-            self.r.fail(_join(path, "delay"), f"years of delay must be 0 or more, got {delay}", m, "delay")
+            self.r.fail(
+                _join(path, "delay"), f"years of delay must be 0 or more, got {delay}", m, "delay"
+            )
         start = self.base_year + delay
         if arrival <= start:
             self.r.fail(
@@ -254,23 +272,36 @@ class _Context:
                 "arrival",
             )
 
-    def target(self, node: Any, path: str, lo: float, what: str, parent: Any, key: Any) -> Target | None:
+    def target(
+        self, node: Any, path: str, lo: float, what: str, parent: Any, key: Any
+    ) -> Target | None:
         """Read a unit-cost or service-rate target: ``target`` or ``ratio``, ``delay``, ``arrival``."""
         r = self.r
-        m = r.mapping(node, path, ("target", "ratio", "delay", "arrival"), ("arrival",), parent, key)
+        m = r.mapping(
+            node, path, ("target", "ratio", "delay", "arrival"), ("arrival",), parent, key
+        )
         if not m:
             return None
         has_t, has_r = "target" in m, "ratio" in m
         if has_t == has_r:
-            r.fail(path, "give exactly one of 'target' (an absolute value) or 'ratio' (x base value)", parent, key)
+            r.fail(
+                path,
+                "give exactly one of 'target' (an absolute value) or 'ratio' (x base value)",
+                parent,
+                key,
+            )
             return None
         value = (
             r.number(m["target"], _join(path, "target"), lo, None, what, m, "target")
             if has_t
-            else r.number(m["ratio"], _join(path, "ratio"), 0.0, None, "a non-negative multiplier", m, "ratio")
+            else r.number(
+                m["ratio"], _join(path, "ratio"), 0.0, None, "a non-negative multiplier", m, "ratio"
+            )
         )
         delay = r.integer(m.get("delay", 0), _join(path, "delay"), "years of delay", m, "delay")
-        arrival = r.integer(m.get("arrival", 0), _join(path, "arrival"), "an arrival year", m, "arrival")
+        arrival = r.integer(
+            m.get("arrival", 0), _join(path, "arrival"), "an arrival year", m, "arrival"
+        )
         self.check_timing(path, delay, arrival, m)
         return Target(value, has_r, delay, arrival)
 
@@ -318,7 +349,14 @@ SERVICE_KEYS = (
     "patient_cost_target",
     "government_cost_target",
 )
-VOLUME_KEYS = ("count", "rate_per_person", "per_admission", "length_of_stay", "split", "relative_use")
+VOLUME_KEYS = (
+    "count",
+    "rate_per_person",
+    "per_admission",
+    "length_of_stay",
+    "split",
+    "relative_use",
+)
 ADMIN_KEYS = ("amount", "share_of_payments", "per_member", "every_year", "real_growth")
 
 
@@ -375,7 +413,9 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
     doc = load_yaml(text, source, "scenario")
     problems: list[Problem] = []
     r = Reader(problems)
-    top = r.mapping(doc, "", TOP_KEYS, ("base_year", "demography", "economy", "categories", "services"))
+    top = r.mapping(
+        doc, "", TOP_KEYS, ("base_year", "demography", "economy", "categories", "services")
+    )
     if not top:
         if not problems:
             problems.append(Problem("", "the file is empty; expected a scenario mapping"))
@@ -395,16 +435,28 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
     admission_rate = None
     if "admission_rate" in top:
         admission_rate = r.number(
-            top["admission_rate"], "admission_rate", 0.0, None, "admissions per person per year, 0 or more",
-            top, "admission_rate",
+            top["admission_rate"],
+            "admission_rate",
+            0.0,
+            None,
+            "admissions per person per year, 0 or more",
+            top,
+            "admission_rate",
         )
     loading = r.number(
-        top.get("insured_utilisation_loading", 1.0), "insured_utilisation_loading", 0.0, None,
-        "a multiplier on the use of services by the insured, above 0", top, "insured_utilisation_loading",
+        top.get("insured_utilisation_loading", 1.0),
+        "insured_utilisation_loading",
+        0.0,
+        None,
+        "a multiplier on the use of services by the insured, above 0",
+        top,
+        "insured_utilisation_loading",
         lo_open=True,
     )
     services = _services(cx, top.get("services"), top, cat_names, admission_rate is not None)
-    rate_targets = _rate_targets(cx, top.get("service_rate_targets"), top, cat_names, tuple(s.name for s in services))
+    rate_targets = _rate_targets(
+        cx, top.get("service_rate_targets"), top, cat_names, tuple(s.name for s in services)
+    )
     administration = _administration(cx, top.get("administration"), top)
 
     notes: tuple[str, ...] = ()
@@ -436,64 +488,160 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
 
 def _demography(cx: _Context, node: Any, top: Any) -> Demography:
     r = cx.r
-    m = r.mapping(node, "demography", ("population", "growth_rate", "dependant_share"), ("population",), top, "demography")
-    pop = r.number(
-        m.get("population", math.nan) if m else math.nan, "demography.population", 0.0, None,
-        "a base-year population of 0 or more persons", m, "population",
-    ) if "population" in m else math.nan
-    growth = cx.path(m.get("growth_rate", 0.0), "demography.growth_rate", -1.0, None,
-                     "a growth rate above -1 (e.g. 0.022 for 2.2 %/yr)", m, "growth_rate", lo_open=True)
-    dep = cx.path(m.get("dependant_share", 0.0), "demography.dependant_share", 0.0, 1.0,
-                  "a share between 0 and 1", m, "dependant_share")
+    m = r.mapping(
+        node,
+        "demography",
+        ("population", "growth_rate", "dependant_share"),
+        ("population",),
+        top,
+        "demography",
+    )
+    pop = (
+        r.number(
+            m.get("population", math.nan) if m else math.nan,
+            "demography.population",
+            0.0,
+            None,
+            "a base-year population of 0 or more persons",
+            m,
+            "population",
+        )
+        if "population" in m
+        else math.nan
+    )
+    growth = cx.path(
+        m.get("growth_rate", 0.0),
+        "demography.growth_rate",
+        -1.0,
+        None,
+        "a growth rate above -1 (e.g. 0.022 for 2.2 %/yr)",
+        m,
+        "growth_rate",
+        lo_open=True,
+    )
+    dep = cx.path(
+        m.get("dependant_share", 0.0),
+        "demography.dependant_share",
+        0.0,
+        1.0,
+        "a share between 0 and 1",
+        m,
+        "dependant_share",
+    )
     return Demography(pop, growth, dep)
 
 
 def _economy(cx: _Context, node: Any, top: Any) -> Economy:
     r = cx.r
-    m = r.mapping(node, "economy", ("domestic_inflation", "external_inflation", "exchange_rate"), ("exchange_rate",),
-                  top, "economy")
+    m = r.mapping(
+        node,
+        "economy",
+        ("domestic_inflation", "external_inflation", "exchange_rate"),
+        ("exchange_rate",),
+        top,
+        "economy",
+    )
     infl = "an inflation rate above -1 (e.g. 0.15 for 15 %/yr)"
-    dp = cx.path(m.get("domestic_inflation", 0.0), "economy.domestic_inflation", -1.0, None, infl, m,
-                 "domestic_inflation", lo_open=True)
-    ep = cx.path(m.get("external_inflation", 0.0), "economy.external_inflation", -1.0, None, infl, m,
-                 "external_inflation", lo_open=True)
-    ex = r.mapping(m.get("exchange_rate"), "economy.exchange_rate", ("rate", "purchasing_power_parity"), ("rate",),
-                   m, "exchange_rate")
-    ppp = r.flag(ex.get("purchasing_power_parity", False), "economy.exchange_rate.purchasing_power_parity", ex,
-                 "purchasing_power_parity") if ex else False
+    dp = cx.path(
+        m.get("domestic_inflation", 0.0),
+        "economy.domestic_inflation",
+        -1.0,
+        None,
+        infl,
+        m,
+        "domestic_inflation",
+        lo_open=True,
+    )
+    ep = cx.path(
+        m.get("external_inflation", 0.0),
+        "economy.external_inflation",
+        -1.0,
+        None,
+        infl,
+        m,
+        "external_inflation",
+        lo_open=True,
+    )
+    ex = r.mapping(
+        m.get("exchange_rate"),
+        "economy.exchange_rate",
+        ("rate", "purchasing_power_parity"),
+        ("rate",),
+        m,
+        "exchange_rate",
+    )
+    ppp = (
+        r.flag(
+            ex.get("purchasing_power_parity", False),
+            "economy.exchange_rate.purchasing_power_parity",
+            ex,
+            "purchasing_power_parity",
+        )
+        if ex
+        else False
+    )
     rate_node = ex.get("rate", math.nan) if ex else math.nan
     if ppp and isinstance(rate_node, list | Mapping):
-        r.fail("economy.exchange_rate.rate",
-               "with purchasing_power_parity: true the exchange rate after the base year follows inflation; "
-               "give the base-year rate as one number", ex, "rate")
+        r.fail(
+            "economy.exchange_rate.rate",
+            "with purchasing_power_parity: true the exchange rate after the base year follows inflation; "
+            "give the base-year rate as one number",
+            ex,
+            "rate",
+        )
         rate_node = math.nan
-    rate = cx.path(rate_node, "economy.exchange_rate.rate", 0.0, None,
-                   "an exchange rate above 0 (local currency per US$)", ex, "rate", lo_open=True)
+    rate = cx.path(
+        rate_node,
+        "economy.exchange_rate.rate",
+        0.0,
+        None,
+        "an exchange rate above 0 (local currency per US$)",
+        ex,
+        "rate",
+        lo_open=True,
+    )
     return Economy(dp, ep, rate, ppp)
 
 
 def _categories(cx: _Context, node: Any, top: Any) -> tuple[Category, ...]:
     r = cx.r
     m = r.mapping(node, "categories", None, (), top, "categories")
-    for needed, what in ((DEPENDANTS, "children and other dependants"), (FARMERS, "farmers, self-employed and others")):
+    for needed, what in (
+        (DEPENDANTS, "children and other dependants"),
+        (FARMERS, "farmers, self-employed and others"),
+    ):
         if m and needed not in m:
-            r.fail(f"categories.{needed}",
-                   f"the model needs a '{needed}' category ({what}); it is missing" + suggest(needed, m),
-                   top, "categories")
+            r.fail(
+                f"categories.{needed}",
+                f"the model needs a '{needed}' category ({what}); it is missing"
+                + suggest(needed, m),
+                top,
+                "categories",
+            )
     names = [k for k in m if isinstance(k, str)]
-    ordered = [n for n in (DEPENDANTS, FARMERS) if n in names] + [n for n in names if n not in (DEPENDANTS, FARMERS)]
+    ordered = [n for n in (DEPENDANTS, FARMERS) if n in names] + [
+        n for n in names if n not in (DEPENDANTS, FARMERS)
+    ]
     cats = []
     for name in ordered:
         cats.append(_category(cx, name, m[name], m))
     adults = [c for c in cats if c.adult_share is not None]
     if adults:
-        total = [sum(c.adult_share.values[t] for c in adults if c.adult_share) for t in range(cx.n_years)]
+        total = [
+            sum(c.adult_share.values[t] for c in adults if c.adult_share) for t in range(cx.n_years)
+        ]
         for t, s in enumerate(total):
             if math.isfinite(s) and abs(s - 1.0) > SHARE_TOLERANCE:
-                parts = " + ".join(f"{c.name} {_fmt(c.adult_share.values[t])}" for c in adults if c.adult_share)
-                r.fail("categories.*.adult_share",
-                       f"adult shares must sum to 1 in every year (tolerance {SHARE_TOLERANCE:g}); "
-                       f"in {cx.base_year + t} they sum to {s:.12g} ({parts})", m, None)
+                parts = " + ".join(
+                    f"{c.name} {_fmt(c.adult_share.values[t])}" for c in adults if c.adult_share
+                )
+                r.fail(
+                    "categories.*.adult_share",
+                    f"adult shares must sum to 1 in every year (tolerance {SHARE_TOLERANCE:g}); "
+                    f"in {cx.base_year + t} they sum to {s:.12g} ({parts})",
+                    m,
+                    None,
+                )
                 break
     return tuple(cats)
 
@@ -506,37 +654,94 @@ def _category(cx: _Context, name: str, node: Any, parent: Any) -> Category:
     adult_share = None
     if name == DEPENDANTS:
         if "adult_share" in m:
-            r.fail(f"{p}.adult_share", "dependants are not adults: their share is demography.dependant_share",
-                   m, "adult_share")
+            r.fail(
+                f"{p}.adult_share",
+                "dependants are not adults: their share is demography.dependant_share",
+                m,
+                "adult_share",
+            )
     elif "adult_share" not in m:
-        r.fail(f"{p}.adult_share", "required key is missing: this adult category's share of the adult population",
-               parent, name)
+        r.fail(
+            f"{p}.adult_share",
+            "required key is missing: this adult category's share of the adult population",
+            parent,
+            name,
+        )
     else:
-        adult_share = cx.path(m["adult_share"], f"{p}.adult_share", 0.0, 1.0, share, m, "adult_share")
+        adult_share = cx.path(
+            m["adult_share"], f"{p}.adult_share", 0.0, 1.0, share, m, "adult_share"
+        )
     return Category(
         name=name,
         label=r.text(m.get("label", name), f"{p}.label", m, "label"),
         adult_share=adult_share,
-        income=r.number(m.get("income", 0.0), f"{p}.income", 0.0, None, "an average annual income of 0 or more",
-                        m, "income"),
-        income_growth=cx.path(m.get("income_growth", 0.0), f"{p}.income_growth", -1.0, None,
-                              "a growth rate above -1", m, "income_growth", lo_open=True),
-        contribution_rate=cx.path(m.get("contribution_rate", 0.0), f"{p}.contribution_rate", 0.0, 1.0,
-                                  "a share of income between 0 and 1", m, "contribution_rate"),
-        flat_premium=cx.path(m.get("flat_premium", 0.0), f"{p}.flat_premium", 0.0, None,
-                             "a premium of 0 or more per person per year", m, "flat_premium"),
-        insured_share=cx.path(m.get("insured_share", 0.0), f"{p}.insured_share", 0.0, 1.0, share, m,
-                              "insured_share"),
-        outpatient_cover=r.flag(m.get("outpatient_cover", True), f"{p}.outpatient_cover", m, "outpatient_cover"),
-        exempt_share=cx.path(m.get("exempt_share", 0.0), f"{p}.exempt_share", 0.0, 1.0, share, m, "exempt_share"),
-        user_fee_exempt_share=cx.path(m.get("user_fee_exempt_share", 0.0), f"{p}.user_fee_exempt_share", 0.0, 1.0,
-                                      share, m, "user_fee_exempt_share"),
+        income=r.number(
+            m.get("income", 0.0),
+            f"{p}.income",
+            0.0,
+            None,
+            "an average annual income of 0 or more",
+            m,
+            "income",
+        ),
+        income_growth=cx.path(
+            m.get("income_growth", 0.0),
+            f"{p}.income_growth",
+            -1.0,
+            None,
+            "a growth rate above -1",
+            m,
+            "income_growth",
+            lo_open=True,
+        ),
+        contribution_rate=cx.path(
+            m.get("contribution_rate", 0.0),
+            f"{p}.contribution_rate",
+            0.0,
+            1.0,
+            "a share of income between 0 and 1",
+            m,
+            "contribution_rate",
+        ),
+        flat_premium=cx.path(
+            m.get("flat_premium", 0.0),
+            f"{p}.flat_premium",
+            0.0,
+            None,
+            "a premium of 0 or more per person per year",
+            m,
+            "flat_premium",
+        ),
+        insured_share=cx.path(
+            m.get("insured_share", 0.0), f"{p}.insured_share", 0.0, 1.0, share, m, "insured_share"
+        ),
+        outpatient_cover=r.flag(
+            m.get("outpatient_cover", True), f"{p}.outpatient_cover", m, "outpatient_cover"
+        ),
+        exempt_share=cx.path(
+            m.get("exempt_share", 0.0), f"{p}.exempt_share", 0.0, 1.0, share, m, "exempt_share"
+        ),
+        user_fee_exempt_share=cx.path(
+            m.get("user_fee_exempt_share", 0.0),
+            f"{p}.user_fee_exempt_share",
+            0.0,
+            1.0,
+            share,
+            m,
+            "user_fee_exempt_share",
+        ),
     )
 
 
 def _by_category(
-    r: Reader, node: Any, path: str, cats: tuple[str, ...], read: Callable[[Any, str, Any, Any], float],
-    default: float, parent: Any, key: Any,
+    r: Reader,
+    node: Any,
+    path: str,
+    cats: tuple[str, ...],
+    read: Callable[[Any, str, Any, Any], float],
+    default: float,
+    parent: Any,
+    key: Any,
 ) -> tuple[float, ...]:
     m = r.mapping(node, path, cats, (), parent, key)
     for k in m:
@@ -545,7 +750,9 @@ def _by_category(
     return tuple(read(m[c], f"{path}.{c}", m, c) if c in m else default for c in cats)
 
 
-def _services(cx: _Context, node: Any, top: Any, cats: tuple[str, ...], has_admissions: bool) -> tuple[Service, ...]:
+def _services(
+    cx: _Context, node: Any, top: Any, cats: tuple[str, ...], has_admissions: bool
+) -> tuple[Service, ...]:
     r = cx.r
     m = r.mapping(node, "services", None, (), top, "services")
     if not m and "services" in top:
@@ -557,7 +764,9 @@ def _services(cx: _Context, node: Any, top: Any, cats: tuple[str, ...], has_admi
     return tuple(out)
 
 
-def _service(cx: _Context, name: str, node: Any, parent: Any, cats: tuple[str, ...], has_adm: bool) -> Service:
+def _service(
+    cx: _Context, name: str, node: Any, parent: Any, cats: tuple[str, ...], has_adm: bool
+) -> Service:
     r = cx.r
     p = f"services.{name}"
     m = r.mapping(node, p, SERVICE_KEYS, ("level", "volume"), parent, name)
@@ -566,8 +775,13 @@ def _service(cx: _Context, name: str, node: Any, parent: Any, cats: tuple[str, .
         try:
             level = Level(m["level"])
         except ValueError:
-            r.fail(f"{p}.level", f"expected 'inpatient' or 'outpatient', got {_show(m['level'])}"
-                   + suggest(str(m["level"]), ("inpatient", "outpatient")), m, "level")
+            r.fail(
+                f"{p}.level",
+                f"expected 'inpatient' or 'outpatient', got {_show(m['level'])}"
+                + suggest(str(m["level"]), ("inpatient", "outpatient")),
+                m,
+                "level",
+            )
     volume = _volume(cx, m.get("volume"), f"{p}.volume", m, cats, has_adm)
     cost = "a cost of 0 or more per service"
     direct = "patient_cost" in m or "government_cost" in m
@@ -575,19 +789,43 @@ def _service(cx: _Context, name: str, node: Any, parent: Any, cats: tuple[str, .
     patient_cost = government_cost = None
     components = None
     if direct and by_type:
-        r.fail(p, "give either patient_cost/government_cost (per service) or base_year_cost (totals by cost "
-               "type), not both", parent, name)
+        r.fail(
+            p,
+            "give either patient_cost/government_cost (per service) or base_year_cost (totals by cost "
+            "type), not both",
+            parent,
+            name,
+        )
     elif by_type:
         components = _components(r, m["base_year_cost"], f"{p}.base_year_cost", m)
         if volume.basis is VolumeBasis.COUNT and volume.amount == 0:
-            r.fail(f"{p}.volume.count", "costs by cost type are divided by the base-year count, which is 0", m, "volume")
+            r.fail(
+                f"{p}.volume.count",
+                "costs by cost type are divided by the base-year count, which is 0",
+                m,
+                "volume",
+            )
     elif direct:
-        patient_cost = r.number(m.get("patient_cost", 0.0), f"{p}.patient_cost", 0.0, None, cost, m, "patient_cost")
-        government_cost = r.number(m.get("government_cost", 0.0), f"{p}.government_cost", 0.0, None, cost, m,
-                                   "government_cost")
+        patient_cost = r.number(
+            m.get("patient_cost", 0.0), f"{p}.patient_cost", 0.0, None, cost, m, "patient_cost"
+        )
+        government_cost = r.number(
+            m.get("government_cost", 0.0),
+            f"{p}.government_cost",
+            0.0,
+            None,
+            cost,
+            m,
+            "government_cost",
+        )
     else:
-        r.fail(f"{p}.patient_cost", "the service needs a cost: patient_cost (and government_cost) per service, or "
-               "base_year_cost by cost type", parent, name)
+        r.fail(
+            f"{p}.patient_cost",
+            "the service needs a cost: patient_cost (and government_cost) per service, or "
+            "base_year_cost by cost type",
+            parent,
+            name,
+        )
     share = "a share between 0 and 1"
     return Service(
         name=name,
@@ -599,18 +837,53 @@ def _service(cx: _Context, name: str, node: Any, parent: Any, cats: tuple[str, .
         patient_cost=patient_cost,
         government_cost=government_cost,
         base_year_cost=components,
-        copayment_rate=r.number(m.get("copayment_rate", 0.0), f"{p}.copayment_rate", 0.0, 1.0, share, m,
-                                "copayment_rate"),
-        patient_import_share=r.number(m.get("patient_import_share", 0.0), f"{p}.patient_import_share", 0.0, 1.0,
-                                      share, m, "patient_import_share"),
-        government_import_share=r.number(m.get("government_import_share", 0.0), f"{p}.government_import_share",
-                                         0.0, 1.0, share, m, "government_import_share"),
-        patient_cost_target=cx.target(m["patient_cost_target"], f"{p}.patient_cost_target", 0.0,
-                                      "a unit cost of 0 or more", m, "patient_cost_target")
-        if "patient_cost_target" in m else None,
-        government_cost_target=cx.target(m["government_cost_target"], f"{p}.government_cost_target", 0.0,
-                                         "a unit cost of 0 or more", m, "government_cost_target")
-        if "government_cost_target" in m else None,
+        copayment_rate=r.number(
+            m.get("copayment_rate", 0.0),
+            f"{p}.copayment_rate",
+            0.0,
+            1.0,
+            share,
+            m,
+            "copayment_rate",
+        ),
+        patient_import_share=r.number(
+            m.get("patient_import_share", 0.0),
+            f"{p}.patient_import_share",
+            0.0,
+            1.0,
+            share,
+            m,
+            "patient_import_share",
+        ),
+        government_import_share=r.number(
+            m.get("government_import_share", 0.0),
+            f"{p}.government_import_share",
+            0.0,
+            1.0,
+            share,
+            m,
+            "government_import_share",
+        ),
+        patient_cost_target=cx.target(
+            m["patient_cost_target"],
+            f"{p}.patient_cost_target",
+            0.0,
+            "a unit cost of 0 or more",
+            m,
+            "patient_cost_target",
+        )
+        if "patient_cost_target" in m
+        else None,
+        government_cost_target=cx.target(
+            m["government_cost_target"],
+            f"{p}.government_cost_target",
+            0.0,
+            "a unit cost of 0 or more",
+            m,
+            "government_cost_target",
+        )
+        if "government_cost_target" in m
+        else None,
     )
 
 
@@ -622,57 +895,132 @@ def _components(r: Reader, node: Any, path: str, parent: Any) -> tuple[CostCompo
             out.append(CostComponent(0.0, 0.0))
             continue
         cm = r.mapping(m[c], f"{path}.{c}", ("total", "government_share"), ("total",), m, c)
-        out.append(CostComponent(
-            r.number(cm.get("total", 0.0), f"{path}.{c}.total", 0.0, None, "a total cost of 0 or more", cm, "total"),
-            r.number(cm.get("government_share", 0.0), f"{path}.{c}.government_share", 0.0, 1.0,
-                     "a share between 0 and 1", cm, "government_share"),
-        ))
+        out.append(
+            CostComponent(
+                r.number(
+                    cm.get("total", 0.0),
+                    f"{path}.{c}.total",
+                    0.0,
+                    None,
+                    "a total cost of 0 or more",
+                    cm,
+                    "total",
+                ),
+                r.number(
+                    cm.get("government_share", 0.0),
+                    f"{path}.{c}.government_share",
+                    0.0,
+                    1.0,
+                    "a share between 0 and 1",
+                    cm,
+                    "government_share",
+                ),
+            )
+        )
     return tuple(out)
 
 
-def _volume(cx: _Context, node: Any, path: str, parent: Any, cats: tuple[str, ...], has_adm: bool) -> Volume:
+def _volume(
+    cx: _Context, node: Any, path: str, parent: Any, cats: tuple[str, ...], has_adm: bool
+) -> Volume:
     r = cx.r
     m = r.mapping(node, path, VOLUME_KEYS, (), parent, "volume")
     given = [k for k in ("count", "rate_per_person", "per_admission") if k in m]
     if len(given) != 1:
         if m or node is not None:
-            r.fail(path, "give exactly one of 'count' (services in the base year), 'rate_per_person' (services per "
-                   "person per year) or 'per_admission' (share of hospital admissions)", parent, "volume")
+            r.fail(
+                path,
+                "give exactly one of 'count' (services in the base year), 'rate_per_person' (services per "
+                "person per year) or 'per_admission' (share of hospital admissions)",
+                parent,
+                "volume",
+            )
         return Volume(VolumeBasis.RATE_PER_PERSON, 0.0)
     kind = given[0]
-    basis = {"count": VolumeBasis.COUNT, "rate_per_person": VolumeBasis.RATE_PER_PERSON,
-             "per_admission": VolumeBasis.PER_ADMISSION}[kind]
-    what = {"count": "a number of services of 0 or more", "rate_per_person": "services per person per year, 0 or more",
-            "per_admission": "a share of admissions between 0 and 1"}[kind]
-    amount = r.number(m[kind], f"{path}.{kind}", 0.0, 1.0 if kind == "per_admission" else None, what, m, kind)
+    basis = {
+        "count": VolumeBasis.COUNT,
+        "rate_per_person": VolumeBasis.RATE_PER_PERSON,
+        "per_admission": VolumeBasis.PER_ADMISSION,
+    }[kind]
+    what = {
+        "count": "a number of services of 0 or more",
+        "rate_per_person": "services per person per year, 0 or more",
+        "per_admission": "a share of admissions between 0 and 1",
+    }[kind]
+    amount = r.number(
+        m[kind], f"{path}.{kind}", 0.0, 1.0 if kind == "per_admission" else None, what, m, kind
+    )
     los = 1.0
     if "length_of_stay" in m:
         if basis is not VolumeBasis.PER_ADMISSION:
-            r.fail(f"{path}.length_of_stay", "length_of_stay goes with per_admission", m, "length_of_stay")
-        los = r.number(m["length_of_stay"], f"{path}.length_of_stay", 0.0, None,
-                       "days (or services) per admission, 0 or more", m, "length_of_stay")
+            r.fail(
+                f"{path}.length_of_stay",
+                "length_of_stay goes with per_admission",
+                m,
+                "length_of_stay",
+            )
+        los = r.number(
+            m["length_of_stay"],
+            f"{path}.length_of_stay",
+            0.0,
+            None,
+            "days (or services) per admission, 0 or more",
+            m,
+            "length_of_stay",
+        )
     if basis is VolumeBasis.PER_ADMISSION and not has_adm:
-        r.fail(f"{path}.per_admission", "per_admission needs the scenario's admission_rate, which is not given",
-               m, kind)
+        r.fail(
+            f"{path}.per_admission",
+            "per_admission needs the scenario's admission_rate, which is not given",
+            m,
+            kind,
+        )
     split = rel = None
     if "split" in m:
         if basis is not VolumeBasis.COUNT:
-            r.fail(f"{path}.split", "split goes with count; with a rate use relative_use", m, "split")
+            r.fail(
+                f"{path}.split", "split goes with count; with a rate use relative_use", m, "split"
+            )
         elif m["split"] != "population":
-            split = _by_category(r, m["split"], f"{path}.split", cats,
-                                 lambda v, pp, par, k: r.number(v, pp, 0.0, 1.0, "a share between 0 and 1", par, k),
-                                 0.0, m, "split")
+            split = _by_category(
+                r,
+                m["split"],
+                f"{path}.split",
+                cats,
+                lambda v, pp, par, k: r.number(v, pp, 0.0, 1.0, "a share between 0 and 1", par, k),
+                0.0,
+                m,
+                "split",
+            )
             if all(math.isfinite(s) for s in split) and abs(sum(split) - 1.0) > SHARE_TOLERANCE:
-                r.fail(f"{path}.split", f"shares of the base-year count by category must sum to 1, got "
-                       f"{sum(split):.12g} (or write split: population)", m, "split")
+                r.fail(
+                    f"{path}.split",
+                    f"shares of the base-year count by category must sum to 1, got "
+                    f"{sum(split):.12g} (or write split: population)",
+                    m,
+                    "split",
+                )
     if "relative_use" in m:
         if basis is VolumeBasis.COUNT:
-            r.fail(f"{path}.relative_use", "relative_use goes with rate_per_person or per_admission; with a count "
-                   "use split", m, "relative_use")
+            r.fail(
+                f"{path}.relative_use",
+                "relative_use goes with rate_per_person or per_admission; with a count use split",
+                m,
+                "relative_use",
+            )
         else:
-            rel = _by_category(r, m["relative_use"], f"{path}.relative_use", cats,
-                               lambda v, pp, par, k: r.number(v, pp, 0.0, None, "a multiplier of 0 or more", par, k),
-                               1.0, m, "relative_use")
+            rel = _by_category(
+                r,
+                m["relative_use"],
+                f"{path}.relative_use",
+                cats,
+                lambda v, pp, par, k: r.number(
+                    v, pp, 0.0, None, "a multiplier of 0 or more", par, k
+                ),
+                1.0,
+                m,
+                "relative_use",
+            )
     return Volume(basis, amount, los, split, rel)
 
 
@@ -683,19 +1031,35 @@ def _rate_targets(
     if node is None:
         return ()
     if not isinstance(node, list):
-        r.fail("service_rate_targets", f"expected a list of targets, got {_show(node)}", top, "service_rate_targets")
+        r.fail(
+            "service_rate_targets",
+            f"expected a list of targets, got {_show(node)}",
+            top,
+            "service_rate_targets",
+        )
         return ()
     out = []
     for i, item in enumerate(node):
         p = f"service_rate_targets[{i}]"
-        m = r.mapping(item, p, ("service", "categories", "target", "ratio", "delay", "arrival"), ("service",),
-                      top, "service_rate_targets")
+        m = r.mapping(
+            item,
+            p,
+            ("service", "categories", "target", "ratio", "delay", "arrival"),
+            ("service",),
+            top,
+            "service_rate_targets",
+        )
         if not m:
             continue
         svc = r.text(m.get("service", ""), f"{p}.service", m, "service")
         if svc and svc not in services:
-            r.fail(f"{p}.service", f"unknown service '{svc}'{suggest(svc, services)} (services: "
-                   f"{', '.join(services)})", m, "service")
+            r.fail(
+                f"{p}.service",
+                f"unknown service '{svc}'{suggest(svc, services)} (services: "
+                f"{', '.join(services)})",
+                m,
+                "service",
+            )
         chosen = m.get("categories", list(cats))
         if isinstance(chosen, str):
             chosen = [chosen]
@@ -704,8 +1068,13 @@ def _rate_targets(
             chosen = []
         for c in chosen:
             if c not in cats:
-                r.fail(f"{p}.categories", f"unknown category '{c}'{suggest(str(c), cats)} (categories: "
-                       f"{', '.join(cats)})", m, "categories")
+                r.fail(
+                    f"{p}.categories",
+                    f"unknown category '{c}'{suggest(str(c), cats)} (categories: "
+                    f"{', '.join(cats)})",
+                    m,
+                    "categories",
+                )
         rest = {k: v for k, v in m.items() if k in ("target", "ratio", "delay", "arrival")}
         tgt = cx.target(rest, p, 0.0, "a service rate of 0 or more", top, "service_rate_targets")
         if tgt is not None:
@@ -724,8 +1093,13 @@ def _administration(cx: _Context, node: Any, top: Any) -> tuple[AdminItem, ...]:
         im = r.mapping(m[name], p, ADMIN_KEYS, (), m, name)
         given = [k for k in ("amount", "share_of_payments", "per_member") if k in im]
         if len(given) != 1:
-            r.fail(p, "give exactly one of 'amount' (base-year amount), 'share_of_payments' (of the scheme's health "
-                   "care payments) or 'per_member' (amount per member per year)", m, name)
+            r.fail(
+                p,
+                "give exactly one of 'amount' (base-year amount), 'share_of_payments' (of the scheme's health "
+                "care payments) or 'per_member' (amount per member per year)",
+                m,
+                name,
+            )
             continue
         kind = given[0]
         every = r.flag(im.get("every_year", False), f"{p}.every_year", im, "every_year")
@@ -733,14 +1107,24 @@ def _administration(cx: _Context, node: Any, top: Any) -> tuple[AdminItem, ...]:
             r.fail(f"{p}.every_year", "every_year goes with share_of_payments", im, "every_year")
         basis = {
             "amount": AdminBasis.AMOUNT,
-            "share_of_payments": AdminBasis.SHARE_OF_PAYMENTS_EVERY_YEAR if every else AdminBasis.SHARE_OF_PAYMENTS,
+            "share_of_payments": AdminBasis.SHARE_OF_PAYMENTS_EVERY_YEAR
+            if every
+            else AdminBasis.SHARE_OF_PAYMENTS,
             "per_member": AdminBasis.PER_MEMBER,
         }[kind]
         hi = 1.0 if kind == "share_of_payments" else None
         what = "a share between 0 and 1" if hi else "an amount of 0 or more"
         value = r.number(im[kind], f"{p}.{kind}", 0.0, hi, what, im, kind)
-        growth = cx.path(im.get("real_growth", 0.0), f"{p}.real_growth", -1.0, None, "a growth rate above -1",
-                         im, "real_growth", lo_open=True)
+        growth = cx.path(
+            im.get("real_growth", 0.0),
+            f"{p}.real_growth",
+            -1.0,
+            None,
+            "a growth rate above -1",
+            im,
+            "real_growth",
+            lo_open=True,
+        )
         out.append(AdminItem(name, basis, value, growth))
     return tuple(out)
 

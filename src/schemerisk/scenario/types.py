@@ -86,7 +86,11 @@ class YearPath:
         """Expand a move to a target (Annex I.1) into yearly values."""
         start = base_year + linear.delay
         values = tuple(
-            float(value_on_target_path(linear.base, linear.target, base_year + t, start, linear.arrival))
+            float(
+                value_on_target_path(
+                    linear.base, linear.target, base_year + t, start, linear.arrival
+                )
+            )
             for t in range(n_years)
         )
         return cls(values, linear=linear)
@@ -287,7 +291,9 @@ class Scenario:
         return replace(
             self,
             horizon=horizon,
-            demography=replace(d, growth_rate=ext(d.growth_rate), dependant_share=ext(d.dependant_share)),
+            demography=replace(
+                d, growth_rate=ext(d.growth_rate), dependant_share=ext(d.dependant_share)
+            ),
             economy=replace(
                 e,
                 domestic_inflation=ext(e.domestic_inflation),
@@ -295,5 +301,7 @@ class Scenario:
                 exchange_rate=ext(e.exchange_rate),
             ),
             categories=tuple(ext_cat(c) for c in self.categories),
-            administration=tuple(replace(a, real_growth=ext(a.real_growth)) for a in self.administration),
+            administration=tuple(
+                replace(a, real_growth=ext(a.real_growth)) for a in self.administration
+            ),
         )
