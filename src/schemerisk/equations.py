@@ -97,12 +97,13 @@ def grown(previous: float, rate: float) -> float:
 
 @njit(cache=True, inline="always")
 def exchange_rate_ppp(
-    previous: float, domestic_inflation: float, external_inflation: float
+    previous: float, domestic_inflation: float, external_inflation: float, real_depreciation: float
 ) -> float:
     """Exchange rate by purchasing-power parity [LCU/US$].
 
     Carrin, Ron & Murray (1993), Section 3.4.2 (PPP switch = 1):
-    ``EXR_t = EXR_{t-1} (1 + dp_t) / (1 + ep_t)``.
+    ``EXR_t = EXR_{t-1} (1 + dp_t) / (1 + ep_t)``; **(extension)** times
+    ``(1 + rd_t)`` for a real depreciation ``rd_t`` beyond parity (0 in the paper).
 
     Parameters
     ----------
@@ -110,13 +111,16 @@ def exchange_rate_ppp(
         Exchange rate in the previous year [LCU/US$].
     domestic_inflation, external_inflation : float
         Inflation this year at home and in the exporting countries [1/yr].
+    real_depreciation : float
+        Departure from parity this year [1/yr]; 0 reproduces the paper.
 
     Returns
     -------
     float
         Exchange rate this year [LCU/US$].
     """
-    return previous * (1.0 + domestic_inflation) / (1.0 + external_inflation)  # Section 3.4.2
+    parity = previous * (1.0 + domestic_inflation) / (1.0 + external_inflation)  # Section 3.4.2
+    return parity * (1.0 + real_depreciation)  # extension: 0 in the paper
 
 
 @njit(cache=True, inline="always")

@@ -60,6 +60,8 @@ def apply_modifications(
     kind: np.ndarray,
     weight: np.ndarray,
     reference: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
 ) -> None:
     """Apply one draw's sampled values to an input vector, in place.
 
@@ -72,6 +74,9 @@ def apply_modifications(
       (Annex I.1); the target becomes ``mode(reference, x)`` and the value
       moves with it: ``p += weight * (mode(reference, x) - reference)``.
 
+    The result is then clipped to ``[lower[k], upper[k]]`` (infinite bounds
+    when the entry does not ask for clipping).
+
     Parameters
     ----------
     p : numpy.ndarray
@@ -82,6 +87,8 @@ def apply_modifications(
         int64 arrays, one row per modification.
     weight, reference : numpy.ndarray
         float64 arrays, used by PATH_TARGET rows.
+    lower, upper : numpy.ndarray
+        float64 clipping bounds, one per row.
     """
     for k in range(column.shape[0]):
         x = theta[column[k]]
@@ -91,6 +98,7 @@ def apply_modifications(
         else:
             ref = reference[k]
             p[i] += weight[k] * (_modified(mode[k], ref, x) - ref)
+        p[i] = min(max(p[i], lower[k]), upper[k])
 
 
 @njit(cache=True, inline="always")
@@ -164,6 +172,7 @@ def project_one(
     dp = _seg(p, off, In.DOMESTIC_INFLATION)
     ep = _seg(p, off, In.EXTERNAL_INFLATION)
     exr_path = _seg(p, off, In.EXCHANGE_RATE)
+    real_dep = _seg(p, off, In.REAL_DEPRECIATION)
     adult_share = _seg2(p, off, In.ADULT_SHARE, T, C)
     income_growth = _seg2(p, off, In.INCOME_GROWTH, T, C)
     contribution_rate = _seg2(p, off, In.CONTRIBUTION_RATE, T, C)
@@ -237,7 +246,9 @@ def project_one(
         else:
             dpi[t] = grown(dpi[t - 1], dp[t])
             epi[t] = grown(epi[t - 1], ep[t])
-            exr[t] = exchange_rate_ppp(exr[t - 1], dp[t], ep[t]) if ppp else exr_path[t]
+            exr[t] = (
+                exchange_rate_ppp(exr[t - 1], dp[t], ep[t], real_dep[t]) if ppp else exr_path[t]
+            )
 
     # ---- population (Annex I) and incomes (Section 3.4.3)
     for t in range(T):
@@ -360,12 +371,16 @@ def _project_draws(
     kind: np.ndarray,
     weight: np.ndarray,
     reference: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
     out: np.ndarray,
     ooff: np.ndarray,
 ) -> None:
     for d in prange(out.shape[0]):
         p = base.copy()
-        apply_modifications(p, theta[d], column, position, mode, kind, weight, reference)
+        apply_modifications(
+            p, theta[d], column, position, mode, kind, weight, reference, lower, upper
+        )
         project_one(p, off, n_years, n_cat, n_svc, n_admin, base_year, out[d], ooff)
 
 
@@ -378,6 +393,8 @@ class Modifications:
         One entry per modification.
     weight, reference : array-like of float
         Used by PATH_TARGET rows; anything for ELEMENT rows.
+    lower, upper : array-like of float, optional
+        Clipping bounds per row; default no clipping.
     """
 
     def __init__(
@@ -388,6 +405,8 @@ class Modifications:
         kind: np.ndarray | list[int] = (),  # type: ignore[assignment]
         weight: np.ndarray | list[float] = (),  # type: ignore[assignment]
         reference: np.ndarray | list[float] = (),  # type: ignore[assignment]
+        lower: np.ndarray | list[float] | None = None,
+        upper: np.ndarray | list[float] | None = None,
     ) -> None:
         self.column = np.ascontiguousarray(column, dtype=np.int64)
         self.position = np.ascontiguousarray(position, dtype=np.int64)
@@ -396,7 +415,13 @@ class Modifications:
         self.weight = np.ascontiguousarray(weight, dtype=np.float64)
         self.reference = np.ascontiguousarray(reference, dtype=np.float64)
         n = self.column.shape[0]
-        for name in ("position", "mode", "kind", "weight", "reference"):
+        self.lower = (
+            np.full(n, -np.inf) if lower is None else np.ascontiguousarray(lower, dtype=np.float64)
+        )
+        self.upper = (
+            np.full(n, np.inf) if upper is None else np.ascontiguousarray(upper, dtype=np.float64)
+        )
+        for name in ("position", "mode", "kind", "weight", "reference", "lower", "upper"):
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"modification table: '{name}' must have {n} entries")
 
@@ -466,6 +491,8 @@ def run_kernel(
         mods.kind,
         mods.weight,
         mods.reference,
+        mods.lower,
+        mods.upper,
         out,
         ooff,
     )

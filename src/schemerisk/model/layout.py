@@ -38,6 +38,7 @@ class In(enum.IntEnum):
     DOMESTIC_INFLATION = enum.auto()
     EXTERNAL_INFLATION = enum.auto()
     EXCHANGE_RATE = enum.auto()
+    REAL_DEPRECIATION = enum.auto()
     ADULT_SHARE = enum.auto()
     INCOME_GROWTH = enum.auto()
     CONTRIBUTION_RATE = enum.auto()
@@ -90,6 +91,7 @@ INPUT_DIMS: dict[In, tuple[str, ...]] = {
     In.DOMESTIC_INFLATION: _Y,
     In.EXTERNAL_INFLATION: _Y,
     In.EXCHANGE_RATE: _Y,
+    In.REAL_DEPRECIATION: _Y,
     **{
         f: (YEAR, CATEGORY)
         for f in (
@@ -324,6 +326,8 @@ def _fill(inputs: ModelInputs, sc: Scenario) -> None:
     f(In.DOMESTIC_INFLATION)[:] = sc.economy.domestic_inflation.array()
     f(In.EXTERNAL_INFLATION)[:] = sc.economy.external_inflation.array()
     f(In.EXCHANGE_RATE)[:] = sc.economy.exchange_rate.array()
+    if sc.economy.real_depreciation is not None:
+        f(In.REAL_DEPRECIATION)[:] = sc.economy.real_depreciation.array()
     for c, cat in enumerate(sc.categories):
         if cat.adult_share is not None:
             f(In.ADULT_SHARE)[:, c] = cat.adult_share.array()

@@ -161,6 +161,79 @@ def scenario_attrs(scenario: Scenario) -> dict[str, str | int]:
     }
 
 
+def output_slices(
+    inputs: ModelInputs, names: Iterable[str]
+) -> list[tuple[str, slice, tuple[str, ...]]]:
+    """Where each named output sits in a kernel output row.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+        Compiled inputs (for the dimension sizes).
+    names : iterable of str
+        Public variable names (see :data:`OUTPUT_VARIABLES`).
+
+    Returns
+    -------
+    list of (name, slice of the row, dimension names)
+
+    Raises
+    ------
+    ValueError
+        For a name that is not an output variable.
+    """
+    names = list(names)
+    unknown = [n for n in names if n not in VARIABLE_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown output variable(s) {unknown}; valid: {sorted(VARIABLE_FIELDS)}")
+    ooff = offsets(OUTPUT_DIMS, inputs.dims)
+    out = []
+    for name in names:
+        f = VARIABLE_FIELDS[name]
+        out.append((name, slice(int(ooff[f]), int(ooff[f + 1])), OUTPUT_DIMS[f]))
+    return out
+
+
+def blocks_to_dataset(
+    scenario: Scenario, inputs: ModelInputs, blocks: dict[str, np.ndarray], draw_dim: bool = True
+) -> xr.Dataset:
+    """Assemble output blocks into a Dataset with units, long names and provenance.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario projected.
+    inputs : ModelInputs
+        Its compiled inputs.
+    blocks : dict
+        Variable name -> array of shape (draws, row-slice length).
+    draw_dim : bool
+        Keep a leading ``draw`` dimension; if False each block must hold one draw.
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per block.
+    """
+    data_vars = {}
+    for name, block in blocks.items():
+        f = VARIABLE_FIELDS[name]
+        dims = OUTPUT_DIMS[f]
+        shaped = block.reshape((block.shape[0], *inputs.dims.shape(dims)))
+        info = OUTPUT_VARIABLES[f]
+        attrs = {
+            "long_name": info.long_name,
+            "units": info.units.format(currency=scenario.currency),
+        }
+        if draw_dim:
+            data_vars[name] = xr.Variable((DRAW, *dims), shaped, attrs)
+        else:
+            if shaped.shape[0] != 1:
+                raise ValueError("draw_dim=False needs exactly one draw")
+            data_vars[name] = xr.Variable(dims, shaped[0], attrs)
+    return xr.Dataset(data_vars, coords=coordinates(scenario), attrs=scenario_attrs(scenario))
+
+
 def rows_to_dataset(
     scenario: Scenario,
     inputs: ModelInputs,
@@ -188,30 +261,9 @@ def rows_to_dataset(
     xarray.Dataset
         One variable per kept output, with units and long names.
     """
-    ooff = offsets(OUTPUT_DIMS, inputs.dims)
     names = list(VARIABLE_FIELDS) if keep is None else list(keep)
-    unknown = [n for n in names if n not in VARIABLE_FIELDS]
-    if unknown:
-        raise ValueError(f"unknown output variable(s) {unknown}; valid: {sorted(VARIABLE_FIELDS)}")
-    if not draw_dim and rows.shape[0] != 1:
-        raise ValueError("draw_dim=False needs exactly one draw")
-    n_draws = rows.shape[0]
-    data_vars = {}
-    for name in names:
-        f = VARIABLE_FIELDS[name]
-        dims = OUTPUT_DIMS[f]
-        block = rows[:, ooff[f] : ooff[f + 1]].reshape((n_draws, *inputs.dims.shape(dims)))
-        info = OUTPUT_VARIABLES[f]
-        attrs = {
-            "long_name": info.long_name,
-            "units": info.units.format(currency=scenario.currency),
-        }
-        if draw_dim:
-            data_vars[name] = xr.Variable((DRAW, *dims), block.copy(), attrs)
-        else:
-            data_vars[name] = xr.Variable(dims, block[0].copy(), attrs)
-    ds = xr.Dataset(data_vars, coords=coordinates(scenario), attrs=scenario_attrs(scenario))
-    return ds
+    blocks = {name: rows[:, sl].copy() for name, sl, _ in output_slices(inputs, names)}
+    return blocks_to_dataset(scenario, inputs, blocks, draw_dim)
 
 
 def add_memoranda(ds: xr.Dataset) -> xr.Dataset:

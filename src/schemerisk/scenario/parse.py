@@ -565,7 +565,7 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
     ex = r.mapping(
         m.get("exchange_rate"),
         "economy.exchange_rate",
-        ("rate", "purchasing_power_parity"),
+        ("rate", "purchasing_power_parity", "real_depreciation"),
         ("rate",),
         m,
         "exchange_rate",
@@ -600,7 +600,27 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
         "rate",
         lo_open=True,
     )
-    return Economy(dp, ep, rate, ppp)
+    real_dep = None
+    if ex and "real_depreciation" in ex:
+        if not ppp:
+            r.fail(
+                "economy.exchange_rate.real_depreciation",
+                "real_depreciation moves the exchange rate away from purchasing-power parity; it needs "
+                "purchasing_power_parity: true (otherwise give the rate path itself)",
+                ex,
+                "real_depreciation",
+            )
+        real_dep = cx.path(
+            ex["real_depreciation"],
+            "economy.exchange_rate.real_depreciation",
+            -1.0,
+            None,
+            "a rate above -1 (0.05: the local currency loses 5 % a year beyond parity)",
+            ex,
+            "real_depreciation",
+            lo_open=True,
+        )
+    return Economy(dp, ep, rate, ppp, real_dep)
 
 
 def _categories(cx: _Context, node: Any, top: Any) -> tuple[Category, ...]:

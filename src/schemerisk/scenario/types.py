@@ -129,6 +129,7 @@ class Economy:
     external_inflation: YearPath  #: ep_t, in US$ terms [1/yr]; year 0 unused
     exchange_rate: YearPath  #: EXR_t [LCU/US$]; only year 0 used under PPP
     purchasing_power_parity: bool  #: the paper's PPP switch
+    real_depreciation: YearPath | None = None  #: (extension) departure from PPP each year [1/yr]
 
 
 @dataclass(frozen=True)
@@ -299,6 +300,7 @@ class Scenario:
                 domestic_inflation=ext(e.domestic_inflation),
                 external_inflation=ext(e.external_inflation),
                 exchange_rate=ext(e.exchange_rate),
+                real_depreciation=None if e.real_depreciation is None else ext(e.real_depreciation),
             ),
             categories=tuple(ext_cat(c) for c in self.categories),
             administration=tuple(

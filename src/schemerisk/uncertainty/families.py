@@ -1,0 +1,668 @@
+"""Distribution families for uncertain inputs, each declaring its parameters and their domains.
+
+The mathematics (inverse CDFs, CDFs, moments) is scipy.stats'; this module only
+names the families as a health economist would, checks parameters, and fits a
+family to quantiles given by an expert ("5th percentile 0.06, 95th 0.10").
+
+A family is used through :func:`make_marginal`, which returns a frozen
+:class:`Marginal` with ``ppf`` (unit interval -> value), ``cdf`` and ``support``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import optimize, stats
+
+_QUANTILE_KEY = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
+
+
+class FamilyError(ValueError):
+    """Raised for parameters a family cannot take; the message says why."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Allowed values of one parameter."""
+
+    lo: float = -math.inf
+    hi: float = math.inf
+    lo_open: bool = False
+    hi_open: bool = False
+    what: str = "a number"
+
+    def contains(self, x: float) -> bool:
+        """Return True when ``x`` is allowed."""
+        if not math.isfinite(x) and not (math.isinf(x) and (self.lo == x or self.hi == x)):
+            return False
+        above = x > self.lo if self.lo_open else x >= self.lo
+        below = x < self.hi if self.hi_open else x <= self.hi
+        return above and below
+
+
+REAL = Domain(what="a finite number")
+POSITIVE = Domain(0.0, lo_open=True, what="a number above 0")
+NON_NEGATIVE = Domain(0.0, what="a number of 0 or more")
+UNIT_OPEN = Domain(0.0, 1.0, True, True, "a number strictly between 0 and 1")
+PERSISTENCE = Domain(-1.0, 1.0, True, True, "a number strictly between -1 and 1")
+
+
+class Marginal:
+    """A frozen one-dimensional distribution: what an uncertain input is drawn from.
+
+    Parameters
+    ----------
+    family : str
+        Family name.
+    params : dict
+        The parameters as given (for provenance).
+    dist : object
+        A frozen scipy.stats distribution (or None for ``fixed``).
+    values : numpy.ndarray, optional
+        For discrete families: the values that a drawn index points to.
+    """
+
+    def __init__(
+        self, family: str, params: Mapping[str, Any], dist: Any, values: np.ndarray | None = None
+    ) -> None:
+        self.family = family
+        self.params = dict(params)
+        self._dist = dist
+        self._values = values
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF: map probabilities in [0, 1] to values."""
+        u = np.asarray(u, dtype=np.float64)
+        if self._dist is None:
+            return np.full(u.shape, float(self.params["value"]))
+        x = self._dist.ppf(u)
+        if self._values is not None:
+            idx = np.clip(np.nan_to_num(x, nan=0.0).astype(np.int64), 0, len(self._values) - 1)
+            return self._values[idx]
+        return np.asarray(x, dtype=np.float64)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Cumulative distribution function."""
+        x = np.asarray(x, dtype=np.float64)
+        if self._dist is None:
+            return (x >= float(self.params["value"])).astype(np.float64)
+        if self._values is not None:
+            k = np.searchsorted(self._values, x, side="right") - 1
+            return np.where(k < 0, 0.0, self._dist.cdf(np.maximum(k, 0)))
+        return np.asarray(self._dist.cdf(x), dtype=np.float64)
+
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest value a draw can take."""
+        if self._dist is None:
+            v = float(self.params["value"])
+            return v, v
+        if self._values is not None:
+            return float(self._values.min()), float(self._values.max())
+        lo, hi = self._dist.support()
+        return float(lo), float(hi)
+
+    def mean(self) -> float:
+        """Mean of the distribution."""
+        if self._dist is None:
+            return float(self.params["value"])
+        if self._values is not None:
+            return (
+                float(np.sum(self._values * self._dist.pk))
+                if hasattr(self._dist, "pk")
+                else float(np.mean(self.ppf(np.linspace(0.0005, 0.9995, 1000))))
+            )
+        return float(self._dist.mean())
+
+    def std(self) -> float:
+        """Standard deviation of the distribution."""
+        if self._dist is None:
+            return 0.0
+        if self._values is not None:
+            m = self.mean()
+            return float(math.sqrt(np.sum((self._values - m) ** 2 * self._dist.pk)))
+        return float(self._dist.std())
+
+    @property
+    def is_discrete(self) -> bool:
+        """True for families whose draws take a finite set of values."""
+        return self._values is not None or self._dist is None
+
+    def describe(self) -> str:
+        """A short description, e.g. ``normal(mean=0.15, sd=0.05)``."""
+        inner = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
+        return f"{self.family}({inner})"
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_short(x) for x in v[:4]) + (", ..." if len(v) > 4 else "") + "]"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A distribution family: its parameter sets, their domains and how to build it.
+
+    Attributes
+    ----------
+    name : str
+        The name used in distributions files.
+    domains : dict
+        Every parameter the family accepts and its domain (list parameters excluded).
+    forms : tuple of tuple of str
+        The accepted sets of natural parameters (one must be given exactly).
+    build : callable
+        Natural parameters -> :class:`Marginal` (raises FamilyError for impossible ones).
+    n_quantiles : int
+        How many quantiles identify the family (0 = no quantile form).
+    quantile_free : tuple of str
+        The natural parameters solved for when quantiles are given.
+    quantile_extra : tuple of str
+        Parameters that may (or, in ``quantile_required``, must) accompany quantiles.
+    list_params : tuple of str
+        Parameters that are lists (discrete values and weights, empirical data).
+    summary : str
+        One line for documentation and error messages.
+    """
+
+    name: str
+    domains: Mapping[str, Domain]
+    forms: tuple[tuple[str, ...], ...]
+    build: Callable[[Mapping[str, Any]], Marginal]
+    n_quantiles: int = 0
+    quantile_free: tuple[str, ...] = ()
+    quantile_extra: tuple[str, ...] = ()
+    quantile_required: tuple[str, ...] = ()
+    list_params: tuple[str, ...] = ()
+    summary: str = ""
+    guess: Callable[[np.ndarray, np.ndarray, Mapping[str, float]], list[float]] | None = field(
+        default=None
+    )
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Every parameter name the family accepts (natural and list)."""
+        return tuple(dict.fromkeys([*self.domains, *self.list_params]))
+
+
+def _need(cond: bool, message: str) -> None:
+    if not cond:
+        raise FamilyError(message)
+
+
+def _fixed(p: Mapping[str, Any]) -> Marginal:
+    return Marginal("fixed", {"value": float(p["value"])}, None)
+
+
+def _uniform(p: Mapping[str, Any]) -> Marginal:
+    lo, hi = float(p["low"]), float(p["high"])
+    _need(lo < hi, f"low ({lo:g}) must be below high ({hi:g})")
+    return Marginal("uniform", {"low": lo, "high": hi}, stats.uniform(loc=lo, scale=hi - lo))
+
+
+def _triangular(p: Mapping[str, Any]) -> Marginal:
+    lo, mode, hi = float(p["low"]), float(p["mode"]), float(p["high"])
+    _need(lo < hi, f"low ({lo:g}) must be below high ({hi:g})")
+    _need(lo <= mode <= hi, f"mode ({mode:g}) must lie between low ({lo:g}) and high ({hi:g})")
+    dist = stats.triang(c=(mode - lo) / (hi - lo), loc=lo, scale=hi - lo)
+    return Marginal("triangular", {"low": lo, "mode": mode, "high": hi}, dist)
+
+
+def _pert(p: Mapping[str, Any]) -> Marginal:
+    lo, mode, hi = float(p["low"]), float(p["mode"]), float(p["high"])
+    lam = float(p.get("shape", 4.0))
+    _need(lo < hi, f"low ({lo:g}) must be below high ({hi:g})")
+    _need(lo <= mode <= hi, f"mode ({mode:g}) must lie between low ({lo:g}) and high ({hi:g})")
+    # PERT = a beta on [low, high] with a = 1 + shape (mode-low)/(high-low), b = 1 + shape (high-mode)/(high-low)
+    a = 1.0 + lam * (mode - lo) / (hi - lo)
+    b = 1.0 + lam * (hi - mode) / (hi - lo)
+    params = {"low": lo, "mode": mode, "high": hi, "shape": lam}
+    return Marginal("pert", params, stats.beta(a, b, loc=lo, scale=hi - lo))
+
+
+def _normal(p: Mapping[str, Any]) -> Marginal:
+    mean, sd = float(p["mean"]), float(p["sd"])
+    return Marginal("normal", {"mean": mean, "sd": sd}, stats.norm(loc=mean, scale=sd))
+
+
+def _truncated_normal(p: Mapping[str, Any]) -> Marginal:
+    mean, sd = float(p["mean"]), float(p["sd"])
+    lo, hi = float(p.get("low", -math.inf)), float(p.get("high", math.inf))
+    _need(lo < hi, f"low ({lo:g}) must be below high ({hi:g})")
+    _need(math.isfinite(lo) or math.isfinite(hi), "give at least one bound, low or high")
+    dist = stats.truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
+    _need(
+        np.isfinite(dist.ppf(0.5)),
+        f"the bounds [{lo:g}, {hi:g}] leave no probability for mean {mean:g}, sd {sd:g}",
+    )
+    return Marginal("truncated_normal", {"mean": mean, "sd": sd, "low": lo, "high": hi}, dist)
+
+
+def _lognormal(p: Mapping[str, Any]) -> Marginal:
+    if "median" in p:
+        median, sigma = float(p["median"]), float(p["sigma"])
+    else:
+        mean, sd = float(p["mean"]), float(p["sd"])
+        sigma = math.sqrt(math.log1p((sd / mean) ** 2))
+        median = mean / math.exp(sigma**2 / 2)
+    return Marginal(
+        "lognormal", {"median": median, "sigma": sigma}, stats.lognorm(s=sigma, scale=median)
+    )
+
+
+def _beta(p: Mapping[str, Any]) -> Marginal:
+    lo, hi = float(p.get("low", 0.0)), float(p.get("high", 1.0))
+    _need(lo < hi, f"low ({lo:g}) must be below high ({hi:g})")
+    if "mean" in p:
+        mean, sd = float(p["mean"]), float(p["sd"])
+        m = (mean - lo) / (hi - lo)
+        s = sd / (hi - lo)
+        _need(
+            0.0 < m < 1.0,
+            f"the mean of a beta must lie strictly between its bounds {lo:g} and {hi:g}, got {mean:g}",
+        )
+        _need(
+            s**2 < m * (1 - m),
+            f"sd {sd:g} is too large for a beta with mean {mean:g} on [{lo:g}, {hi:g}] "
+            f"(it must be below {math.sqrt(m * (1 - m)) * (hi - lo):.4g})",
+        )
+        k = m * (1 - m) / s**2 - 1.0
+        a, b = m * k, (1 - m) * k
+    else:
+        a, b = float(p["alpha"]), float(p["beta"])
+    params = {"alpha": a, "beta": b, "low": lo, "high": hi}
+    return Marginal("beta", params, stats.beta(a, b, loc=lo, scale=hi - lo))
+
+
+def _gamma(p: Mapping[str, Any]) -> Marginal:
+    if "mean" in p:
+        mean, sd = float(p["mean"]), float(p["sd"])
+        shape, scale = (mean / sd) ** 2, sd**2 / mean
+    else:
+        shape, scale = float(p["shape"]), float(p["scale"])
+    return Marginal("gamma", {"shape": shape, "scale": scale}, stats.gamma(a=shape, scale=scale))
+
+
+def _discrete(p: Mapping[str, Any]) -> Marginal:
+    values = np.asarray(p["values"], dtype=np.float64)
+    weights = np.asarray(p.get("weights", np.ones(len(values))), dtype=np.float64)
+    _need(values.ndim == 1 and len(values) >= 1, "values must be a list of at least one number")
+    _need(weights.shape == values.shape, f"weights must have {len(values)} entries, one per value")
+    _need(bool(np.all(weights >= 0)) and weights.sum() > 0, "weights must be 0 or more, not all 0")
+    _need(
+        len(np.unique(values)) == len(values),
+        "values must not repeat (give a larger weight instead)",
+    )
+    order = np.argsort(values)
+    values, weights = values[order], weights[order] / weights.sum()
+    dist = stats.rv_discrete(values=(np.arange(len(values)), weights))
+    params = {"values": values.tolist(), "weights": weights.tolist()}
+    return Marginal("discrete", params, dist, values)
+
+
+def _empirical(p: Mapping[str, Any]) -> Marginal:
+    data = np.asarray(p["values"], dtype=np.float64)
+    _need(data.ndim == 1 and len(data) >= 2, "values must be a list of at least two observations")
+    _need(bool(np.all(np.isfinite(data))), "observations must be finite numbers")
+    values, counts = np.unique(data, return_counts=True)
+    dist = stats.rv_discrete(values=(np.arange(len(values)), counts / counts.sum()))
+    return Marginal("empirical", {"values": data.tolist()}, dist, values)
+
+
+def _spread_guess(probs: np.ndarray, q: np.ndarray) -> tuple[float, float]:
+    z = stats.norm.ppf(probs)
+    sd = (q[-1] - q[0]) / (z[-1] - z[0])
+    return float(q[0] - sd * z[0]), float(sd)
+
+
+def _expit(x: float) -> float:
+    return float(1.0 / (1.0 + math.exp(-x)))
+
+
+def _unpack_bounded(x: np.ndarray, q: np.ndarray) -> dict[str, float]:
+    # low below the lowest quantile, high above the highest, mode in between
+    spread = float(np.ptp(q))
+    low = float(q[0] - math.exp(x[0]) * spread)
+    high = float(q[-1] + math.exp(x[1]) * spread)
+    return {"low": low, "mode": low + _expit(float(x[2])) * (high - low), "high": high}
+
+
+_UNPACK: dict[str, Callable[[np.ndarray, np.ndarray], dict[str, float]]] = {
+    "triangular": _unpack_bounded,
+    "pert": _unpack_bounded,
+    "truncated_normal": lambda x, q: {"mean": float(x[0]), "sd": float(math.exp(x[1]))},
+    "beta": lambda x, q: {"alpha": float(math.exp(x[0])), "beta": float(math.exp(x[1]))},
+    "gamma": lambda x, q: {"shape": float(math.exp(x[0])), "scale": float(math.exp(x[1]))},
+}
+
+
+def _moments_start(p: np.ndarray, q: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """Mean and variance guessed from quantiles, on [lo, hi] scaled to [0, 1]."""
+    mean, sd = _spread_guess(p, q)
+    return (mean - lo) / (hi - lo), (sd / (hi - lo)) ** 2
+
+
+def _beta_start(p: np.ndarray, q: np.ndarray, fx: Mapping[str, float]) -> list[float]:
+    m, v = _moments_start(p, q, fx.get("low", 0.0), fx.get("high", 1.0))
+    m = min(max(m, 1e-6), 1 - 1e-6)
+    v = min(v, 0.9 * m * (1 - m))
+    k = m * (1 - m) / v - 1.0
+    return [math.log(m * k), math.log((1 - m) * k)]
+
+
+def _gamma_start(p: np.ndarray, q: np.ndarray, fx: Mapping[str, float]) -> list[float]:
+    mean, sd = _spread_guess(p, q)
+    mean = max(mean, 1e-12)
+    return [math.log((mean / sd) ** 2), math.log(sd**2 / mean)]
+
+
+def _normal_start(p: np.ndarray, q: np.ndarray, fx: Mapping[str, float]) -> list[float]:
+    mean, sd = _spread_guess(p, q)
+    return [mean, math.log(sd)]
+
+
+_BOUNDED_START = [math.log(0.5), math.log(0.5), 0.0]
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("fixed", {"value": REAL}, (("value",),), _fixed, summary="always the same value"),
+        Family(
+            "uniform",
+            {"low": REAL, "high": REAL},
+            (("low", "high"),),
+            _uniform,
+            2,
+            ("low", "high"),
+            summary="equally likely anywhere between low and high",
+        ),
+        Family(
+            "triangular",
+            {"low": REAL, "mode": REAL, "high": REAL},
+            (("low", "mode", "high"),),
+            _triangular,
+            3,
+            ("low", "mode", "high"),
+            summary="low, most likely (mode) and high",
+            guess=lambda p, q, fx: list(_BOUNDED_START),
+        ),
+        Family(
+            "pert",
+            {"low": REAL, "mode": REAL, "high": REAL, "shape": POSITIVE},
+            (("low", "mode", "high"), ("low", "mode", "high", "shape")),
+            _pert,
+            3,
+            ("low", "mode", "high"),
+            ("shape",),
+            summary="an expert's low, most likely and high (a smooth beta on [low, high])",
+            guess=lambda p, q, fx: list(_BOUNDED_START),
+        ),
+        Family(
+            "normal",
+            {"mean": REAL, "sd": POSITIVE},
+            (("mean", "sd"),),
+            _normal,
+            2,
+            ("mean", "sd"),
+            summary="mean and standard deviation",
+        ),
+        Family(
+            "truncated_normal",
+            {"mean": REAL, "sd": POSITIVE, "low": REAL, "high": REAL},
+            (("mean", "sd", "low"), ("mean", "sd", "high"), ("mean", "sd", "low", "high")),
+            _truncated_normal,
+            2,
+            ("mean", "sd"),
+            ("low", "high"),
+            summary="a normal cut to [low, high]",
+            guess=_normal_start,
+        ),
+        Family(
+            "lognormal",
+            {"median": POSITIVE, "sigma": POSITIVE, "mean": POSITIVE, "sd": POSITIVE},
+            (("median", "sigma"), ("mean", "sd")),
+            _lognormal,
+            2,
+            ("median", "sigma"),
+            summary="a positive quantity whose logarithm is normal",
+        ),
+        Family(
+            "beta",
+            {
+                "alpha": POSITIVE,
+                "beta": POSITIVE,
+                "mean": REAL,
+                "sd": POSITIVE,
+                "low": REAL,
+                "high": REAL,
+            },
+            (
+                ("alpha", "beta"),
+                ("alpha", "beta", "low", "high"),
+                ("mean", "sd"),
+                ("mean", "sd", "low", "high"),
+            ),
+            _beta,
+            2,
+            ("alpha", "beta"),
+            ("low", "high"),
+            summary="a share between 0 and 1 (or between low and high)",
+            guess=_beta_start,
+        ),
+        Family(
+            "gamma",
+            {"shape": POSITIVE, "scale": POSITIVE, "mean": POSITIVE, "sd": POSITIVE},
+            (("shape", "scale"), ("mean", "sd")),
+            _gamma,
+            2,
+            ("shape", "scale"),
+            summary="a positive, right-skewed quantity",
+            guess=_gamma_start,
+        ),
+        Family(
+            "discrete",
+            {},
+            (("values",), ("values", "weights")),
+            _discrete,
+            list_params=("values", "weights"),
+            summary="one of a list of values, with weights",
+        ),
+        Family(
+            "empirical",
+            {},
+            (("values",),),
+            _empirical,
+            list_params=("values",),
+            summary="resample observed values",
+        ),
+    )
+}
+
+
+def quantile_keys(params: Mapping[str, Any]) -> dict[str, float]:
+    """The quantile keys among ``params`` (``p05``, ``median``...) with their probabilities."""
+    out = {}
+    for k in params:
+        if k == "median":
+            out[k] = 0.5
+        else:
+            m = _QUANTILE_KEY.match(str(k))
+            if m:
+                out[k] = float(m.group(1)) / 100.0
+    return out
+
+
+def fit_quantiles(
+    family: Family, probs: Sequence[float], values: Sequence[float], extra: Mapping[str, float]
+) -> dict[str, float]:
+    """Natural parameters of ``family`` whose quantiles at ``probs`` are ``values``.
+
+    Parameters
+    ----------
+    family : Family
+        The family; it must have a quantile form.
+    probs : sequence of float
+        Probabilities, increasing, in (0, 1).
+    values : sequence of float
+        The quantiles wanted, increasing.
+    extra : mapping
+        Other parameters held fixed (e.g. truncation bounds).
+
+    Returns
+    -------
+    dict
+        The natural parameters, ready for ``family.build``.
+
+    Raises
+    ------
+    FamilyError
+        When no member of the family has these quantiles.
+    """
+    p = np.asarray(probs, dtype=float)
+    q = np.asarray(values, dtype=float)
+    order = np.argsort(p)
+    p, q = p[order], q[order]
+    _need(
+        bool(np.all(np.diff(q) > 0)),
+        "quantiles must increase with their probability "
+        f"(got {', '.join(f'{x:g}' for x in q)} for probabilities {', '.join(f'{x:g}' for x in p)})",
+    )
+    if family.name == "normal":
+        z = stats.norm.ppf(p)
+        sd = (q[1] - q[0]) / (z[1] - z[0])
+        return {"mean": float(q[0] - sd * z[0]), "sd": float(sd)}
+    if family.name == "lognormal":
+        _need(bool(q[0] > 0), "lognormal quantiles must be above 0")
+        z = stats.norm.ppf(p)
+        sigma = (np.log(q[1]) - np.log(q[0])) / (z[1] - z[0])
+        return {"median": float(np.exp(np.log(q[0]) - sigma * z[0])), "sigma": float(sigma)}
+    if family.name == "uniform":
+        width = (q[1] - q[0]) / (p[1] - p[0])
+        return {"low": float(q[0] - p[0] * width), "high": float(q[0] - p[0] * width + width)}
+    assert family.guess is not None  # every family with a numeric quantile fit has a start
+
+    def natural(x: np.ndarray) -> dict[str, float]:
+        return _UNPACK[family.name](x, q)
+
+    def residual(x: np.ndarray) -> np.ndarray:
+        try:
+            marg = family.build({**extra, **natural(x)})
+            r = (marg.ppf(p) - q) / max(float(np.ptp(q)), 1e-300)
+        except (FamilyError, ValueError, ZeroDivisionError, OverflowError):
+            return np.full(len(p), 1e6)
+        return np.where(np.isfinite(r), r, 1e6)
+
+    x0 = np.asarray(family.guess(p, q, extra), dtype=float)
+    best = optimize.least_squares(residual, x0, xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=4000)
+    worst = float(np.max(np.abs(residual(best.x))))
+    _need(
+        worst < 1e-7,
+        f"no {family.name} distribution has these quantiles "
+        f"({', '.join(f'p{100 * a:g}={b:g}' for a, b in zip(p, q, strict=True))})",
+    )
+    return natural(best.x)
+
+
+def make_marginal(family_name: str, params: Mapping[str, Any]) -> Marginal:
+    """Build a frozen distribution from a family name and its parameters.
+
+    Parameters may be the family's natural parameters (one of its ``forms``) or,
+    for families with a quantile form, quantiles such as ``p05``/``p95`` (or
+    ``p10``/``median``/``p90`` for three-parameter families) plus any of the
+    family's ``quantile_extra`` parameters.
+
+    Parameters
+    ----------
+    family_name : str
+        A key of :data:`FAMILIES`.
+    params : mapping
+        The parameters.
+
+    Returns
+    -------
+    Marginal
+        The frozen distribution.
+
+    Raises
+    ------
+    FamilyError
+        For an unknown family or parameter, a missing one, one outside its domain,
+        or an impossible combination; the message says which.
+    """
+    from schemerisk.errors import suggest
+
+    if family_name not in FAMILIES:
+        raise FamilyError(
+            f"unknown family '{family_name}'{suggest(str(family_name), FAMILIES)} "
+            f"(families: {', '.join(FAMILIES)})"
+        )
+    fam = FAMILIES[family_name]
+    qk = quantile_keys(params)
+    others = {k: v for k, v in params.items() if k not in qk}
+    valid = set(fam.parameter_names) | ({"median"} if fam.n_quantiles else set())
+    for k in others:
+        if k not in valid:
+            hint = suggest(str(k), valid)
+            raise FamilyError(
+                f"unknown parameter '{k}' for a {fam.name} distribution{hint} "
+                f"(it takes {_forms_text(fam)})"
+            )
+    for k, v in others.items():
+        if k in fam.list_params:
+            if not isinstance(v, list | tuple) or not all(_is_number(x) for x in v):
+                raise FamilyError(f"'{k}' must be a list of numbers")
+            continue
+        if not _is_number(v):
+            raise FamilyError(f"'{k}' must be a number, got {v!r}")
+        dom = fam.domains[k]
+        if not dom.contains(float(v)):
+            raise FamilyError(f"'{k}' is {float(v):g}: it must be {dom.what}")
+    if qk:
+        if not fam.n_quantiles:
+            raise FamilyError(
+                f"a {fam.name} distribution cannot be given by quantiles; give {_forms_text(fam)}"
+            )
+        if len(qk) != fam.n_quantiles:
+            raise FamilyError(
+                f"a {fam.name} distribution is fixed by {fam.n_quantiles} quantiles "
+                f"(e.g. {'p05 and p95' if fam.n_quantiles == 2 else 'p10, median and p90'}), got {len(qk)}"
+            )
+        bad = [k for k in others if k not in fam.quantile_extra]
+        if bad:
+            raise FamilyError(
+                f"with quantiles, a {fam.name} distribution takes only "
+                f"{', '.join(fam.quantile_extra) or 'no other parameters'}, not {', '.join(bad)}"
+            )
+        for k, pr in qk.items():
+            if not 0.0 < pr < 1.0:
+                raise FamilyError(f"'{k}' is not a quantile strictly between 0 and 100 %")
+            if not _is_number(params[k]):
+                raise FamilyError(f"'{k}' must be a number, got {params[k]!r}")
+        extra = {k: float(v) for k, v in others.items()}
+        fitted = fit_quantiles(fam, list(qk.values()), [float(params[k]) for k in qk], extra)
+        return fam.build({**extra, **fitted})
+    given = set(others)
+    if not any(given == set(form) for form in fam.forms):
+        raise FamilyError(
+            f"a {fam.name} distribution takes {_forms_text(fam)}; got {', '.join(sorted(given)) or 'nothing'}"
+        )
+    return fam.build(others)
+
+
+def _forms_text(fam: Family) -> str:
+    forms = [" and ".join(f) for f in fam.forms]
+    if fam.n_quantiles:
+        forms.append("p05 and p95" if fam.n_quantiles == 2 else "p10, median and p90")
+    return " or ".join(forms)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(float(v))
