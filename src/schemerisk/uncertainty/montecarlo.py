@@ -42,10 +42,9 @@ def numba_threads(threads: int | None) -> Iterator[None]:
     if threads is None:
         yield
         return
-    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-        raise ValueError(
-            f"threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads}"
-        )
+    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    if not 1 <= threads <= most:
+        raise ValueError(f"threads must be between 1 and {most}, got {threads}")
     before = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
