@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from schemerisk import __version__
@@ -108,6 +108,72 @@ def cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """``schemerisk simulate``: a Monte Carlo cube and a summary of the balance."""
+    from schemerisk.io import write_dataset
+    from schemerisk.model import compile_inputs
+    from schemerisk.model.results import VARIABLE_FIELDS
+    from schemerisk.scenario import load_scenario
+    from schemerisk.uncertainty.montecarlo import balance_summary, run_design
+    from schemerisk.uncertainty.sampling import unit_design
+    from schemerisk.uncertainty.space import load_space
+
+    sc = load_scenario(args.scenario)
+    if args.horizon is not None:
+        if args.horizon < 0:
+            raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
+        sc = sc.with_horizon(args.horizon)
+    space = load_space(args.distributions, sc, compile_inputs(sc))
+    _check_output(args.output)
+    if args.draws < 1:
+        raise CliError(f"-n must be at least 1, got {args.draws}")
+    if args.chunk_size < 1:
+        raise CliError(f"--chunk-size must be at least 1, got {args.chunk_size}")
+    keep = args.keep
+    if keep and keep != ["all"]:
+        unknown = [k for k in keep if k not in VARIABLE_FIELDS]
+        if unknown:
+            from schemerisk.errors import suggest
+
+            raise CliError(
+                f"--keep: unknown output '{unknown[0]}'{suggest(unknown[0], VARIABLE_FIELDS)} "
+                f"(outputs: {', '.join(VARIABLE_FIELDS)})"
+            )
+        if "balance" not in keep:
+            keep = [*keep, "balance"]
+    design = unit_design(space, args.draws, args.seed, args.sampler)
+    try:
+        cube = run_design(
+            space,
+            design,
+            keep=keep,
+            chunk_size=args.chunk_size,
+            threads=args.threads,
+            progress=False if args.no_progress else None,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if args.output:
+        write_dataset(cube, args.output)
+    summary = balance_summary(cube)
+    cur = sc.currency
+    print(f"{sc.title or sc.name}")
+    print(
+        f"{args.draws:,} projections, sampler {args.sampler}, seed {args.seed}, "
+        f"{len(space.entries)} uncertain inputs ({space.source})"
+    )
+    print(f"\nBalance of the scheme, millions of {cur}")
+    print(f"{'year':>6}{'5 %':>14}{'median':>14}{'95 %':>14}{'P(deficit)':>12}")
+    for y in summary.year.values:
+        lo, mid, hi, p = (
+            float(summary[v].sel(year=y)) for v in ("p05", "median", "p95", "p_deficit")
+        )
+        print(f"{int(y):>6}{lo / 1e6:>14,.1f}{mid / 1e6:>14,.1f}{hi / 1e6:>14,.1f}{p:>12.1%}")
+    if args.output:
+        print(f"\nwrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def _check_output(path: Path | None) -> None:
     from schemerisk.io import SUFFIXES
 
@@ -159,13 +225,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_solve)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    p = sub.add_parser(
+        "simulate", help="Monte Carlo: project the scenario under uncertain inputs into a cube"
+    )
+    _scenario_arg(p)
+    p.add_argument(
+        "distributions",
+        help="distributions file (YAML) or built-in name (hai_phong_1993_1997)",
+    )
+    p.add_argument(
+        "-n", "--draws", type=int, default=10_000, help="number of projections (default 10000)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="the one seed (default 0)")
+    p.add_argument(
+        "--sampler",
+        choices=["mc", "lhs", "sobol"],
+        default="mc",
+        help="plain Monte Carlo, Latin hypercube or scrambled Sobol' (default mc)",
+    )
+    p.add_argument(
+        "-o", "--output", type=Path, help="write the cube: .nc or .zarr (or .csv, long format)"
+    )
+    p.add_argument(
+        "--keep",
+        nargs="+",
+        metavar="VAR",
+        help="outputs to keep (default: scheme-level results and members, premiums and revenue "
+        "by category; 'all' keeps everything)",
+    )
+    p.add_argument(
+        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
+    )
+    p.add_argument(
+        "--chunk-size", type=int, default=16_384, help="draws projected at once (default 16384)"
+    )
+    p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.set_defaults(func=cmd_simulate)
     return parser
-
-
-#: functions that add further sub-commands (set by later stages: simulate, risk, ...)
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
