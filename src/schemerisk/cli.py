@@ -174,6 +174,35 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_risk(args: argparse.Namespace) -> int:
+    """``schemerisk risk``: deficit risk from a cube."""
+    from schemerisk.analysis.risk import deficit_risk, format_risk
+    from schemerisk.io import open_dataset
+
+    if not args.cube.exists():
+        raise CliError(
+            f"{args.cube}: no such cube (write one with 'schemerisk simulate ... -o {args.cube}')"
+        )
+    if not 0.0 < args.level < 1.0:
+        raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
+    try:
+        cube = open_dataset(args.cube)
+    except (OSError, ValueError) as exc:
+        raise CliError(
+            f"{args.cube}: cannot be read as a netCDF file or Zarr store ({exc})"
+        ) from None
+    missing = [v for v in ("balance", "premium_revenue") if v not in cube]
+    if "draw" not in cube.dims or missing:
+        extra = f"; missing {', '.join(missing)}" if missing else ""
+        raise CliError(
+            f"{args.cube}: not a Monte Carlo cube (needs a 'draw' dimension and the variables balance and "
+            f"premium_revenue{extra})"
+        )
+    report = deficit_risk(cube, level=args.level, adjust=args.adjust)
+    print(report.to_json() if args.json else format_risk(report))
+    return 0
+
+
 def _check_output(path: Path | None) -> None:
     from schemerisk.io import SUFFIXES
 
@@ -262,6 +291,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=cmd_simulate)
+    p = sub.add_parser("risk", help="probability and size of deficits from a Monte Carlo cube")
+    p.add_argument(
+        "cube", type=Path, help="a cube written by 'schemerisk simulate -o' (.nc or .zarr)"
+    )
+    p.add_argument(
+        "--level",
+        type=float,
+        default=0.05,
+        help="target probability of deficit for the required premium (default 0.05)",
+    )
+    p.add_argument(
+        "--adjust",
+        choices=["flat-premiums", "contribution-rates", "all-premiums"],
+        default="all-premiums",
+        help="which premiums the required multiplier scales",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print machine-readable JSON instead of tables"
+    )
+    p.set_defaults(func=cmd_risk)
     return parser
 
 

@@ -373,3 +373,28 @@ def unit_cost_from_totals(total: float, share: float, volume: float) -> float:
     if volume <= 0.0:
         return 0.0
     return share * total / volume  # Section 3.4.6
+
+
+@njit(cache=True, inline="always")
+def reserve_carried(opening: float, interest_rate: float, balance: float) -> float:
+    """Reserve fund at the end of a year [LCU].
+
+    **(extension)**, UNCERTAINTY.md section 4: ``R_t = R_{t-1} (1 + i_t) + B_t``;
+    the 1993 model has no reserve (initial reserve and interest 0 give the
+    cumulated balance).
+
+    Parameters
+    ----------
+    opening : float
+        Reserve at the start of the year [LCU].
+    interest_rate : float
+        Interest earned on it during the year [1/yr].
+    balance : float
+        The scheme's balance this year [LCU/yr].
+
+    Returns
+    -------
+    float
+        Reserve at the end of the year [LCU]; below 0 means the scheme is ruined.
+    """
+    return opening * (1.0 + interest_rate) + balance

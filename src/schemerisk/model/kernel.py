@@ -26,6 +26,7 @@ from schemerisk.equations import (
     exchange_rate_ppp,
     grown,
     premium_per_person,
+    reserve_carried,
     scheme_payment_per_member,
     services_used,
     unit_cost_from_totals,
@@ -209,6 +210,8 @@ def project_one(
     admin_basis = _seg(p, off, In.ADMIN_BASIS)
     admin_value = _seg(p, off, In.ADMIN_VALUE)
     admin_growth = _seg2(p, off, In.ADMIN_REAL_GROWTH, T, A)
+    reserve0 = p[off[In.RESERVE_INITIAL]]
+    interest = _seg(p, off, In.RESERVE_INTEREST)
 
     # ---- outputs
     dpi = _seg(o, ooff, Out.DOMESTIC_PRICE_INDEX)
@@ -228,6 +231,7 @@ def project_one(
     copayments = _seg(o, ooff, Out.COPAYMENTS)
     user_fees = _seg(o, ooff, Out.USER_FEES)
     gov_financing = _seg(o, ooff, Out.GOVERNMENT_FINANCING)
+    reserve = _seg(o, ooff, Out.RESERVE)
     pop = _seg2(o, ooff, Out.POPULATION, T, C)
     members = _seg2(o, ooff, Out.MEMBERS, T, C)
     exempted = _seg2(o, ooff, Out.EXEMPTED_MEMBERS, T, C)
@@ -353,6 +357,8 @@ def project_one(
             admin[t] += admin_cost_current(amount, dpi[t])
         expenditure[t] = payments[t] + admin[t]  # Annex I.3: C_t = CHS_t + AC_t
         balance[t] = revenue[t] - expenditure[t]  # Annex I.3: B_t = HIR_t - C_t
+        opening = reserve0 if t == 0 else reserve[t - 1]
+        reserve[t] = reserve_carried(opening, interest[t], balance[t])  # extension
 
 
 @njit(cache=True, parallel=True)

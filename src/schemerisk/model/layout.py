@@ -78,6 +78,8 @@ class In(enum.IntEnum):
     ADMIN_BASIS = enum.auto()
     ADMIN_VALUE = enum.auto()
     ADMIN_REAL_GROWTH = enum.auto()
+    RESERVE_INITIAL = enum.auto()
+    RESERVE_INTEREST = enum.auto()
 
 
 _Y, _C, _S = (YEAR,), (CATEGORY,), (SERVICE,)
@@ -146,6 +148,8 @@ INPUT_DIMS: dict[In, tuple[str, ...]] = {
     In.ADMIN_BASIS: (ADMIN_ITEM,),
     In.ADMIN_VALUE: (ADMIN_ITEM,),
     In.ADMIN_REAL_GROWTH: (YEAR, ADMIN_ITEM),
+    In.RESERVE_INITIAL: (),
+    In.RESERVE_INTEREST: _Y,
 }
 
 
@@ -169,6 +173,7 @@ class Out(enum.IntEnum):
     COPAYMENTS = enum.auto()
     USER_FEES = enum.auto()
     GOVERNMENT_FINANCING = enum.auto()
+    RESERVE = enum.auto()
     POPULATION = enum.auto()
     MEMBERS = enum.auto()
     EXEMPTED_MEMBERS = enum.auto()
@@ -374,6 +379,9 @@ def _fill(inputs: ModelInputs, sc: Scenario) -> None:
         f(In.ADMIN_BASIS)[a] = float(item.basis)
         f(In.ADMIN_VALUE)[a] = item.value
         f(In.ADMIN_REAL_GROWTH)[:, a] = item.real_growth.array()
+    if sc.reserve is not None:
+        f(In.RESERVE_INITIAL)[...] = sc.reserve.initial
+        f(In.RESERVE_INTEREST)[:] = sc.reserve.interest_rate.array()
 
 
 __all__ = [

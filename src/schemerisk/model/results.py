@@ -86,6 +86,11 @@ OUTPUT_VARIABLES: dict[Out, VariableInfo] = {
     Out.GOVERNMENT_FINANCING: VariableInfo(
         "government_financing", "Government financing of health services", CURRENCY_PER_YEAR
     ),
+    Out.RESERVE: VariableInfo(
+        "reserve",
+        "Reserve fund at the end of the year (initial reserve + balances + interest)",
+        CURRENCY,
+    ),
     Out.POPULATION: VariableInfo("population", "Population by category", "persons"),
     Out.MEMBERS: VariableInfo("members", "Members (insured persons) by category", "persons"),
     Out.EXEMPTED_MEMBERS: VariableInfo(

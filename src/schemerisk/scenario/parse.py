@@ -31,6 +31,7 @@ from schemerisk.scenario.types import (
     Level,
     LinearPath,
     RateTarget,
+    Reserve,
     Scenario,
     Service,
     Target,
@@ -321,6 +322,7 @@ TOP_KEYS = (
     "services",
     "service_rate_targets",
     "administration",
+    "reserve",
 )
 CATEGORY_KEYS = (
     "label",
@@ -458,6 +460,7 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
         cx, top.get("service_rate_targets"), top, cat_names, tuple(s.name for s in services)
     )
     administration = _administration(cx, top.get("administration"), top)
+    reserve = _reserve(cx, top["reserve"], top) if "reserve" in top else None
 
     notes: tuple[str, ...] = ()
     if "notes" in top:
@@ -480,6 +483,7 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
         services=services,
         rate_targets=rate_targets,
         administration=administration,
+        reserve=reserve,
         source=source,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         notes=notes,
@@ -1147,6 +1151,31 @@ def _administration(cx: _Context, node: Any, top: Any) -> tuple[AdminItem, ...]:
         )
         out.append(AdminItem(name, basis, value, growth))
     return tuple(out)
+
+
+def _reserve(cx: _Context, node: Any, top: Any) -> Reserve:
+    r = cx.r
+    m = r.mapping(node, "reserve", ("initial", "interest_rate"), (), top, "reserve")
+    initial = r.number(
+        m.get("initial", 0.0),
+        "reserve.initial",
+        None,
+        None,
+        "an amount (negative for a debt)",
+        m,
+        "initial",
+    )
+    rate = cx.path(
+        m.get("interest_rate", 0.0),
+        "reserve.interest_rate",
+        -1.0,
+        None,
+        "an interest rate above -1",
+        m,
+        "interest_rate",
+        lo_open=True,
+    )
+    return Reserve(initial, rate)
 
 
 def _to_float(node: Any) -> float | None:

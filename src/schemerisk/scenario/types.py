@@ -223,6 +223,17 @@ class AdminItem:
 
 
 @dataclass(frozen=True)
+class Reserve:
+    """(extension) A reserve fund carried from year to year (UNCERTAINTY.md section 4).
+
+    ``R_t = R_{t-1} (1 + i_t) + B_t`` with ``R_{-1}`` the initial reserve.
+    """
+
+    initial: float  #: reserve at the start of the base year [LCU]
+    interest_rate: YearPath  #: nominal interest earned on the reserve [1/yr]
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A complete, validated scenario: every input of one projection.
 
@@ -245,6 +256,7 @@ class Scenario:
     source: str = "<memory>"
     sha256: str = ""
     notes: tuple[str, ...] = field(default=())
+    reserve: Reserve | None = None  #: (extension) reserve fund; None = no reserve (the paper)
 
     @property
     def years(self) -> np.ndarray:

@@ -97,6 +97,8 @@ def _scalar_slots(sc: Scenario) -> Iterator[tuple[str, In, tuple, tuple]]:
     if sc.admission_rate is not None:
         yield "admission_rate", In.ADMISSION_RATE, (), NON_NEGATIVE
     yield "insured_utilisation_loading", In.INSURED_LOADING, (), POSITIVE
+    if sc.reserve is not None:
+        yield "reserve.initial", In.RESERVE_INITIAL, (), ANY
     for c, cat in enumerate(sc.categories):
         yield f"categories.{cat.name}.income", In.INCOME0, (c,), NON_NEGATIVE
     for s, svc in enumerate(sc.services):
