@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from schemerisk import __version__
 from schemerisk.errors import InputError
 
@@ -177,30 +179,166 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_risk(args: argparse.Namespace) -> int:
     """``schemerisk risk``: deficit risk from a cube."""
     from schemerisk.analysis.risk import deficit_risk, format_risk
-    from schemerisk.io import open_dataset
 
-    if not args.cube.exists():
-        raise CliError(
-            f"{args.cube}: no such cube (write one with 'schemerisk simulate ... -o {args.cube}')"
-        )
     if not 0.0 < args.level < 1.0:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
+    cube = _open_cube(args.cube)
+    report = deficit_risk(cube, level=args.level, adjust=args.adjust)
+    print(report.to_json() if args.json else format_risk(report))
+    return 0
+
+
+def _load_study(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Scenario and distributions of a study command, validated before any work."""
+    from schemerisk.model import compile_inputs
+    from schemerisk.scenario import load_scenario
+    from schemerisk.uncertainty.space import load_space
+
+    sc = load_scenario(args.scenario)
+    if args.horizon is not None:
+        if args.horizon < 0:
+            raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
+        sc = sc.with_horizon(args.horizon)
+    space = load_space(args.distributions, sc, compile_inputs(sc))
+    if args.base_samples < 2:
+        raise CliError(f"-N must be at least 2, got {args.base_samples}")
+    return sc, space
+
+
+def _sobol(args: argparse.Namespace, space, second_order: bool = False):  # type: ignore[no-untyped-def]
+    import warnings
+
+    from schemerisk.analysis.sensitivity import PrecisionWarning, sobol_analysis
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PrecisionWarning)
+        res = sobol_analysis(
+            space.scenario,
+            space,
+            args.base_samples,
+            seed=args.seed,
+            second_order=second_order,
+            threads=args.threads,
+            progress=False if args.no_progress else None,
+        )
+    for w in caught:
+        if issubclass(w.category, PrecisionWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+    return res
+
+
+def _check_year(year: int | None, years: np.ndarray) -> int:
+    y = int(years[-1]) if year is None else int(year)
+    if y not in years:
+        raise CliError(f"--year {y} is outside the projection ({int(years[0])}-{int(years[-1])})")
+    return y
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """``schemerisk sensitivity``: Sobol' indices for the balance, its share of revenue and deficits."""
+    from schemerisk.analysis.sensitivity import OUTPUT_LABELS
+
+    _, space = _load_study(args)
+    res = _sobol(args, space, args.second_order)
+    ind = res.indices
+    year = _check_year(args.year, ind.year.values)
+    print(
+        f"Sobol' indices from {ind.attrs['n_runs']:,} projections (N = {res.n_base}, seed {args.seed}); "
+        f"+- half-width of the 95 % bootstrap interval"
+    )
+    for out in ind.output.values:
+        t = ind.sel(output=out, year=year)
+        order = np.argsort(-t.ST.values)
+        print(f"\n{OUTPUT_LABELS[str(out)].capitalize()}, {year}")
+        print(f"{'input':<58}{'first order S1':>18}{'total order ST':>18}")
+        for i in order:
+            print(
+                f"{t.input.values[i]!s:<58}{float(t.S1[i]):>10.3f} +- {float(t.S1_conf[i]):.3f}"
+                f"{float(t.ST[i]):>10.3f} +- {float(t.ST_conf[i]):.3f}"
+            )
+    if args.csv:
+        from schemerisk.io import write_dataset
+
+        args.csv.mkdir(parents=True, exist_ok=True)
+        write_dataset(ind[["S1", "S1_conf", "ST", "ST_conf"]], args.csv / "sobol_indices.csv")
+        print(f"\nwrote {args.csv / 'sobol_indices.csv'}", file=sys.stderr)
+    return 0
+
+
+def cmd_drivers(args: argparse.Namespace) -> int:
+    """``schemerisk drivers``: given-data sensitivity from an existing cube."""
+    from schemerisk.analysis.sensitivity import given_data_indices
+
+    cube = _open_cube(args.cube)
+    if not any(str(v).startswith("input_") for v in cube.data_vars):
+        raise CliError(f"{args.cube}: the cube has no drawn inputs (input_* variables)")
+    res = given_data_indices(cube, args.method)
+    year = _check_year(args.year, res.year.values)
+    name = (
+        "PAWN index (median KS distance)"
+        if args.method == "pawn"
+        else "delta moment-independent measure"
+    )
+    print(f"Drivers from {res.attrs['n_draws']:,} draws of {args.cube}: {name}, {year}")
+    t = res.sel(year=year)
+    order = np.argsort(-t["index"].sel(output="balance").values)
+    print(f"{'input':<36}{'balance':>12}{'balance/revenue':>17}{'deficit':>12}")
+    for i in order:
+        v = [float(t["index"].sel(output=o)[i]) for o in ("balance", "balance_share", "deficit")]
+        print(f"{t.input.values[i]!s:<36}{v[0]:>12.3f}{v[1]:>17.3f}{v[2]:>12.3f}")
+    return 0
+
+
+def cmd_priorities(args: argparse.Namespace) -> int:
+    """``schemerisk priorities``: which data to collect first."""
+    from schemerisk.analysis.priorities import rank_priorities
+    from schemerisk.analysis.voi import PremiumDecision
+
+    sc, space = _load_study(args)
     try:
-        cube = open_dataset(args.cube)
+        decision = PremiumDecision(args.deficit_cost, args.surplus_cost)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    res = _sobol(args, space)
+    pri = rank_priorities(res, space, decision)
+    year = _check_year(args.year, pri.table.year.values)
+    t = pri.table.sel(year=year)
+    cur = sc.currency
+    print(f"Which data to collect first, for the {year} premium decision")
+    print(f"Loss: {decision.describe(cur)}.")
+    evpi = float(pri.voi.table.evpi.sel(year=year)) / 1e6
+    print(f"Value of perfect information on everything (EVPI): {evpi:,.1f} million {cur}\n")
+    print(
+        f"{'rank':>4}  {'input':<56}{'ST balance':>11}{'ST deficit':>11}{'EVPPI (M)':>12}{'+- se':>8}"
+    )
+    for name in pri.ranking(year):
+        r = t.sel(input=name)
+        print(
+            f"{int(r['rank']):>4}  {name:<56}{float(r.ST_balance):>11.3f}{float(r.ST_deficit):>11.3f}"
+            f"{float(r.evppi) / 1e6:>12,.1f}{float(r.evppi_se) / 1e6:>8,.1f}"
+        )
+    print()
+    print("\n".join(pri.sentences(year, top=args.top)))
+    return 0
+
+
+def _open_cube(path: Path):  # type: ignore[no-untyped-def]
+    from schemerisk.io import open_dataset
+
+    if not path.exists():
+        raise CliError(f"{path}: no such cube (write one with 'schemerisk simulate ... -o {path}')")
+    try:
+        cube = open_dataset(path)
     except (OSError, ValueError) as exc:
-        raise CliError(
-            f"{args.cube}: cannot be read as a netCDF file or Zarr store ({exc})"
-        ) from None
+        raise CliError(f"{path}: cannot be read as a netCDF file or Zarr store ({exc})") from None
     missing = [v for v in ("balance", "premium_revenue") if v not in cube]
     if "draw" not in cube.dims or missing:
         extra = f"; missing {', '.join(missing)}" if missing else ""
         raise CliError(
-            f"{args.cube}: not a Monte Carlo cube (needs a 'draw' dimension and the variables balance and "
+            f"{path}: not a Monte Carlo cube (needs a 'draw' dimension and the variables balance and "
             f"premium_revenue{extra})"
         )
-    report = deficit_risk(cube, level=args.level, adjust=args.adjust)
-    print(report.to_json() if args.json else format_risk(report))
-    return 0
+    return cube
 
 
 def _check_output(path: Path | None) -> None:
@@ -311,7 +449,67 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print machine-readable JSON instead of tables"
     )
     p.set_defaults(func=cmd_risk)
+    p = sub.add_parser(
+        "sensitivity", help="Sobol' indices: which assumptions drive the balance and deficits"
+    )
+    _study_args(
+        p,
+        n_help="base sample size N of the Saltelli design (default 1024; the model runs N (G+2) times)",
+    )
+    p.add_argument("--second-order", action="store_true", help="also compute second-order indices")
+    p.add_argument("--year", type=int, help="year to print (default the last)")
+    p.add_argument(
+        "--csv", type=Path, metavar="DIR", help="write the indices as CSV files into DIR"
+    )
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser(
+        "drivers", help="rank drivers from an existing Monte Carlo cube (PAWN or delta)"
+    )
+    p.add_argument("cube", type=Path, help="a cube written by 'schemerisk simulate -o'")
+    p.add_argument(
+        "--method",
+        choices=["pawn", "delta"],
+        default="pawn",
+        help="given-data measure (default pawn)",
+    )
+    p.add_argument("--year", type=int, help="year to print (default the last)")
+    p.set_defaults(func=cmd_drivers)
+
+    p = sub.add_parser(
+        "priorities", help="which data to collect first: Sobol' indices and value of information"
+    )
+    _study_args(p, n_help="base sample size N of the Saltelli design (default 1024)")
+    p.add_argument(
+        "--deficit-cost",
+        type=float,
+        default=2.0,
+        help="loss per unit of currency of deficit (default 2: emergency financing, arrears)",
+    )
+    p.add_argument(
+        "--surplus-cost",
+        type=float,
+        default=1.0,
+        help="loss per unit of currency of surplus, i.e. over-set premiums (default 1)",
+    )
+    p.add_argument("--year", type=int, help="year of the decision to rank for (default the last)")
+    p.add_argument("--top", type=int, default=5, help="how many inputs to describe (default 5)")
+    p.set_defaults(func=cmd_priorities)
     return parser
+
+
+def _study_args(p: argparse.ArgumentParser, n_help: str) -> None:
+    _scenario_arg(p)
+    p.add_argument(
+        "distributions", help="distributions file (YAML) or built-in name (hai_phong_1993_1997)"
+    )
+    p.add_argument("-N", "--base-samples", type=int, default=1024, help=n_help)
+    p.add_argument("--seed", type=int, default=0, help="the one seed (default 0)")
+    p.add_argument(
+        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
+    )
+    p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -343,6 +541,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into 'head' and the like: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -161,13 +161,29 @@ class ParameterSpace:
         """Return the entry called ``name``."""
         return next(e for e in self.entries if e.name == name)
 
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """Groups of entries for sensitivity analysis, by group name.
+
+        A whole per-year path is one entry, so one group (an AR(1) inflation
+        series gets one index). Entries tied by a correlation block form one
+        group named ``"a + b"``: variance-based indices assume independent
+        inputs, and treating a correlated block as one factor keeps them valid.
+        """
+        block_of = {name: blk for blk in self.correlations for name in blk.entries}
+        out: dict[str, tuple[str, ...]] = {}
+        for e in self.entries:
+            members = block_of[e.name].entries if e.name in block_of else (e.name,)
+            out.setdefault(" + ".join(members), members)
+        return out
+
     def column_groups(self) -> list[str]:
-        """The entry each column belongs to (a whole path is one group for Sobol' analysis)."""
-        groups = [""] * self.n_columns
-        for name, cols in self.columns.items():
-            for c in cols:
-                groups[int(c)] = name
-        return groups
+        """The group (see :meth:`groups`) each design column belongs to."""
+        labels = [""] * self.n_columns
+        for group, members in self.groups().items():
+            for name in members:
+                for c in self.columns[name]:
+                    labels[int(c)] = group
+        return labels
 
 
 def load_space(

@@ -1,0 +1,430 @@
+"""Which assumptions drive deficit risk: Sobol' indices (Saltelli design) and given-data measures.
+
+Variance-based indices use SALib's estimators (Saltelli et al. 2010 for first-
+and total-order, Saltelli 2002 for second-order) applied to every output and
+year at once: SALib's estimator functions work along the first axis, so the
+whole (rows x outputs) matrix goes through them in one call, bootstrap
+included, instead of one column at a time.
+
+For a cube from plain Monte Carlo (no Saltelli design), :func:`given_data_indices`
+ranks drivers with SALib's PAWN or delta moment-independent measures.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from schemerisk.model.layout import compile_inputs
+from schemerisk.model.project import as_scenario
+from schemerisk.scenario.types import Scenario
+from schemerisk.uncertainty.montecarlo import run_design
+from schemerisk.uncertainty.sampling import Design, Sampler, salib_problem, unit_design
+from schemerisk.uncertainty.space import ParameterSpace, load_space
+
+DRAW = "draw"
+#: the outputs the sensitivity analysis explains
+OUTPUTS = ("balance", "balance_share", "deficit")
+OUTPUT_LABELS = {
+    "balance": "balance",
+    "balance_share": "balance as a share of revenue",
+    "deficit": "deficit indicator (1 = deficit)",
+}
+#: an index is flagged when its interval half-width exceeds this share of its value
+RELATIVE_WIDTH_LIMIT = 0.10
+#: ... unless the index itself is below this (negligible indices always have wide relative intervals)
+NEGLIGIBLE = 0.01
+
+
+class PrecisionWarning(UserWarning):
+    """Sobol' indices whose confidence intervals are too wide to rank inputs reliably."""
+
+
+def _saltelli_blocks(
+    y: np.ndarray, n_groups: int, n_base: int, second_order: bool
+) -> tuple[np.ndarray, ...]:
+    """Split Saltelli-design outputs (rows x outputs) into A, B, AB and BA blocks.
+
+    Rows come in runs of ``2D + 2`` (``D + 2`` without second order) per base
+    sample: A, the D cross rows AB_j, (the D rows BA_j), B; the layout of
+    SALib's ``sobol.sample``.
+    """
+    step = 2 * n_groups + 2 if second_order else n_groups + 2
+    if y.shape[0] != step * n_base:
+        raise ValueError(
+            f"a Saltelli design with N={n_base} and {n_groups} groups has {step * n_base} rows, "
+            f"got {y.shape[0]}"
+        )
+    y3 = y.reshape(n_base, step, -1)
+    a, b = y3[:, 0], y3[:, step - 1]
+    ab = y3[:, 1 : n_groups + 1]
+    ba = y3[:, n_groups + 1 : 2 * n_groups + 1] if second_order else None
+    return a, b, ab, ba  # type: ignore[return-value]
+
+
+def sobol_indices(
+    y: np.ndarray,
+    group_names: Sequence[str],
+    n_base: int,
+    *,
+    second_order: bool = False,
+    num_resamples: int = 200,
+    conf_level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """First-, total- (and second-) order Sobol' indices with bootstrap intervals, every output at once.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Model outputs on a Saltelli design, shape (rows, outputs); rows as made
+        by SALib's ``sobol.sample`` with groups.
+    group_names : sequence of str
+        The D groups (factors), in design order.
+    n_base : int
+        The base sample size N.
+    second_order : bool
+        Whether the design has the second-order rows, and S2 is wanted.
+    num_resamples : int
+        Bootstrap resamples for the intervals.
+    conf_level : float
+        Confidence level of the intervals.
+    seed : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    dict
+        ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` of shape (D, outputs); with
+        second order also ``S2``, ``S2_conf`` of shape (D, D, outputs). The
+        ``_conf`` entries are half-widths of the intervals (SALib's convention).
+    """
+    from SALib.analyze.sobol import first_order, total_order
+    from SALib.analyze.sobol import second_order as s2
+
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    d = len(group_names)
+    # centre and scale each output (SALib does this for its one output): the indices are
+    # unchanged, the estimators' rounding error is not
+    sd = y.std(axis=0)
+    y = (y - y.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    a, b, ab, ba = _saltelli_blocks(y, d, n_base, second_order)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
+    r = rng.integers(n_base, size=(n_base, num_resamples))
+    z = float(stats.norm.ppf(0.5 + conf_level / 2))
+    m = y.shape[1]
+    out = {k: np.zeros((d, m)) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "ignore"
+        )  # SALib warns on constant outputs; they get 0, which is right
+        for j in range(d):  # over factors; every output at once
+            out["S1"][j] = first_order(a, ab[:, j], b)
+            out["ST"][j] = total_order(a, ab[:, j], b)
+            out["S1_conf"][j] = z * first_order(a[r], ab[r, j], b[r]).std(axis=0, ddof=1)
+            out["ST_conf"][j] = z * total_order(a[r], ab[r, j], b[r]).std(axis=0, ddof=1)
+        if second_order:
+            out["S2"] = np.full((d, d, m), np.nan)
+            out["S2_conf"] = np.full((d, d, m), np.nan)
+            for j in range(d):
+                for k in range(j + 1, d):
+                    out["S2"][j, k] = s2(a, ab[:, j], ab[:, k], ba[:, j], b)
+                    out["S2_conf"][j, k] = z * s2(a[r], ab[r, j], ab[r, k], ba[r, j], b[r]).std(
+                        axis=0, ddof=1
+                    )
+    return out
+
+
+def model_outputs(cube: xr.Dataset) -> xr.DataArray:
+    """The outputs the sensitivity analysis explains, stacked: balance, its share of revenue, deficit.
+
+    Parameters
+    ----------
+    cube : xarray.Dataset
+        A cube with ``balance`` and ``premium_revenue``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims (draw, output, year).
+    """
+    bal, rev = cube["balance"], cube["premium_revenue"]
+    share = (bal / rev.where(rev != 0)).fillna(0.0)
+    deficit = (bal < 0).astype(np.float64)
+    return xr.concat(
+        [bal, share, deficit], dim=xr.DataArray(list(OUTPUTS), dims="output")
+    ).transpose(DRAW, "output", "year")
+
+
+@dataclass(frozen=True)
+class SobolResult:
+    """Sobol' indices of the scheme's outputs, and the run they came from.
+
+    Attributes
+    ----------
+    indices : xarray.Dataset
+        ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` with dims (output, input, year),
+        and ``S2``, ``S2_conf`` (output, input, input_2, year) with second order.
+        ``input`` names groups of entries (see :meth:`ParameterSpace.groups`).
+    cube : xarray.Dataset
+        The projections on the Saltelli design (its ``draw`` rows follow the design).
+    imprecise : list of tuple
+        (output, year, input, index, value, half-width) where the interval
+        half-width exceeds 10 % of a non-negligible index.
+    n_base : int
+        The base sample size N.
+    """
+
+    indices: xr.Dataset
+    cube: xr.Dataset
+    imprecise: list[tuple[str, int, str, str, float, float]]
+    n_base: int
+
+    def base_rows(self) -> np.ndarray:
+        """Positions of the A and B rows of the design: an unstructured sample of 2N projections."""
+        d = self.indices.sizes["input"]
+        step = 2 * d + 2 if "S2" in self.indices else d + 2
+        starts = np.arange(self.n_base) * step
+        return np.sort(np.concatenate([starts, starts + step - 1]))
+
+
+def sobol_analysis(
+    scenario: Scenario | str | Path,
+    distributions: ParameterSpace | str | Path,
+    n_base: int,
+    *,
+    seed: int = 0,
+    second_order: bool = False,
+    num_resamples: int = 200,
+    conf_level: float = 0.95,
+    horizon: int | None = None,
+    threads: int | None = None,
+    progress: bool | None = None,
+) -> SobolResult:
+    """Run the model on a Saltelli design and compute Sobol' indices for every output and year.
+
+    Parameters
+    ----------
+    scenario : Scenario, str or Path
+        The scenario.
+    distributions : ParameterSpace, str or Path
+        The uncertain inputs (a whole path, and a correlated block, is one group).
+    n_base : int
+        Base sample size N (a power of two keeps the design balanced); the
+        model runs N (G + 2) times, N (2G + 2) with second order, G the groups.
+    seed : int
+        The one seed (design and bootstrap).
+    second_order : bool
+        Also compute second-order indices.
+    num_resamples, conf_level : int, float
+        Bootstrap resamples and interval level.
+    horizon : int, optional
+        Years after the base year, instead of the scenario's own.
+    threads, progress
+        As for :func:`~schemerisk.uncertainty.montecarlo.run_design`.
+
+    Returns
+    -------
+    SobolResult
+        Indices (output x input x year), the cube, and the imprecise indices.
+    """
+    if isinstance(distributions, ParameterSpace):
+        space = distributions
+    else:
+        sc = as_scenario(scenario)
+        if horizon is not None:
+            sc = sc.with_horizon(horizon)
+        space = load_space(distributions, sc, compile_inputs(sc))
+    design = unit_design(space, n_base, seed, Sampler.SALTELLI, second_order=second_order)
+    cube = run_design(space, design, threads=threads, progress=progress)
+    return analyse_design(space, design, cube, num_resamples=num_resamples, conf_level=conf_level)
+
+
+def analyse_design(
+    space: ParameterSpace,
+    design: Design,
+    cube: xr.Dataset,
+    *,
+    num_resamples: int = 200,
+    conf_level: float = 0.95,
+) -> SobolResult:
+    """Sobol' indices from a cube computed on a Saltelli design (see :func:`sobol_analysis`)."""
+    problem = salib_problem(space)
+    groups = list(dict.fromkeys(problem["groups"]))  # type: ignore[call-overload]
+    y = model_outputs(cube)
+    n_out, n_year = y.sizes["output"], y.sizes["year"]
+    flat = y.values.reshape(y.sizes[DRAW], n_out * n_year)
+    res = sobol_indices(
+        flat,
+        groups,
+        design.saltelli_n,
+        second_order=design.second_order,
+        num_resamples=num_resamples,
+        conf_level=conf_level,
+        seed=design.seed,
+    )
+    coords = {"output": list(OUTPUTS), "input": groups, "year": cube.year.values}
+    data: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+    for key in ("S1", "S1_conf", "ST", "ST_conf"):
+        data[key] = (
+            ("output", "input", "year"),
+            res[key].reshape(len(groups), n_out, n_year).transpose(1, 0, 2),
+        )
+    if design.second_order:
+        for key in ("S2", "S2_conf"):
+            arr = res[key].reshape(len(groups), len(groups), n_out, n_year).transpose(2, 0, 1, 3)
+            data[key] = (("output", "input", "input_2", "year"), arr)
+        coords["input_2"] = groups
+    indices = xr.Dataset(data, coords=coords)
+    indices["S1"].attrs.update(
+        long_name="First-order Sobol' index: share of variance explained alone"
+    )
+    indices["ST"].attrs.update(
+        long_name="Total-order Sobol' index: share of variance involving the input"
+    )
+    indices["S1_conf"].attrs.update(
+        long_name=f"Half-width of the {conf_level:.0%} bootstrap interval of S1"
+    )
+    indices["ST_conf"].attrs.update(
+        long_name=f"Half-width of the {conf_level:.0%} bootstrap interval of ST"
+    )
+    indices.attrs.update(
+        n_base=design.saltelli_n,
+        n_runs=design.n_rows,
+        seed=design.seed,
+        conf_level=conf_level,
+        num_resamples=num_resamples,
+    )
+    imprecise = find_imprecise(indices)
+    if imprecise:
+        worst = max(imprecise, key=lambda x: abs(x[4]))  # the largest index affected
+        warnings.warn(
+            f"{len(imprecise)} Sobol' indices have confidence intervals wider than "
+            f"{RELATIVE_WIDTH_LIMIT:.0%} of their value (e.g. {worst[3]} of '{worst[2]}' for the "
+            f"{OUTPUT_LABELS[worst[0]]} in {worst[1]}: {worst[4]:.3f} +- {worst[5]:.3f}); "
+            f"use a larger N (now {design.saltelli_n}; try {4 * design.saltelli_n})",
+            PrecisionWarning,
+            stacklevel=2,
+        )
+    return SobolResult(indices, cube, imprecise, design.saltelli_n)
+
+
+def find_imprecise(indices: xr.Dataset) -> list[tuple[str, int, str, str, float, float]]:
+    """Indices whose interval half-width exceeds 10 % of their value (ignoring indices below 0.01)."""
+    out = []
+    for key in ("S1", "ST"):
+        val, conf = indices[key], indices[f"{key}_conf"]
+        bad = (np.abs(val) >= NEGLIGIBLE) & (conf > RELATIVE_WIDTH_LIMIT * np.abs(val))
+        for o, i, y in zip(*np.nonzero(np.asarray(bad)), strict=True):
+            out.append(
+                (
+                    str(indices.output.values[o]),
+                    int(indices.year.values[y]),
+                    str(indices.input.values[i]),
+                    key,
+                    float(val.values[o, i, y]),
+                    float(conf.values[o, i, y]),
+                )
+            )
+    return out
+
+
+def input_matrix(cube: xr.Dataset) -> tuple[np.ndarray, list[str]]:
+    """The drawn inputs of a cube as a (draws x inputs) matrix, one column per entry.
+
+    A series entry (one value per year) is summarised by its mean over the
+    horizon, so that each entry is one column for the given-data measures.
+    """
+    names = [str(v) for v in cube.data_vars if str(v).startswith("input_")]
+    cols = []
+    for v in names:
+        da = cube[v]
+        cols.append(da.mean("year").values if "year" in da.dims else da.values)
+    return np.column_stack(cols), [n.removeprefix("input_") for n in names]
+
+
+def given_data_indices(
+    cube: xr.Dataset,
+    method: str = "pawn",
+    *,
+    outputs: Sequence[str] = OUTPUTS,
+    max_draws: int = 20_000,
+    seed: int = 0,
+) -> xr.Dataset:
+    """Rank drivers from an existing Monte Carlo cube, without a Saltelli design.
+
+    Uses SALib's PAWN (Pianosi & Wagener 2015; ``method="pawn"``, the median
+    Kolmogorov-Smirnov distance between conditional and unconditional output
+    distributions) or the delta moment-independent measure (Borgonovo 2007;
+    ``method="delta"``). Both allow correlated inputs.
+
+    Parameters
+    ----------
+    cube : xarray.Dataset
+        A cube from ``simulate`` (any sampler) with ``input_*`` variables.
+    method : str
+        ``"pawn"`` or ``"delta"``.
+    outputs : sequence of str
+        Which of ``balance``, ``balance_share``, ``deficit`` to explain.
+    max_draws : int
+        Use at most this many draws (the first ones) for speed.
+    seed : int
+        Seed for the estimators' resampling.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``index`` (and ``index_conf`` for delta) with dims (output, input, year).
+    """
+    from SALib.analyze import delta, pawn
+
+    if method not in ("pawn", "delta"):
+        raise ValueError(f"method must be 'pawn' or 'delta', got {method!r}")
+    sub = cube.isel(draw=slice(0, max_draws))
+    x, names = input_matrix(sub)
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    keep = hi > lo  # a fixed input explains nothing
+    problem = {
+        "num_vars": int(keep.sum()),
+        "names": [n for n, k in zip(names, keep, strict=True) if k],
+        "bounds": [[a, b] for a, b, k in zip(lo, hi, keep, strict=True) if k],
+    }
+    y = model_outputs(sub).sel(output=list(outputs))
+    idx = np.zeros((len(outputs), len(names), y.sizes["year"]))
+    conf = np.full_like(idx, np.nan)
+    cols = np.nonzero(keep)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for o in range(len(outputs)):  # SALib's given-data measures take one output at a time
+            for t in range(y.sizes["year"]):
+                yy = y.values[:, o, t]
+                if np.ptp(yy) == 0:
+                    continue
+                if method == "pawn":
+                    res = pawn.analyze(problem, x[:, keep], yy, S=10, seed=seed)
+                    idx[o, cols, t] = res["median"]
+                else:
+                    res = delta.analyze(problem, x[:, keep], yy, num_resamples=20, seed=seed)
+                    idx[o, cols, t] = res["delta"]
+                    conf[o, cols, t] = res["delta_conf"]
+    ds = xr.Dataset(
+        {"index": (("output", "input", "year"), idx)},
+        coords={"output": list(outputs), "input": names, "year": y.year.values},
+        attrs={"method": method, "n_draws": int(x.shape[0])},
+    )
+    ds["index"].attrs["long_name"] = (
+        "PAWN index (median KS distance)"
+        if method == "pawn"
+        else "delta moment-independent measure"
+    )
+    if method == "delta":
+        ds["index_conf"] = (("output", "input", "year"), conf)
+    return ds

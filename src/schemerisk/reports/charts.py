@@ -1,0 +1,978 @@
+"""Charts of a Monte Carlo cube: fan charts of the balance, revenue and expenditure,
+membership and premiums, Sobol' sensitivity charts, a dashboard, and PNG export.
+
+Fan charts follow the Bank of England's style: equal-probability central bands
+(90 %, 60 % and 30 % of the outcomes by default) shaded darker towards the
+centre, the median line, and on top the deterministic projection (dashed black)
+and the zero line when the outcomes straddle it. Quantiles are taken with
+xarray along ``draw`` for all years at once.
+
+Every chart takes an optional ``ax`` and draws into it; without one it makes a
+new figure with ``plt.subplots``. Nothing else here touches pyplot's global
+state: :func:`dashboard` builds a :class:`matplotlib.figure.Figure` directly,
+so a report can make any number of them without closing them. Everything works
+with the non-interactive Agg backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import enum
+import io
+import itertools
+import textwrap
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib import colors as mcolors
+from matplotlib import rcParams
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.legend_handler import HandlerTuple
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator, StrMethodFormatter
+from matplotlib.transforms import ScaledTranslation
+
+DRAW = "draw"
+YEAR = "year"
+CATEGORY = "category"
+QUANTILE = "quantile"
+
+#: the default equal-probability bands: 90 %, 60 % and 30 % of outcomes
+DEFAULT_BANDS: tuple[tuple[float, float], ...] = ((0.05, 0.95), (0.20, 0.80), (0.35, 0.65))
+#: the one band of the charts that show several series on one axis
+OUTER_BAND: tuple[tuple[float, float], ...] = ((0.05, 0.95),)
+
+FAN_COLOR = "#1f5fa8"
+REVENUE_COLOR = "#1f5fa8"
+EXPENDITURE_COLOR = "#c2451e"
+#: Okabe & Ito's colour-blind-safe palette (yellow left out: unreadable on white)
+CATEGORY_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+S1_COLOR = "#9ecae1"
+ST_COLOR = "#1f5fa8"
+
+#: opacity of the outermost and of the innermost band layer; bands in between are spaced evenly
+_BAND_ALPHA_OUTER = 0.2
+_BAND_ALPHA_INNER = 0.45
+#: opacity of the band of each of several series sharing one axis
+_BAND_ALPHA_SHARED = 0.16
+#: wrap legend entries and input names at this many characters
+_WRAP = 34
+
+
+class Scale(enum.Enum):
+    """A power of a thousand that amounts are shown in, and its name on the axis."""
+
+    UNITS = (1.0, "")
+    THOUSANDS = (1e3, "thousands")
+    MILLIONS = (1e6, "millions")
+    BILLIONS = (1e9, "billions")
+
+    @property
+    def factor(self) -> float:
+        """What one unit of the axis is worth [amount]."""
+        return float(self.value[0])
+
+    @property
+    def words(self) -> str:
+        """The plural word for the scale ("millions"); empty for units."""
+        return str(self.value[1])
+
+    def label(self, noun: str) -> str:
+        """Axis label, e.g. ``"millions of VND"``; ``noun`` alone for units."""
+        if not self.words:
+            return noun
+        return f"{self.words} of {noun}" if noun else self.words
+
+
+def as_scale(scale: Scale | str) -> Scale:
+    """The :class:`Scale` named by ``scale`` (``"millions"`` or ``Scale.MILLIONS``).
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a scale.
+    """
+    if isinstance(scale, Scale):
+        return scale
+    key = str(scale).strip().upper()
+    if key not in Scale.__members__:
+        valid = [s.name.lower() for s in Scale]
+        raise ValueError(f"unknown scale {scale!r}; valid: {valid}")
+    return Scale[key]
+
+
+def choose_scale(values: np.ndarray | xr.DataArray | Sequence[float]) -> Scale:
+    """The largest scale in which the largest magnitude of ``values`` is at least 10.
+
+    So tick labels are whole numbers of at most four or five digits: 2.5e9
+    shows as 2,500 millions and 2.1e10 as 21 billions.
+
+    Parameters
+    ----------
+    values : array-like
+        The amounts to be shown (NaN ignored).
+
+    Returns
+    -------
+    Scale
+    """
+    arr = np.abs(np.asarray(values, dtype=float))
+    arr = arr[np.isfinite(arr)]
+    biggest = float(arr.max()) if arr.size else 0.0
+    for scale in sorted(Scale, key=lambda s: s.factor, reverse=True):
+        if biggest / scale.factor >= 10:
+            return scale
+    return Scale.UNITS
+
+
+class ScaledFormatter(Formatter):
+    """Tick labels in a :class:`Scale`, with thousands separators: 2.5e9 -> ``"2,500"`` (millions).
+
+    Every tick label has the fewest decimals that show all the ticks exactly
+    (12.5 and 15.0 read "12.5" and "15.0", never "12" and "15").
+    """
+
+    def __init__(self, scale: Scale | str) -> None:
+        self.scale = as_scale(scale)
+
+    def _decimals(self) -> int | None:
+        """The fewest decimals that show every tick exactly (None before ticks are set)."""
+        values = np.asarray(getattr(self, "locs", []), dtype=float) / self.scale.factor
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            return None
+        tolerance = 1e-9 * max(1.0, float(np.abs(values).max()))
+        for decimals in range(7):
+            if np.allclose(np.round(values, decimals), values, rtol=0.0, atol=tolerance):
+                return decimals
+        return 6
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        """The label of the tick at ``x`` [amount]."""
+        v = x / self.scale.factor
+        decimals = self._decimals()
+        if decimals is None:
+            text = f"{v:,.0f}" if abs(v) >= 1e5 else f"{v:,.6g}"
+        else:
+            text = f"{v:,.{decimals}f}"
+        if text.lstrip("-").strip("0.,") == "":
+            text = text.lstrip("-")  # no "-0"
+        if rcParams["axes.unicode_minus"]:
+            text = text.replace("-", "\u2212")
+        return text
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 5.0)) -> Axes:
+    if ax is not None:
+        return ax
+    _, new = plt.subplots(figsize=figsize, layout="constrained")
+    return new
+
+
+def _variable(ds: xr.Dataset, var: str | xr.DataArray) -> xr.DataArray:
+    """The named variable of ``ds`` (or ``var`` itself), with a helpful error when misspelt."""
+    if isinstance(var, xr.DataArray):
+        return var
+    if var not in ds.data_vars:
+        names = [str(n) for n in ds.data_vars]
+        near = difflib.get_close_matches(var, names, n=3)
+        hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+        raise ValueError(f"the result has no variable {var!r}{hint} (variables: {sorted(names)})")
+    return ds[var]
+
+
+def _check_fan_dims(da: xr.DataArray, what: str) -> None:
+    if DRAW not in da.dims:
+        raise ValueError(
+            f"{what} has no {DRAW!r} dimension (dims {da.dims}); a fan chart needs a "
+            "Monte Carlo cube from schemerisk.uncertainty.montecarlo.simulate"
+        )
+    if YEAR not in da.dims:
+        raise ValueError(f"{what} has no {YEAR!r} dimension (dims {da.dims})")
+    if CATEGORY in da.dims:
+        cats = [str(c) for c in da[CATEGORY].values] if CATEGORY in da.coords else []
+        example = cats[0] if cats else "..."
+        raise ValueError(
+            f"{what} has a {CATEGORY!r} dimension ({len(cats)} categories: {cats}); a fan "
+            f"chart shows one series: select one category, e.g. "
+            f"ds[{da.name!r}].sel(category={example!r}), or sum over them with "
+            f".sum('category')"
+        )
+    extra = [d for d in da.dims if d not in (DRAW, YEAR)]
+    if extra:
+        raise ValueError(
+            f"{what} has dimension(s) {extra} besides {DRAW!r} and {YEAR!r}; select or "
+            "sum over them first"
+        )
+
+
+def _deterministic_series(
+    deterministic: xr.DataArray | xr.Dataset | None, name: str | None, what: str
+) -> xr.DataArray | None:
+    if deterministic is None:
+        return None
+    if isinstance(deterministic, xr.Dataset):
+        if name is None or name not in deterministic.data_vars:
+            raise ValueError(
+                f"the deterministic projection has no variable {name!r} to draw with {what}"
+            )
+        det = deterministic[name]
+    else:
+        det = deterministic
+    if DRAW in det.dims:
+        raise ValueError(
+            f"the deterministic projection of {what} has a {DRAW!r} dimension; pass the "
+            "result of schemerisk.model.project (one projection, no draws)"
+        )
+    if det.dims != (YEAR,):
+        raise ValueError(
+            f"the deterministic projection of {what} must have the one dimension "
+            f"{YEAR!r}, not {det.dims}"
+        )
+    return det
+
+
+def _noun(da: xr.DataArray) -> str:
+    """What the amounts count, from the units: "VND" for "VND/yr", "persons"; empty for shares."""
+    units = str(da.attrs.get("units", ""))
+    if units in ("", "1"):
+        return ""
+    return units.split("/")[0].strip()
+
+
+def _title_of(da: xr.DataArray) -> str:
+    long_name = str(da.attrs.get("long_name", ""))
+    if long_name:
+        return long_name.split(" (")[0]
+    return str(da.name or "").replace("_", " ").capitalize()
+
+
+def _band_alphas(n: int) -> np.ndarray:
+    """Opacity of each nested band layer, outermost first, increasing towards the centre."""
+    if n == 1:
+        return np.array([0.3])
+    return np.linspace(_BAND_ALPHA_OUTER, _BAND_ALPHA_INNER, n)
+
+
+def _sorted_bands(bands: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Bands widest first; checked to be nested, central intervals within (0, 1)."""
+    out = sorted(((float(lo), float(hi)) for lo, hi in bands), key=lambda b: b[0])
+    if not out:
+        raise ValueError("bands must hold at least one (lower, upper) pair of probabilities")
+    for lo, hi in out:
+        if not 0.0 < lo < 0.5 < hi < 1.0:
+            raise ValueError(
+                f"band ({lo}, {hi}) must be a central interval: 0 < lower < 0.5 < upper < 1"
+            )
+    for (lo1, hi1), (lo2, hi2) in itertools.pairwise(out):
+        if not (lo1 < lo2 and hi2 < hi1):
+            raise ValueError(f"bands must be nested: ({lo2}, {hi2}) is not inside ({lo1}, {hi1})")
+    return out
+
+
+def band_label(lower: float, upper: float) -> str:
+    """Legend text of a band, e.g. ``"90 % of outcomes"`` for (0.05, 0.95)."""
+    return f"{round((upper - lower) * 100):g} % of outcomes"
+
+
+def _darker(color: str, amount: float = 0.3) -> tuple[float, float, float]:
+    r, g, b = mcolors.to_rgb(color)
+    return (r * (1 - amount), g * (1 - amount), b * (1 - amount))
+
+
+def _format_year_axis(ax: Axes, years: np.ndarray) -> None:
+    years = np.asarray(years)
+    if years.size <= 15:
+        ax.xaxis.set_major_locator(FixedLocator([float(y) for y in years]))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.0f}"))
+    if years.size > 1:
+        ax.set_xlim(float(years.min()), float(years.max()))
+    ax.set_xlabel("Year")
+
+
+def _format_amount_axis(ax: Axes, scale: Scale, label: str) -> None:
+    ax.yaxis.set_major_formatter(ScaledFormatter(scale))
+    ax.set_ylabel(label)
+    ax.grid(True, axis="y", color="0.85", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _quantiles(da: xr.DataArray, probs: Sequence[float]) -> xr.DataArray:
+    """Quantiles along ``draw`` for every year at once (one xarray call)."""
+    return da.quantile(list(probs), dim=DRAW)
+
+
+def _at(q: xr.DataArray, p: float) -> np.ndarray:
+    return np.asarray(q.sel({QUANTILE: p}, method="nearest").values, dtype=float)
+
+
+def _draw_bands(
+    ax: Axes,
+    x: np.ndarray,
+    q: xr.DataArray,
+    bands: list[tuple[float, float]],
+    color: str,
+    gid: str,
+    *,
+    outlined: bool = False,
+) -> list[Patch]:
+    """Nested bands widest first, each layer more opaque; returns legend patches, widest first.
+
+    The bands overlap, so the centre is the sum of all layers; each legend patch
+    shows the opacity the band's visible ring actually has. ``outlined`` (for
+    several series on one axis) makes the fill lighter and edges each band with
+    thin lines, so that overlapping bands stay legible.
+    """
+    alphas = _BAND_ALPHA_SHARED * np.ones(len(bands)) if outlined else _band_alphas(len(bands))
+    seen = 1.0 - np.cumprod(1.0 - alphas)  # opacity of each ring as it appears
+    handles = []
+    for (lo, hi), alpha, shown in zip(bands, alphas, seen, strict=True):
+        lower, upper = _at(q, lo), _at(q, hi)
+        ax.fill_between(
+            x,
+            lower,
+            upper,
+            facecolor=color,
+            alpha=float(alpha),
+            linewidth=0,
+            zorder=2,
+            gid=f"{gid}:band:{lo:g}-{hi:g}",
+        )
+        if outlined:
+            for edge in (lower, upper):
+                ax.plot(x, edge, color=color, linewidth=0.8, alpha=0.8, zorder=3)
+        handles.append(
+            Patch(
+                facecolor=mcolors.to_rgba(color, float(shown)),
+                edgecolor=color if outlined else "none",
+                linewidth=0.8,
+                label=band_label(lo, hi),
+            )
+        )
+    return handles
+
+
+def _legend_below(ax: Axes, bands: Sequence[Artist], lines: Sequence[Artist]) -> None:
+    """A frameless legend under the x axis, where it hides no outcome.
+
+    The bands make the first row (innermost first) and the lines the second,
+    one column per band: legends fill column by column, hence the interleaving.
+    """
+    size = FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points()
+    label = FontProperties(size=rcParams["axes.labelsize"]).get_size_in_points()
+    drop = (
+        rcParams["xtick.major.size"]
+        + rcParams["xtick.major.pad"]
+        + 1.3 * size
+        + rcParams["axes.labelpad"]
+        + 1.3 * label
+    ) / 72.0  # [inches]
+    ncol = max(1, len(bands))
+    items: list[Artist] = []
+    for i, band in enumerate(bands):
+        items.append(band)
+        if i < len(lines):
+            items.append(lines[i])
+    items += list(lines[len(bands) :])
+    transform = ax.transAxes + ScaledTranslation(0.0, -drop, ax.figure.dpi_scale_trans)
+    ax.legend(
+        handles=items,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=transform,
+        ncol=ncol,
+        fontsize="small",
+        frameon=False,
+        handlelength=1.8,
+        columnspacing=1.5,
+    )
+
+
+def _draw_zero_line(ax: Axes, *arrays: np.ndarray | None) -> None:
+    values = np.concatenate([np.ravel(a) for a in arrays if a is not None])
+    values = values[np.isfinite(values)]
+    if values.size and values.min() < 0 < values.max():
+        ax.axhline(0.0, color="black", linewidth=1.0, zorder=6, gid="zero")
+
+
+# --------------------------------------------------------------------------- fan charts
+
+
+def fan_chart(
+    ds: xr.Dataset,
+    var: str | xr.DataArray,
+    *,
+    ax: Axes | None = None,
+    deterministic: xr.DataArray | xr.Dataset | None = None,
+    bands: Sequence[tuple[float, float]] = DEFAULT_BANDS,
+    color: str = FAN_COLOR,
+    scale: Scale | str | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Fan chart of one variable over the years (Bank of England style).
+
+    Equal-probability central bands, darker towards the centre, the median
+    line, and on top the deterministic projection (dashed black) and a zero
+    line when the outcomes cross zero.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A Monte Carlo cube (from :func:`~schemerisk.uncertainty.montecarlo.simulate`).
+    var : str or xarray.DataArray
+        Name of a variable of ``ds`` with dims (``draw``, ``year``), or such a
+        DataArray (e.g. ``cube.premium.sel(category="farmers")``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure when omitted.
+    deterministic : xarray.DataArray or xarray.Dataset, optional
+        The deterministic projection (:func:`schemerisk.model.project`): the
+        same variable by year, without ``draw``.
+    bands : sequence of (lower, upper)
+        Nested central probability intervals, e.g. ``(0.05, 0.95)`` for 90 %
+        of outcomes.
+    color : str
+        Colour of the bands and (darker) of the median line.
+    scale : Scale or str, optional
+        ``"units"``, ``"thousands"``, ``"millions"`` or ``"billions"``;
+        chosen from the magnitude of the values when omitted.
+    title : str, optional
+        Title; default the variable's long name in plain words.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn into. The median line, deterministic line and zero
+        line carry the gids ``"median"``, ``"deterministic"`` and ``"zero"``.
+
+    Raises
+    ------
+    ValueError
+        When the variable is missing, has no ``draw`` or ``year`` dimension,
+        or has a ``category`` (or other) dimension left to select.
+    """
+    da = _variable(ds, var)
+    what = repr(da.name) if da.name is not None else "the variable"
+    _check_fan_dims(da, what)
+    band_list = _sorted_bands(bands)
+    det = _deterministic_series(deterministic, str(da.name) if da.name is not None else None, what)
+    ax = _new_axes(ax)
+
+    probs = sorted({p for band in band_list for p in band} | {0.5})
+    q = _quantiles(da, probs)
+    years = np.asarray(q[YEAR].values)
+    x = years.astype(float)
+    band_handles = _draw_bands(ax, x, q, band_list, color, "fan")
+    median = _at(q, 0.5)
+    (median_line,) = ax.plot(
+        x, median, color=_darker(color), linewidth=2.0, zorder=4, gid="median", label="Median"
+    )
+    lines: list[Artist] = [median_line]
+    det_values = None
+    if det is not None:
+        det_values = np.asarray(det.values, dtype=float)
+        (det_line,) = ax.plot(
+            np.asarray(det[YEAR].values, dtype=float),
+            det_values,
+            color="black",
+            linestyle="--",
+            linewidth=1.6,
+            zorder=5,
+            gid="deterministic",
+            label="Deterministic projection",
+        )
+        lines.append(det_line)
+    _draw_zero_line(ax, _at(q, band_list[0][0]), _at(q, band_list[0][1]), median, det_values)
+
+    shown = [_at(q, band_list[0][0]), _at(q, band_list[0][1])]
+    if det_values is not None:
+        shown.append(det_values)
+    sc = choose_scale(np.concatenate(shown)) if scale is None else as_scale(scale)
+    _format_year_axis(ax, years)
+    _format_amount_axis(ax, sc, sc.label(_noun(da)))
+    ax.set_title(title if title is not None else _title_of(da))
+    _legend_below(ax, list(reversed(band_handles)), lines)
+    return ax
+
+
+def revenue_expenditure_chart(
+    ds: xr.Dataset,
+    *,
+    ax: Axes | None = None,
+    deterministic: xr.Dataset | None = None,
+    scale: Scale | str | None = None,
+) -> Axes:
+    """Premium revenue and total expenditure on one axis: median and 90 % band of each.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A Monte Carlo cube with ``premium_revenue`` and ``total_expenditure``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure when omitted.
+    deterministic : xarray.Dataset, optional
+        The deterministic projection; both its series are drawn dashed black.
+    scale : Scale or str, optional
+        Scale of the amounts; chosen from their magnitude when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes; median lines carry the gids ``"median:premium_revenue"`` and
+        ``"median:total_expenditure"``, deterministic lines ``"deterministic:<name>"``.
+    """
+    series = (
+        ("premium_revenue", "Premium revenue", REVENUE_COLOR),
+        ("total_expenditure", "Total expenditure", EXPENDITURE_COLOR),
+    )
+    arrays = {name: _variable(ds, name) for name, _, _ in series}
+    for name, da in arrays.items():
+        _check_fan_dims(da, repr(name))
+    dets = {name: _deterministic_series(deterministic, name, repr(name)) for name, _, _ in series}
+    ax = _new_axes(ax)
+
+    (lo, hi) = OUTER_BAND[0]
+    handles: list[Artist | tuple[Artist, ...]] = []
+    labels: list[str] = []
+    shown: list[np.ndarray] = []
+    years = np.asarray(ds[YEAR].values)
+    for name, label, color in series:
+        q = _quantiles(arrays[name], (lo, 0.5, hi))
+        x = np.asarray(q[YEAR].values, dtype=float)
+        (patch,) = _draw_bands(ax, x, q, list(OUTER_BAND), color, name, outlined=True)
+        (line,) = ax.plot(
+            x, _at(q, 0.5), color=_darker(color), linewidth=2.0, zorder=4, gid=f"median:{name}"
+        )
+        handles.append((patch, line))
+        labels.append(label)
+        shown += [_at(q, lo), _at(q, hi)]
+    det_line = None
+    for name, _, _ in series:
+        det = dets[name]
+        if det is None:
+            continue
+        (det_line,) = ax.plot(
+            np.asarray(det[YEAR].values, dtype=float),
+            np.asarray(det.values, dtype=float),
+            color="black",
+            linestyle="--",
+            linewidth=1.4,
+            zorder=5,
+            gid=f"deterministic:{name}",
+        )
+        shown.append(np.asarray(det.values, dtype=float))
+    if det_line is not None:
+        handles.append(det_line)
+        labels.append("Deterministic projection")
+
+    sc = choose_scale(np.concatenate(shown)) if scale is None else as_scale(scale)
+    _format_year_axis(ax, years)
+    _format_amount_axis(ax, sc, sc.label(_noun(arrays["premium_revenue"])))
+    ax.set_title("Revenue and expenditure")
+    ax.legend(
+        handles,
+        labels,
+        handler_map={tuple: HandlerTuple(ndivide=1)},
+        title=f"Median and {band_label(lo, hi)}",
+        title_fontsize="small",
+        loc="upper left",
+        fontsize="small",
+        framealpha=0.9,
+    )
+    return ax
+
+
+def _total_members(ds: xr.Dataset) -> xr.DataArray:
+    if "total_members" in ds.data_vars:
+        return ds["total_members"]
+    if "members" in ds.data_vars:
+        return (
+            ds["members"]
+            .sum(CATEGORY)
+            .rename("total_members")
+            .assign_attrs(long_name="Total membership", units="persons")
+        )
+    raise ValueError("the result has neither 'total_members' nor 'members'")
+
+
+def membership_chart(
+    ds: xr.Dataset,
+    *,
+    ax: Axes | None = None,
+    deterministic: xr.Dataset | None = None,
+) -> Axes:
+    """Fan chart of total membership (``total_members``, or ``members`` summed over categories).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A Monte Carlo cube.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure when omitted.
+    deterministic : xarray.Dataset, optional
+        The deterministic projection.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    members = _total_members(ds)
+    det = _total_members(deterministic) if deterministic is not None else None
+    ax = fan_chart(ds, members, ax=ax, deterministic=det, color="#2b7a4b", title="Membership")
+    sc = ax.yaxis.get_major_formatter()
+    if isinstance(sc, ScaledFormatter):
+        ax.set_ylabel(sc.scale.label("members"))
+    return ax
+
+
+def premiums_chart(
+    ds: xr.Dataset,
+    *,
+    ax: Axes | None = None,
+    scale: Scale | str | None = None,
+) -> Axes:
+    """Premium per paying member by category: median line and 90 % band of each.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A Monte Carlo cube with ``premium`` (draw, year, category).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure when omitted.
+    scale : Scale or str, optional
+        Scale of the amounts; chosen from their magnitude when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes; the median line of each category carries the gid
+        ``"median:<category>"``.
+    """
+    da = _variable(ds, "premium")
+    if DRAW not in da.dims or CATEGORY not in da.dims or YEAR not in da.dims:
+        raise ValueError(f"'premium' must have dims (draw, year, category), not {da.dims}")
+    ax = _new_axes(ax)
+    lo, hi = OUTER_BAND[0]
+    q = _quantiles(da, (lo, 0.5, hi))  # (quantile, year, category), all years at once
+    years = np.asarray(q[YEAR].values)
+    x = years.astype(float)
+    has_labels = "category_label" in da.coords
+    handles: list[tuple[Artist, ...]] = []
+    labels: list[str] = []
+    for i, cat in enumerate(da[CATEGORY].values):
+        color = CATEGORY_COLORS[i % len(CATEGORY_COLORS)]
+        qc = q.sel({CATEGORY: cat})
+        (patch,) = _draw_bands(ax, x, qc, list(OUTER_BAND), color, f"premium:{cat}", outlined=True)
+        (line,) = ax.plot(
+            x,
+            _at(qc, 0.5),
+            color=color,
+            linewidth=2.0,
+            marker="o",
+            markersize=3.5,
+            zorder=4,
+            gid=f"median:{cat}",
+        )
+        text = str(da["category_label"].sel({CATEGORY: cat}).values) if has_labels else str(cat)
+        handles.append((patch, line))
+        labels.append(textwrap.fill(text, _WRAP))
+    sc = (
+        choose_scale(np.concatenate([_at(q, lo).ravel(), _at(q, hi).ravel()]))
+        if scale is None
+        else as_scale(scale)
+    )
+    _format_year_axis(ax, years)
+    _format_amount_axis(ax, sc, f"{sc.label(_noun(da))} per member per year")
+    ax.set_title(_title_of(da))
+    ax.set_ylim(bottom=0)
+    ax.legend(
+        handles,
+        labels,
+        handler_map={tuple: HandlerTuple(ndivide=1)},
+        title=f"Median and {band_label(lo, hi)}",
+        title_fontsize="small",
+        loc="upper left",
+        fontsize="x-small",
+        framealpha=0.9,
+    )
+    return ax
+
+
+# --------------------------------------------------------------------------- Sobol' indices
+
+
+def _sobol_slice(indices: xr.Dataset, output: str, needed: Sequence[str]) -> xr.Dataset:
+    missing = [v for v in needed if v not in indices.data_vars]
+    if missing:
+        raise ValueError(
+            f"the indices have no variable(s) {missing}; expected S1, S1_conf, ST, ST_conf"
+        )
+    if "output" in indices.dims:
+        outputs = [str(o) for o in indices["output"].values]
+        if output not in outputs:
+            near = difflib.get_close_matches(output, outputs, n=3)
+            hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+            raise ValueError(f"the indices have no output {output!r}{hint} (outputs: {outputs})")
+        return indices.sel(output=output)
+    return indices
+
+
+def _words(output: str) -> str:
+    return output.replace("_", " ")
+
+
+def sobol_chart(
+    indices: xr.Dataset,
+    *,
+    output: str = "balance",
+    year: int | None = None,
+    ax: Axes | None = None,
+    top: int | None = None,
+) -> Axes:
+    """Horizontal bars of the first-order and total-order Sobol' indices of each input.
+
+    Inputs are sorted by their total-order index, the largest at the top; the
+    error bars are the 95 % confidence intervals.
+
+    Parameters
+    ----------
+    indices : xarray.Dataset
+        Dims (``output``, ``input``, ``year``); variables ``S1``, ``S1_conf``,
+        ``ST``, ``ST_conf`` (the ``_conf`` are half-widths of 95 % intervals);
+        the ``input`` coordinate holds readable input names.
+    output : str
+        The output whose variance is apportioned.
+    year : int, optional
+        The year; default the last.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure when omitted.
+    top : int, optional
+        Show only this many inputs (largest total-order index first).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes; the bar containers (``ax.containers``) are labelled
+        ``"Total-order (ST)..."`` and ``"First-order (S1)..."``, and their bars
+        carry the gids ``"ST"`` and ``"S1"``.
+    """
+    sub = _sobol_slice(indices, output, ("S1", "S1_conf", "ST", "ST_conf"))
+    if YEAR in sub.dims:
+        years = [int(y) for y in sub[YEAR].values]
+        chosen = years[-1] if year is None else int(year)
+        if chosen not in years:
+            raise ValueError(f"the indices have no year {chosen} (years: {years})")
+        sub = sub.sel({YEAR: chosen})
+        when = f", {chosen}"
+    else:
+        when = ""
+    order = np.argsort(-np.nan_to_num(np.asarray(sub["ST"].values, dtype=float), nan=-np.inf))
+    if top is not None:
+        order = order[:top]
+    sub = sub.isel(input=order)
+    ax = _new_axes(ax, figsize=(8.0, 0.5 * len(order) + 2.0))
+
+    n = len(order)
+    y = np.arange(n)[::-1].astype(float)  # largest at the top
+    height = 0.38
+    ax.barh(
+        y + height / 2,
+        np.asarray(sub["ST"].values, dtype=float),
+        height=height,
+        xerr=np.asarray(sub["ST_conf"].values, dtype=float),
+        color=ST_COLOR,
+        error_kw={"ecolor": "0.25", "capsize": 3, "elinewidth": 1.0},
+        label="Total-order (ST): alone and with interactions",
+        gid="ST",
+    )
+    ax.barh(
+        y - height / 2,
+        np.asarray(sub["S1"].values, dtype=float),
+        height=height,
+        xerr=np.asarray(sub["S1_conf"].values, dtype=float),
+        color=S1_COLOR,
+        error_kw={"ecolor": "0.25", "capsize": 3, "elinewidth": 1.0},
+        label="First-order (S1): alone",
+        gid="S1",
+    )
+    names = [textwrap.fill(str(v), _WRAP) for v in sub["input"].values]
+    ax.set_yticks(y, names)
+    ax.tick_params(axis="y", labelsize="small", length=0)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"Sobol' index: share of the variance of the {_words(output)}")
+    ax.xaxis.grid(True, color="0.85", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_title(f"What drives the uncertainty of the {_words(output)}{when}")
+    ax.legend(loc="lower right", fontsize="small", framealpha=0.9)
+    return ax
+
+
+def sobol_over_years_chart(
+    indices: xr.Dataset,
+    *,
+    output: str = "balance",
+    index: str = "ST",
+    ax: Axes | None = None,
+    top: int = 6,
+) -> Axes:
+    """One Sobol' index of each input over the years, with its 95 % interval shaded.
+
+    Parameters
+    ----------
+    indices : xarray.Dataset
+        As for :func:`sobol_chart`, with a ``year`` dimension.
+    output : str
+        The output whose variance is apportioned.
+    index : str
+        ``"ST"`` (total-order) or ``"S1"`` (first-order).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure when omitted.
+    top : int
+        Show the inputs with the largest index in the last year.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes; each input's line carries the gid ``"<index>:<input>"``.
+    """
+    names = {"ST": "Total-order", "S1": "First-order"}
+    if index not in names:
+        raise ValueError(f"index must be one of {sorted(names)}, not {index!r}")
+    sub = _sobol_slice(indices, output, (index, f"{index}_conf"))
+    if YEAR not in sub.dims:
+        raise ValueError(f"the indices have no {YEAR!r} dimension to draw over")
+    last = np.nan_to_num(np.asarray(sub[index].isel({YEAR: -1}).values, dtype=float), nan=-np.inf)
+    order = np.argsort(-last)[:top]
+    sub = sub.isel(input=order)
+    ax = _new_axes(ax)
+    years = np.asarray(sub[YEAR].values)
+    x = years.astype(float)
+    for i, name in enumerate(sub["input"].values):
+        color = CATEGORY_COLORS[i % len(CATEGORY_COLORS)]
+        values = np.asarray(sub[index].sel(input=name).values, dtype=float)
+        conf = np.asarray(sub[f"{index}_conf"].sel(input=name).values, dtype=float)
+        ax.fill_between(x, values - conf, values + conf, color=color, alpha=0.12, linewidth=0)
+        ax.plot(
+            x,
+            values,
+            color=color,
+            linewidth=2.0,
+            marker="o",
+            markersize=3.5,
+            label=textwrap.fill(str(name), _WRAP),
+            gid=f"{index}:{name}",
+        )
+    _format_year_axis(ax, years)
+    ax.set_ylabel(f"{names[index]} Sobol' index ({index})")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, axis="y", color="0.85", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(f"What drives the {_words(output)}, year by year")
+    ax.legend(loc="best", fontsize="x-small", framealpha=0.9)
+    return ax
+
+
+# --------------------------------------------------------------------------- dashboard and export
+
+
+def dashboard(
+    ds: xr.Dataset,
+    *,
+    deterministic: xr.Dataset | None = None,
+    indices: xr.Dataset | None = None,
+) -> Figure:
+    """One figure with the balance, revenue and expenditure, membership and premiums.
+
+    With Sobol' indices, a third column adds what drives the balance in the
+    last year and year by year.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A Monte Carlo cube.
+    deterministic : xarray.Dataset, optional
+        The deterministic projection, drawn on the balance, revenue and
+        expenditure and membership charts.
+    indices : xarray.Dataset, optional
+        Sobol' indices as for :func:`sobol_chart`, with the output ``balance``
+        (the ten most influential inputs are shown).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A figure not registered with pyplot (save it or show it in a notebook;
+        it needs no closing).
+    """
+    ncols = 3 if indices is not None else 2
+    fig = Figure(figsize=(6.6 * ncols, 10.0), layout="constrained")
+    axes = fig.subplots(2, ncols)
+    fan_chart(ds, "balance", ax=axes[0, 0], deterministic=deterministic)
+    revenue_expenditure_chart(ds, ax=axes[0, 1], deterministic=deterministic)
+    membership_chart(ds, ax=axes[1, 0], deterministic=deterministic)
+    premiums_chart(ds, ax=axes[1, 1])
+    if indices is not None:
+        sobol_chart(indices, output="balance", ax=axes[0, 2], top=10)
+        sobol_over_years_chart(indices, output="balance", ax=axes[1, 2])
+    title = str(ds.attrs.get("title", ds.attrs.get("scenario", "")))
+    n = ds.sizes.get(DRAW)
+    if n:
+        title = f"{title}\n{n:,} Monte Carlo projections" if title else f"{n:,} projections"
+    if title:
+        fig.suptitle(title, fontsize="large")
+    return fig
+
+
+def figure_to_png_bytes(fig: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    dpi : int
+        Resolution [dots per inch].
+
+    Returns
+    -------
+    bytes
+        The PNG file's content.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
+def figure_to_data_uri(fig: Figure, dpi: int = 110) -> str:
+    """The figure as a ``data:image/png;base64,...`` URI, to embed in a self-contained HTML page.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    dpi : int
+        Resolution [dots per inch].
+
+    Returns
+    -------
+    str
+        The data URI.
+    """
+    encoded = base64.b64encode(figure_to_png_bytes(fig, dpi=dpi)).decode("ascii")
+    return f"data:image/png;base64,{encoded}"
