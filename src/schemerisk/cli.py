@@ -47,6 +47,8 @@ def cmd_project(args: argparse.Namespace) -> int:
 
     sc = load_scenario(args.scenario)
     _check_output(args.output)
+    if args.horizon is not None and args.horizon < 0:
+        raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
     ds = project(sc, horizon=args.horizon)
     print(format_sheet_c(ds, scale=args.scale))
     if args.output:

@@ -61,6 +61,8 @@ _BAND_ALPHA_OUTER = 0.2
 _BAND_ALPHA_INNER = 0.45
 #: opacity of the band of each of several series sharing one axis
 _BAND_ALPHA_SHARED = 0.16
+#: amounts are shown in the smallest scale that keeps them below this
+_MOST_SHOWN = 1e5
 #: wrap legend entries and input names at this many characters
 _WRAP = 34
 
@@ -108,10 +110,12 @@ def as_scale(scale: Scale | str) -> Scale:
 
 
 def choose_scale(values: np.ndarray | xr.DataArray | Sequence[float]) -> Scale:
-    """The largest scale in which the largest magnitude of ``values`` is at least 10.
+    """The smallest scale in which the largest magnitude of ``values`` has at most five digits.
 
-    So tick labels are whole numbers of at most four or five digits: 2.5e9
-    shows as 2,500 millions and 2.1e10 as 21 billions.
+    Amounts of a scheme then read as analysts write them: a balance of
+    -9.8e9 VND and a revenue of 2.1e10 VND both in millions (-9,800 and
+    21,000), a premium of 116,000 VND in thousands (116), a membership of
+    600,000 in thousands.
 
     Parameters
     ----------
@@ -125,14 +129,15 @@ def choose_scale(values: np.ndarray | xr.DataArray | Sequence[float]) -> Scale:
     arr = np.abs(np.asarray(values, dtype=float))
     arr = arr[np.isfinite(arr)]
     biggest = float(arr.max()) if arr.size else 0.0
-    for scale in sorted(Scale, key=lambda s: s.factor, reverse=True):
-        if biggest / scale.factor >= 10:
+    by_size = sorted(Scale, key=lambda s: s.factor)
+    for scale in by_size:
+        if biggest / scale.factor < _MOST_SHOWN:
             return scale
-    return Scale.UNITS
+    return by_size[-1]
 
 
 class ScaledFormatter(Formatter):
-    """Tick labels in a :class:`Scale`, with thousands separators: 2.5e9 -> ``"2,500"`` (millions).
+    """Tick labels in a :class:`Scale` with thousands separators: 2.5e9 -> ``"2,500"`` (millions).
 
     Every tick label has the fewest decimals that show all the ticks exactly
     (12.5 and 15.0 read "12.5" and "15.0", never "12" and "15").
@@ -140,10 +145,16 @@ class ScaledFormatter(Formatter):
 
     def __init__(self, scale: Scale | str) -> None:
         self.scale = as_scale(scale)
+        self._ticks = np.empty(0)
+
+    def set_locs(self, locs: list[float]) -> None:
+        """Remember the tick locations, from which the decimals are chosen."""
+        super().set_locs(locs)
+        self._ticks = np.asarray(locs, dtype=float)
 
     def _decimals(self) -> int | None:
         """The fewest decimals that show every tick exactly (None before ticks are set)."""
-        values = np.asarray(getattr(self, "locs", []), dtype=float) / self.scale.factor
+        values = self._ticks / self.scale.factor
         values = values[np.isfinite(values)]
         if values.size == 0:
             return None
@@ -733,6 +744,18 @@ def _words(output: str) -> str:
     return output.replace("_", " ")
 
 
+def readable_input_name(name: object) -> str:
+    """An input's name as a label: ``"admission_rate"`` -> ``"Admission rate"``.
+
+    Names that are already readable (no underscores) are left as they are.
+    """
+    text = str(name)
+    if "_" not in text:
+        return text
+    text = text.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
 def sobol_chart(
     indices: xr.Dataset,
     *,
@@ -751,7 +774,8 @@ def sobol_chart(
     indices : xarray.Dataset
         Dims (``output``, ``input``, ``year``); variables ``S1``, ``S1_conf``,
         ``ST``, ``ST_conf`` (the ``_conf`` are half-widths of 95 % intervals);
-        the ``input`` coordinate holds readable input names.
+        the ``input`` coordinate holds the input names (identifiers such as
+        ``admission_rate`` are shown as "Admission rate").
     output : str
         The output whose variance is apportioned.
     year : int, optional
@@ -807,7 +831,7 @@ def sobol_chart(
         label="First-order (S1): alone",
         gid="S1",
     )
-    names = [textwrap.fill(str(v), _WRAP) for v in sub["input"].values]
+    names = [textwrap.fill(readable_input_name(v), _WRAP) for v in sub["input"].values]
     ax.set_yticks(y, names)
     ax.tick_params(axis="y", labelsize="small", length=0)
     ax.axvline(0.0, color="black", linewidth=0.8)
@@ -874,7 +898,7 @@ def sobol_over_years_chart(
             linewidth=2.0,
             marker="o",
             markersize=3.5,
-            label=textwrap.fill(str(name), _WRAP),
+            label=textwrap.fill(readable_input_name(name), _WRAP),
             gid=f"{index}:{name}",
         )
     _format_year_axis(ax, years)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,13 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
     out.lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, Hashable) and key in out.lines:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"found duplicate key {key!r} (first given on line {out.lines[key]})",
+                key_node.start_mark,
+            )
         out[key] = loader.construct_object(value_node, deep=True)
         out.lines[key] = key_node.start_mark.line + 1
     return out
@@ -132,6 +139,8 @@ class Reader:
     ) -> Mapping[str, Any]:
         """Check that ``node`` is a mapping with only ``allowed`` keys and every ``required`` one."""
         if node is None:
+            if isinstance(parent, Mapping) and key is not None and key not in parent:
+                return {}  # the missing section itself is reported where it belongs
             node = {}
         if not isinstance(node, Mapping):
             self.fail(path, f"expected a mapping of keys to values, got {_show(node)}", parent, key)
@@ -166,6 +175,9 @@ class Reader:
         if value is None:
             self.fail(path, f"expected {what}, got {_show(node)}", parent, key)
             return math.nan
+        if not math.isfinite(value):
+            self.fail(path, f"{_fmt(value)} is not a finite number: expected {what}", parent, key)
+            return value
         if (lo is not None and (value < lo or (lo_open and value == lo))) or (
             hi is not None and value > hi
         ):
@@ -387,7 +399,17 @@ def load_scenario(source: str | Path) -> Scenario:
 
     path = resolve_scenario(source)
     data = path.read_bytes()
-    return parse_scenario(data.decode("utf-8"), source=str(path), default_name=path.stem)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problem = Problem(
+            "",
+            f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be read; save it as UTF-8",
+            line,
+        )
+        raise ScenarioError(str(path), [problem]) from None
+    return parse_scenario(text, source=str(path), default_name=path.stem)
 
 
 def parse_scenario(text: str, source: str = "<string>", default_name: str = "scenario") -> Scenario:
@@ -584,7 +606,8 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
         if ex
         else False
     )
-    rate_node = ex.get("rate", math.nan) if ex else math.nan
+    has_rate = "rate" in ex  # a missing rate is reported by mapping(); NaN is no default
+    rate_node = ex.get("rate")
     if ppp and isinstance(rate_node, list | Mapping):
         r.fail(
             "economy.exchange_rate.rate",
@@ -593,16 +616,20 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
             ex,
             "rate",
         )
-        rate_node = math.nan
-    rate = cx.path(
-        rate_node,
-        "economy.exchange_rate.rate",
-        0.0,
-        None,
-        "an exchange rate above 0 (local currency per US$)",
-        ex,
-        "rate",
-        lo_open=True,
+        has_rate = False
+    rate = (
+        cx.path(
+            rate_node,
+            "economy.exchange_rate.rate",
+            0.0,
+            None,
+            "an exchange rate above 0 (local currency per US$)",
+            ex,
+            "rate",
+            lo_open=True,
+        )
+        if has_rate
+        else YearPath.constant(math.nan, cx.n_years)
     )
     real_dep = None
     if ex and "real_depreciation" in ex:

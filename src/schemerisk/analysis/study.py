@@ -1,0 +1,129 @@
+"""A whole deficit-risk study in one call: projection, Monte Carlo, risk, Sobol' indices, priorities.
+
+This is what ``schemerisk report`` runs; its result holds everything a report shows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import xarray as xr
+
+from schemerisk.analysis.priorities import Priorities, rank_priorities
+from schemerisk.analysis.risk import RiskReport, deficit_risk
+from schemerisk.analysis.sensitivity import PrecisionWarning, SobolResult, analyse_design
+from schemerisk.analysis.voi import PremiumDecision
+from schemerisk.model.kernel import run_kernel
+from schemerisk.model.layout import compile_inputs
+from schemerisk.model.project import as_scenario
+from schemerisk.model.results import add_memoranda, rows_to_dataset
+from schemerisk.scenario.types import Scenario
+from schemerisk.uncertainty.montecarlo import run_design
+from schemerisk.uncertainty.sampling import Sampler, unit_design
+from schemerisk.uncertainty.space import ParameterSpace, load_space
+
+DEFAULT_SCENARIO = "hai_phong_1993_1997"
+DEFAULT_DISTRIBUTIONS = "hai_phong_1993_1997"
+
+
+@dataclass(frozen=True)
+class Study:
+    """Everything a deficit-risk report shows.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario.
+    space : ParameterSpace
+        Its uncertain inputs.
+    deterministic : xarray.Dataset
+        The projection with every input at its base value.
+    cube : xarray.Dataset
+        The Monte Carlo cube.
+    risk : RiskReport
+        Deficit risk from the cube.
+    sobol : SobolResult
+        Sobol' indices from a Saltelli design.
+    priorities : Priorities
+        The data-collection ranking.
+    warnings : tuple of str
+        Warnings raised on the way (e.g. imprecise indices).
+    """
+
+    scenario: Scenario
+    space: ParameterSpace
+    deterministic: xr.Dataset
+    cube: xr.Dataset
+    risk: RiskReport
+    sobol: SobolResult
+    priorities: Priorities
+    warnings: tuple[str, ...]
+
+
+def run_study(
+    scenario: Scenario | str | Path = DEFAULT_SCENARIO,
+    distributions: ParameterSpace | str | Path = DEFAULT_DISTRIBUTIONS,
+    *,
+    n: int = 20_000,
+    n_sobol: int = 1024,
+    seed: int = 0,
+    sampler: Sampler | str = Sampler.MC,
+    horizon: int | None = None,
+    level: float = 0.05,
+    decision: PremiumDecision | None = None,
+    threads: int | None = None,
+    progress: bool | None = None,
+) -> Study:
+    """Run the whole study a report needs.
+
+    Parameters
+    ----------
+    scenario, distributions
+        Files, built-in names or objects (default: the built-in Hai Phong 1993-1997 pair).
+    n : int
+        Monte Carlo draws for the risk figures and fan charts.
+    n_sobol : int
+        Base sample size of the Saltelli design for the Sobol' indices.
+    seed : int
+        The one seed (the Saltelli design uses ``seed + 1``, so the two samples are independent).
+    sampler : Sampler or str
+        Design of the Monte Carlo run (``mc``, ``lhs`` or ``sobol``).
+    horizon : int, optional
+        Years after the base year instead of the scenario's own.
+    level : float
+        Target probability of deficit for the required premium multiplier.
+    decision : PremiumDecision, optional
+        Loss function of the value of information.
+    threads, progress
+        As for :func:`~schemerisk.uncertainty.montecarlo.run_design`.
+
+    Returns
+    -------
+    Study
+        Everything the report shows.
+    """
+    if isinstance(distributions, ParameterSpace):
+        space = distributions
+        sc = space.scenario
+    else:
+        sc = as_scenario(scenario)
+        if horizon is not None:
+            sc = sc.with_horizon(horizon)
+        space = load_space(distributions, sc, compile_inputs(sc))
+    deterministic = add_memoranda(
+        rows_to_dataset(sc, space.inputs, run_kernel(space.inputs), draw_dim=False)
+    )
+    cube = run_design(
+        space, unit_design(space, n, seed, sampler), threads=threads, progress=progress
+    )
+    risk = deficit_risk(cube, level=level)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PrecisionWarning)
+        design = unit_design(space, n_sobol, seed + 1, Sampler.SALTELLI)
+        saltelli_cube = run_design(space, design, threads=threads, progress=progress)
+        sobol = analyse_design(space, design, saltelli_cube)
+    notes = tuple(str(w.message) for w in caught if issubclass(w.category, PrecisionWarning))
+    priorities = rank_priorities(sobol, space, decision)
+    return Study(sc, space, deterministic, cube, risk, sobol, priorities, notes)
