@@ -343,6 +343,66 @@ def _open_cube(path: Path):  # type: ignore[no-untyped-def]
     return cube
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """``schemerisk report``: Monte Carlo, risk, Sobol' indices and priorities in one HTML page."""
+    from schemerisk.analysis.study import run_study
+    from schemerisk.analysis.voi import PremiumDecision
+    from schemerisk.model import compile_inputs
+    from schemerisk.reports.html import key_messages, write_report, write_tables
+    from schemerisk.scenario import load_scenario
+    from schemerisk.uncertainty.space import load_space
+
+    if args.output.suffix.lower() not in (".html", ".htm"):
+        raise CliError(f"{args.output}: the report is an HTML page; give a name ending in .html")
+    sc = load_scenario(args.scenario)
+    if args.horizon is not None:
+        if args.horizon < 0:
+            raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
+        sc = sc.with_horizon(args.horizon)
+    dist = args.distributions if args.distributions is not None else sc.name
+    try:
+        space = load_space(dist, sc, compile_inputs(sc))
+    except FileNotFoundError:
+        if args.distributions is None:
+            raise CliError(
+                f"no built-in distributions file for scenario '{sc.name}'; give one: "
+                f"schemerisk report {args.scenario} DISTRIBUTIONS -o {args.output}"
+            ) from None
+        raise
+    if args.draws < 10:
+        raise CliError(f"-n must be at least 10, got {args.draws}")
+    if args.base_samples < 2:
+        raise CliError(f"-N must be at least 2, got {args.base_samples}")
+    if not 0.0 < args.level < 1.0:
+        raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
+    try:
+        decision = PremiumDecision(args.deficit_cost, args.surplus_cost)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    study = run_study(
+        sc,
+        space,
+        n=args.draws,
+        n_sobol=args.base_samples,
+        seed=args.seed,
+        sampler=args.sampler,
+        level=args.level,
+        decision=decision,
+        threads=args.threads,
+        progress=False if args.no_progress else None,
+    )
+    write_report(study, args.output)
+    for line in key_messages(study):
+        print(f"- {line}")
+    for w in study.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"\nwrote {args.output}", file=sys.stderr)
+    if args.csv:
+        for path in write_tables(study, args.csv):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _check_output(path: Path | None) -> None:
     from schemerisk.io import SUFFIXES
 
@@ -497,6 +557,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, help="year of the decision to rank for (default the last)")
     p.add_argument("--top", type=int, default=5, help="how many inputs to describe (default 5)")
     p.set_defaults(func=cmd_priorities)
+    p = sub.add_parser(
+        "report", help="the whole study as one self-contained HTML page (and CSV tables)"
+    )
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        default="hai_phong_1993_1997",
+        help="scenario file or built-in name (default hai_phong_1993_1997)",
+    )
+    p.add_argument(
+        "distributions",
+        nargs="?",
+        default=None,
+        help="distributions file or built-in name (default: the built-in file of the same name "
+        "as the scenario, hai_phong_1993_1997)",
+    )
+    p.add_argument(
+        "-o", "--output", type=Path, required=True, help="the HTML report to write (.html)"
+    )
+    p.add_argument(
+        "-n", "--draws", type=int, default=20_000, help="Monte Carlo draws (default 20000)"
+    )
+    p.add_argument(
+        "-N",
+        "--base-samples",
+        type=int,
+        default=4096,
+        help="base sample size of the Saltelli design for the Sobol' indices (default 4096)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="the one seed (default 0)")
+    p.add_argument(
+        "--sampler", choices=["mc", "lhs", "sobol"], default="mc", help="Monte Carlo design"
+    )
+    p.add_argument(
+        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
+    )
+    p.add_argument(
+        "--level",
+        type=float,
+        default=0.05,
+        help="target probability of deficit for the required premium (default 0.05)",
+    )
+    p.add_argument(
+        "--deficit-cost", type=float, default=2.0, help="loss per unit of deficit (default 2)"
+    )
+    p.add_argument(
+        "--surplus-cost", type=float, default=1.0, help="loss per unit of surplus (default 1)"
+    )
+    p.add_argument(
+        "--csv", type=Path, metavar="DIR", help="also write the report's tables as CSV into DIR"
+    )
+    p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

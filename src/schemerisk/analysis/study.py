@@ -67,7 +67,7 @@ def run_study(
     distributions: ParameterSpace | str | Path = DEFAULT_DISTRIBUTIONS,
     *,
     n: int = 20_000,
-    n_sobol: int = 1024,
+    n_sobol: int = 4096,
     seed: int = 0,
     sampler: Sampler | str = Sampler.MC,
     horizon: int | None = None,

@@ -31,6 +31,9 @@ p.lead { font-size: 1.05em; color: #444; }
 .key li { margin: 6px 0; }
 .warn { background: #fff6e5; border-left: 5px solid #d08a00; padding: 8px 14px; margin: 12px 0; font-size: 0.92em; }
 table { border-collapse: collapse; margin: 10px 0 16px; font-size: 0.9em; }
+.wide { overflow-x: auto; }
+.wide table { width: 100%; table-layout: fixed; }
+td { overflow-wrap: anywhere; }
 th, td { border: 1px solid #cfd6de; padding: 4px 8px; text-align: right; }
 th { background: #e8eef5; }
 td.l, th.l { text-align: left; }
