@@ -12,6 +12,7 @@ Units are given in brackets: [LCU] local currency units, [persons], [1/yr].
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 
@@ -398,3 +399,92 @@ def reserve_carried(opening: float, interest_rate: float, balance: float) -> flo
         Reserve at the end of the year [LCU]; below 0 means the scheme is ruined.
     """
     return opening * (1.0 + interest_rate) + balance
+
+
+@njit(cache=True, inline="always")
+def premium_subsidy(premium: float, share: float, amount: float, already_paid: float) -> float:
+    """Part of a member's premium paid by the state or a donor [LCU/yr].
+
+    **(extension)**, issue 6: the payer pays ``share x premium + amount``, but
+    never more than what is left of the premium after earlier payers.
+
+    Parameters
+    ----------
+    premium : float
+        The premium per member [LCU/yr].
+    share : float
+        Share of the premium the payer pays [-].
+    amount : float
+        Fixed amount per member the payer pays [LCU/yr].
+    already_paid : float
+        What other payers already pay of this premium [LCU/yr].
+
+    Returns
+    -------
+    float
+        What this payer pays per member [LCU/yr].
+    """
+    return min(max(premium - already_paid, 0.0), share * premium + amount)
+
+
+@njit(cache=True)
+def insured_shares_for_target(
+    rule: int,
+    target: float,
+    applies: np.ndarray,
+    base_shares: np.ndarray,
+    planned: np.ndarray,
+    population: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Insured share of each category that meets a whole-population coverage target.
+
+    **(extension)**, issue 6. Categories outside the target keep their planned
+    shares; those inside move so that members / population equals ``target``:
+
+    * rule 1, close the gap evenly: every category's uninsured share shrinks by
+      the same factor f, ``m_i = 1 - (1 - m_i0) f``, where m_i0 is its base-year share;
+    * rule 2, same share: every category in the target is insured at the same share.
+
+    Where the target cannot be met (or is already exceeded by the fixed
+    categories) the shares stop at 0 or 1; the reported coverage then shows it.
+
+    Parameters
+    ----------
+    rule : int
+        1 close the gap evenly, 2 same share (0: no target, planned shares kept).
+    target : float
+        Share of the whole population to insure [-].
+    applies : numpy.ndarray
+        1 for categories whose shares move, 0 otherwise.
+    base_shares, planned : numpy.ndarray
+        Base-year insured shares, and this year's planned shares [-].
+    population : numpy.ndarray
+        Persons in each category this year.
+    out : numpy.ndarray
+        Insured share of each category (filled) [-].
+    """
+    fixed_members, moving_pop, moving_gap = 0.0, 0.0, 0.0
+    total = 0.0
+    for i in range(out.shape[0]):
+        total += population[i]
+        if rule == 0 or applies[i] < 0.5:
+            out[i] = planned[i]
+            fixed_members += planned[i] * population[i]
+        else:
+            moving_pop += population[i]
+            moving_gap += (1.0 - base_shares[i]) * population[i]
+    if rule == 0 or moving_pop <= 0.0:
+        return
+    needed = target * total - fixed_members  # members the moving categories must supply
+    if rule == 1:
+        f = (moving_pop - needed) / moving_gap if moving_gap > 0.0 else 0.0
+        f = min(max(f, 0.0), 1.0)
+        for i in range(out.shape[0]):
+            if applies[i] >= 0.5:
+                out[i] = 1.0 - (1.0 - base_shares[i]) * f
+    else:
+        share = min(max(needed / moving_pop, 0.0), 1.0)
+        for i in range(out.shape[0]):
+            if applies[i] >= 0.5:
+                out[i] = share

@@ -25,7 +25,9 @@ from schemerisk.equations import (
     current_price,
     exchange_rate_ppp,
     grown,
+    insured_shares_for_target,
     premium_per_person,
+    premium_subsidy,
     reserve_carried,
     scheme_payment_per_member,
     services_used,
@@ -40,6 +42,7 @@ REPLACE, SCALE, SHIFT = 0, 1, 2
 ELEMENT, PATH_TARGET = 0, 1
 
 _ADMIN_AMOUNT, _ADMIN_SHARE, _ADMIN_SHARE_EVERY_YEAR, _ADMIN_PER_MEMBER = 0, 1, 2, 3
+_FEE_FOR_SERVICE, _CAPITATION, _PER_CASE = 0, 1, 2
 
 
 @njit(cache=True, inline="always")
@@ -212,6 +215,20 @@ def project_one(
     admin_growth = _seg2(p, off, In.ADMIN_REAL_GROWTH, T, A)
     reserve0 = p[off[In.RESERVE_INITIAL]]
     interest = _seg(p, off, In.RESERVE_INTEREST)
+    n_tiers = off[In.TIER_METHOD + 1] - off[In.TIER_METHOD]
+    sub_gs = _seg2(p, off, In.SUBSIDY_GOV_SHARE, T, C)
+    sub_ga = _seg2(p, off, In.SUBSIDY_GOV_AMOUNT, T, C)
+    sub_ds = _seg2(p, off, In.SUBSIDY_DONOR_SHARE, T, C)
+    sub_da = _seg2(p, off, In.SUBSIDY_DONOR_AMOUNT, T, C)
+    cov_rule = int(p[off[In.COVERAGE_RULE]])
+    cov_target = _seg(p, off, In.COVERAGE_TARGET)
+    cov_applies = _seg(p, off, In.COVERAGE_APPLIES)
+    tier_of = _seg(p, off, In.SERVICE_TIER)
+    case_rate = _seg(p, off, In.CASE_RATE)
+    tier_method = _seg(p, off, In.TIER_METHOD)
+    cap_rate = _seg2(p, off, In.CAPITATION_RATE, T, n_tiers)
+    bonus_share = _seg2(p, off, In.BONUS_SHARE, T, n_tiers)
+    bonus_achieved = _seg2(p, off, In.BONUS_ACHIEVEMENT, T, n_tiers)
 
     # ---- outputs
     dpi = _seg(o, ooff, Out.DOMESTIC_PRICE_INDEX)
@@ -232,6 +249,12 @@ def project_one(
     user_fees = _seg(o, ooff, Out.USER_FEES)
     gov_financing = _seg(o, ooff, Out.GOVERNMENT_FINANCING)
     reserve = _seg(o, ooff, Out.RESERVE)
+    from_members = _seg(o, ooff, Out.PREMIUM_FROM_MEMBERS)
+    from_government = _seg(o, ooff, Out.PREMIUM_FROM_GOVERNMENT)
+    from_donors = _seg(o, ooff, Out.PREMIUM_FROM_DONORS)
+    provider_margin = _seg(o, ooff, Out.PROVIDER_MARGIN)
+    by_tier = _seg2(o, ooff, Out.PAYMENTS_BY_TIER, T, n_tiers)
+    by_method = _seg2(o, ooff, Out.PAYMENTS_BY_METHOD, T, 4)
     pop = _seg2(o, ooff, Out.POPULATION, T, C)
     members = _seg2(o, ooff, Out.MEMBERS, T, C)
     exempted = _seg2(o, ooff, Out.EXEMPTED_MEMBERS, T, C)
@@ -254,7 +277,8 @@ def project_one(
                 exchange_rate_ppp(exr[t - 1], dp[t], ep[t], real_dep[t]) if ppp else exr_path[t]
             )
 
-    # ---- population (Annex I) and incomes (Section 3.4.3)
+    # ---- population (Annex I), membership, incomes (Section 3.4.3) and premium revenue
+    shares = np.empty(C)
     for t in range(T):
         pop_total[t] = pop0 if t == 0 else grown(pop_total[t - 1], growth[t])
         for c in range(C):
@@ -262,8 +286,13 @@ def project_one(
                 pop[t, c] = dep_share[t] * pop_total[t]  # Annex I: DEP_t = d_t POP_t
             else:
                 pop[t, c] = adult_category_population(pop_total[t], dep_share[t], adult_share[t, c])
+        # (extension) a whole-population coverage target moves the insured shares
+        insured_shares_for_target(
+            cov_rule, cov_target[t], cov_applies, insured_share[0], insured_share[t], pop[t], shares
+        )
+        for c in range(C):
             income[t, c] = income0[c] if t == 0 else grown(income[t - 1, c], income_growth[t, c])
-            members[t, c] = insured_share[t, c] * pop[t, c]  # Annex I: M_it = m_it POP_it
+            members[t, c] = shares[c] * pop[t, c]  # Annex I: M_it = m_it POP_it
             exempted[t, c] = exempt_share[t, c] * members[t, c]  # Annex I: POPE_it = e_it M_it
             premium[t, c] = premium_per_person(flat[t, c], contribution_rate[t, c], income[t, c])
             paying = members[t, c] - exempted[t, c]  # Annex I: POPM_it = M_it - POPE_it
@@ -271,6 +300,12 @@ def project_one(
             flat_revenue[t] += flat[t, c] * paying
             contribution_revenue[t] += contribution_rate[t, c] * income[t, c] * paying
             revenue[t] += cat_revenue[t, c]
+            # (extension) who pays the premium: the state, a donor, the member
+            by_gov = premium_subsidy(premium[t, c], sub_gs[t, c], sub_ga[t, c], 0.0)
+            by_donor = premium_subsidy(premium[t, c], sub_ds[t, c], sub_da[t, c], by_gov)
+            from_government[t] += by_gov * paying
+            from_donors[t] += by_donor * paying
+            from_members[t] += (premium[t, c] - by_gov - by_donor) * paying
 
     # ---- base-year service rates and unit costs (Section 3.4.6)
     hsu0 = np.empty((C, S))
@@ -301,10 +336,12 @@ def project_one(
 
     # ---- services, costs, scheme payments and financing, year by year (Annex I.2-I.3)
     admin_real = np.zeros(A)
+    ffs_by_tier = np.zeros(n_tiers)
     for t in range(T):
         year = float(base_year + t)
         exri = 100.0 * exr[t] / exr[0]  # Section 3.4.2: EXRI_t = 100 EXR_t / EXR_0
         members_total = 0.0
+        ffs_by_tier[:] = 0.0  # what fee-for-service would have paid (for the provider margin)
         for c in range(C):
             members_total += members[t, c]
         for s in range(S):
@@ -329,9 +366,22 @@ def project_one(
                 covered = inpatient[s] > 0.5 or op_cover[c] > 0.5
                 paying = members[t, c] - exempted[t, c]
                 if covered:
-                    payments[t] += scheme_payment_per_member(
+                    ffs = scheme_payment_per_member(
                         use_per_member, unit_pc[t, s], cop[s], paying, exempted[t, c]
                     )  # Annex I.3: CHS
+                    k = int(tier_of[s])
+                    ffs_by_tier[k] += ffs
+                    method = int(tier_method[k])
+                    if method == _FEE_FOR_SERVICE:
+                        by_tier[t, k] += ffs
+                        by_method[t, 0] += ffs
+                    elif method == _PER_CASE:  # (extension) a flat amount per insured case
+                        rate = current_price(
+                            case_rate[s], 0.0, dpi[t], epi[t], exri
+                        )  # base-year prices
+                        paid = rate * use_per_member * members[t, c]
+                        by_tier[t, k] += paid
+                        by_method[t, 2] += paid
                     copayments[t] += cop[s] * use_per_member * unit_pc[t, s] * paying  # Section 3.5
                     gross_fees = n_uninsured * unit_pc[t, s]
                 else:
@@ -340,6 +390,27 @@ def project_one(
                     )  # the insured pay in full for what is not covered
                 user_fees[t] += (1.0 - fee_exempt[t, c]) * gross_fees  # Section 3.5
                 gov_financing[t] += fee_exempt[t, c] * gross_fees  # Figure 1 box e (extension)
+        # (extension) capitation and performance bonuses, tier by tier (paper section 2.2.4)
+        for k in range(n_tiers):
+            if int(tier_method[k]) == _CAPITATION:
+                capitated = 0.0  # members covered for at least one of the tier's services
+                for c in range(C):
+                    for s in range(S):
+                        if int(tier_of[s]) == k and (inpatient[s] > 0.5 or op_cover[c] > 0.5):
+                            capitated += members[t, c]
+                            break
+                rate = current_price(cap_rate[t, k], 0.0, dpi[t], epi[t], exri)  # base-year prices
+                paid = rate * capitated
+                by_tier[t, k] += paid
+                by_method[t, 1] += paid
+            bonus = bonus_share[t, k] * bonus_achieved[t, k] * by_tier[t, k]
+            if int(tier_method[k]) == _FEE_FOR_SERVICE:
+                provider_margin[t] += bonus  # exactly 0 for the paper's fee-for-service
+            else:
+                provider_margin[t] += by_tier[t, k] + bonus - ffs_by_tier[k]
+            by_tier[t, k] += bonus
+            by_method[t, 3] += bonus
+            payments[t] += by_tier[t, k]
         # administrative expenditure (Section 3.4.9, Annex I.2)
         for a in range(A):
             basis = int(admin_basis[a])

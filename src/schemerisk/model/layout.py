@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from schemerisk.scenario.types import COST_TYPES, Level, Scenario, Target, VolumeBasis
+from schemerisk.scenario.types import COST_TYPES, Level, Payer, Scenario, Target, VolumeBasis
 
 YEAR, CATEGORY, SERVICE, COST_TYPE, ADMIN_ITEM = (
     "year",
@@ -24,6 +24,9 @@ YEAR, CATEGORY, SERVICE, COST_TYPE, ADMIN_ITEM = (
     "cost_type",
     "admin_item",
 )
+TIER, PAYMENT_METHOD = "tier", "payment_method"
+#: the ways the scheme's health care payments are made, in the order of the payment_method dimension
+PAYMENT_METHODS = ("fee_for_service", "capitation", "per_case", "performance_bonus")
 
 
 class In(enum.IntEnum):
@@ -80,6 +83,19 @@ class In(enum.IntEnum):
     ADMIN_REAL_GROWTH = enum.auto()
     RESERVE_INITIAL = enum.auto()
     RESERVE_INTEREST = enum.auto()
+    SUBSIDY_GOV_SHARE = enum.auto()
+    SUBSIDY_GOV_AMOUNT = enum.auto()
+    SUBSIDY_DONOR_SHARE = enum.auto()
+    SUBSIDY_DONOR_AMOUNT = enum.auto()
+    COVERAGE_RULE = enum.auto()
+    COVERAGE_TARGET = enum.auto()
+    COVERAGE_APPLIES = enum.auto()
+    SERVICE_TIER = enum.auto()
+    CASE_RATE = enum.auto()
+    TIER_METHOD = enum.auto()
+    CAPITATION_RATE = enum.auto()
+    BONUS_SHARE = enum.auto()
+    BONUS_ACHIEVEMENT = enum.auto()
 
 
 _Y, _C, _S = (YEAR,), (CATEGORY,), (SERVICE,)
@@ -150,6 +166,19 @@ INPUT_DIMS: dict[In, tuple[str, ...]] = {
     In.ADMIN_REAL_GROWTH: (YEAR, ADMIN_ITEM),
     In.RESERVE_INITIAL: (),
     In.RESERVE_INTEREST: _Y,
+    In.SUBSIDY_GOV_SHARE: (YEAR, CATEGORY),
+    In.SUBSIDY_GOV_AMOUNT: (YEAR, CATEGORY),
+    In.SUBSIDY_DONOR_SHARE: (YEAR, CATEGORY),
+    In.SUBSIDY_DONOR_AMOUNT: (YEAR, CATEGORY),
+    In.COVERAGE_RULE: (),
+    In.COVERAGE_TARGET: _Y,
+    In.COVERAGE_APPLIES: _C,
+    In.SERVICE_TIER: _S,
+    In.CASE_RATE: _S,
+    In.TIER_METHOD: (TIER,),
+    In.CAPITATION_RATE: (YEAR, TIER),
+    In.BONUS_SHARE: (YEAR, TIER),
+    In.BONUS_ACHIEVEMENT: (YEAR, TIER),
 }
 
 
@@ -174,6 +203,10 @@ class Out(enum.IntEnum):
     USER_FEES = enum.auto()
     GOVERNMENT_FINANCING = enum.auto()
     RESERVE = enum.auto()
+    PREMIUM_FROM_MEMBERS = enum.auto()
+    PREMIUM_FROM_GOVERNMENT = enum.auto()
+    PREMIUM_FROM_DONORS = enum.auto()
+    PROVIDER_MARGIN = enum.auto()
     POPULATION = enum.auto()
     MEMBERS = enum.auto()
     EXEMPTED_MEMBERS = enum.auto()
@@ -183,6 +216,8 @@ class Out(enum.IntEnum):
     SERVICES = enum.auto()
     UNIT_PATIENT_COST = enum.auto()
     UNIT_GOVERNMENT_COST = enum.auto()
+    PAYMENTS_BY_TIER = enum.auto()
+    PAYMENTS_BY_METHOD = enum.auto()
 
 
 OUTPUT_DIMS: dict[Out, tuple[str, ...]] = {
@@ -199,6 +234,8 @@ OUTPUT_DIMS: dict[Out, tuple[str, ...]] = {
         )
     },
     **{f: (YEAR, SERVICE) for f in (Out.SERVICES, Out.UNIT_PATIENT_COST, Out.UNIT_GOVERNMENT_COST)},
+    Out.PAYMENTS_BY_TIER: (YEAR, TIER),
+    Out.PAYMENTS_BY_METHOD: (YEAR, PAYMENT_METHOD),
 }
 
 
@@ -210,6 +247,7 @@ class Dims:
     n_categories: int
     n_services: int
     n_admin: int
+    n_tiers: int = 1
 
     def size(self, dim: str) -> int:
         """Return the length of dimension ``dim``."""
@@ -219,6 +257,8 @@ class Dims:
             SERVICE: self.n_services,
             COST_TYPE: len(COST_TYPES),
             ADMIN_ITEM: self.n_admin,
+            TIER: self.n_tiers,
+            PAYMENT_METHOD: len(PAYMENT_METHODS),
         }[dim]
 
     def shape(self, dims: tuple[str, ...]) -> tuple[int, ...]:
@@ -286,6 +326,7 @@ def scenario_dims(scenario: Scenario) -> Dims:
         n_categories=len(scenario.categories),
         n_services=len(scenario.services),
         n_admin=len(scenario.administration),
+        n_tiers=len(scenario.tiers),
     )
 
 
@@ -382,6 +423,33 @@ def _fill(inputs: ModelInputs, sc: Scenario) -> None:
     if sc.reserve is not None:
         f(In.RESERVE_INITIAL)[...] = sc.reserve.initial
         f(In.RESERVE_INTEREST)[:] = sc.reserve.interest_rate.array()
+    _fill_levers(inputs, sc)
+
+
+def _fill_levers(inputs: ModelInputs, sc: Scenario) -> None:
+    """(extension) Premium subsidies, coverage targets and provider payment methods (issue 6)."""
+    f = inputs.field
+    for c, cat in enumerate(sc.categories):
+        for sub in cat.subsidies:
+            gov = sub.payer is Payer.GOVERNMENT
+            f(In.SUBSIDY_GOV_SHARE if gov else In.SUBSIDY_DONOR_SHARE)[:, c] = sub.share.array()
+            f(In.SUBSIDY_GOV_AMOUNT if gov else In.SUBSIDY_DONOR_AMOUNT)[:, c] = sub.amount.array()
+    ct = sc.coverage_target
+    if ct is not None:
+        f(In.COVERAGE_RULE)[...] = float(ct.rule)
+        f(In.COVERAGE_TARGET)[:] = ct.population_share.array()
+        f(In.COVERAGE_APPLIES)[:] = [float(c.name in ct.categories) for c in sc.categories]
+    tiers = sc.tiers
+    for s, svc in enumerate(sc.services):
+        f(In.SERVICE_TIER)[s] = float(tiers.index(svc.tier))
+        f(In.CASE_RATE)[s] = svc.case_rate if svc.case_rate is not None else 0.0
+    f(In.BONUS_ACHIEVEMENT)[...] = 1.0
+    for tp in sc.provider_payment:
+        k = tiers.index(tp.tier)
+        f(In.TIER_METHOD)[k] = float(tp.method)
+        f(In.CAPITATION_RATE)[:, k] = tp.capitation.array()
+        f(In.BONUS_SHARE)[:, k] = tp.bonus_share.array()
+        f(In.BONUS_ACHIEVEMENT)[:, k] = tp.bonus_achievement.array()
 
 
 __all__ = [

@@ -14,7 +14,18 @@ import numpy as np
 import xarray as xr
 
 from schemerisk import __version__
-from schemerisk.model.layout import CATEGORY, OUTPUT_DIMS, SERVICE, YEAR, ModelInputs, Out, offsets
+from schemerisk.model.layout import (
+    CATEGORY,
+    OUTPUT_DIMS,
+    PAYMENT_METHOD,
+    PAYMENT_METHODS,
+    SERVICE,
+    TIER,
+    YEAR,
+    ModelInputs,
+    Out,
+    offsets,
+)
 from schemerisk.scenario.types import Scenario
 
 DRAW = "draw"
@@ -91,6 +102,34 @@ OUTPUT_VARIABLES: dict[Out, VariableInfo] = {
         "Reserve fund at the end of the year (initial reserve + balances + interest)",
         CURRENCY,
     ),
+    Out.PREMIUM_FROM_MEMBERS: VariableInfo(
+        "premium_revenue_from_members",
+        "Premium revenue paid by members themselves",
+        CURRENCY_PER_YEAR,
+    ),
+    Out.PREMIUM_FROM_GOVERNMENT: VariableInfo(
+        "premium_revenue_from_government",
+        "Premium revenue paid by the state (premium subsidies)",
+        CURRENCY_PER_YEAR,
+    ),
+    Out.PREMIUM_FROM_DONORS: VariableInfo(
+        "premium_revenue_from_donors",
+        "Premium revenue paid by donors (premium subsidies)",
+        CURRENCY_PER_YEAR,
+    ),
+    Out.PROVIDER_MARGIN: VariableInfo(
+        "provider_margin",
+        "Health care payments minus what fee-for-service would have paid (capitation, case rates, bonuses)",
+        CURRENCY_PER_YEAR,
+    ),
+    Out.PAYMENTS_BY_TIER: VariableInfo(
+        "health_care_payments_by_tier", "Health care payments by facility tier", CURRENCY_PER_YEAR
+    ),
+    Out.PAYMENTS_BY_METHOD: VariableInfo(
+        "health_care_payments_by_method",
+        "Health care payments by provider payment method",
+        CURRENCY_PER_YEAR,
+    ),
     Out.POPULATION: VariableInfo("population", "Population by category", "persons"),
     Out.MEMBERS: VariableInfo("members", "Members (insured persons) by category", "persons"),
     Out.EXEMPTED_MEMBERS: VariableInfo(
@@ -147,7 +186,27 @@ def coordinates(scenario: Scenario) -> dict[str, xr.DataArray]:
         "service_label": xr.DataArray([s.label for s in svcs], dims=SERVICE),
         "service_level": xr.DataArray([s.level.value for s in svcs], dims=SERVICE),
         "service_tier": xr.DataArray([s.tier for s in svcs], dims=SERVICE),
+        TIER: xr.DataArray(
+            [t or "unspecified" for t in scenario.tiers],
+            dims=TIER,
+            attrs={"long_name": "Facility tier"},
+        ),
+        "tier_payment_method": xr.DataArray(
+            [_tier_method(scenario, t) for t in scenario.tiers], dims=TIER
+        ),
+        PAYMENT_METHOD: xr.DataArray(
+            list(PAYMENT_METHODS),
+            dims=PAYMENT_METHOD,
+            attrs={"long_name": "Provider payment method"},
+        ),
     }
+
+
+def _tier_method(scenario: Scenario, tier: str) -> str:
+    for tp in scenario.provider_payment:
+        if tp.tier == tier:
+            return tp.method.name.lower()
+    return "fee_for_service"
 
 
 def scenario_attrs(scenario: Scenario) -> dict[str, str | int]:
@@ -298,6 +357,21 @@ def add_memoranda(ds: xr.Dataset) -> xr.Dataset:
 
     if "members" in ds:
         put("total_members", ds["members"].sum(CATEGORY), "Total membership", "persons")
+    if "members" in ds and "population" in ds:
+        pop = ds["population"]
+        put(
+            "insured_share",
+            (ds["members"] / pop).where(pop > 0),
+            "Insured share of each category",
+            "1",
+        )
+        total = pop.sum(CATEGORY)
+        put(
+            "coverage",
+            (ds["members"].sum(CATEGORY) / total).where(total > 0),
+            "Coverage: share of the whole population insured",
+            "1",
+        )
     if "members" in ds and "exempted_members" in ds:
         total = ds["members"].sum(CATEGORY)
         exempt = ds["exempted_members"].sum(CATEGORY)

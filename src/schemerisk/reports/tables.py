@@ -146,6 +146,39 @@ def sheet_c_sections(ds: xr.Dataset) -> list[Section]:
                 ),
             ),
         ),
+        Section(
+            "10. Who pays the premiums",
+            (
+                Row("Members themselves", values_of("premium_revenue_from_members")),
+                Row("The state (premium subsidies)", values_of("premium_revenue_from_government")),
+                Row("Donors (premium subsidies)", values_of("premium_revenue_from_donors")),
+                Row("Total revenue from premiums", values_of("premium_revenue")),
+            ),
+        ),
+        Section(
+            "11. Payments to providers",
+            (
+                *(
+                    Row(
+                        f"Tier {t} ({m.replace('_', ' ')})",
+                        values_of("health_care_payments_by_tier", tier=t),
+                    )
+                    for t, m in zip(
+                        [str(x) for x in ds.tier.values],
+                        [str(x) for x in ds.tier_payment_method.values],
+                        strict=True,
+                    )
+                ),
+                *(
+                    Row(
+                        f"By {m.replace('_', ' ')}",
+                        values_of("health_care_payments_by_method", payment_method=m),
+                    )
+                    for m in [str(x) for x in ds.payment_method.values]
+                ),
+                Row("Provider margin over fee-for-service", values_of("provider_margin")),
+            ),
+        ),
     ]
 
 

@@ -26,15 +26,21 @@ from schemerisk.scenario.types import (
     AdminItem,
     Category,
     CostComponent,
+    CoverageRule,
+    CoverageTarget,
     Demography,
     Economy,
     Level,
     LinearPath,
+    Payer,
+    PaymentMethod,
+    PremiumSubsidy,
     RateTarget,
     Reserve,
     Scenario,
     Service,
     Target,
+    TierPayment,
     Volume,
     VolumeBasis,
     YearPath,
@@ -245,6 +251,8 @@ class _Context:
                 for i, v in enumerate(node)
             )
             return YearPath(vals, given_values=True)
+        if isinstance(node, Mapping) and "targets" in node:
+            return self.milestones(node, path, lo, hi, what, parent, key, lo_open)
         if isinstance(node, Mapping):
             m = r.mapping(
                 node,
@@ -268,6 +276,50 @@ class _Context:
             return YearPath.from_linear(LinearPath(base, target, arrival, delay), self.base_year, n)
         value = r.number(node, path, lo, hi, what, parent, key, lo_open)
         return YearPath.constant(value, n)
+
+    def milestones(
+        self,
+        node: Mapping[str, Any],
+        path: str,
+        lo: float | None,
+        hi: float | None,
+        what: str,
+        parent: Any,
+        key: Any,
+        lo_open: bool,
+    ) -> YearPath:
+        """(extension) Read ``{base: v, targets: {year: value, ...}}``: straight lines through targets."""
+        r, n = self.r, self.n_years
+        m = r.mapping(node, path, ("base", "targets"), ("base", "targets"), parent, key)
+        if "base" not in m or not isinstance(m.get("targets"), Mapping) or not m["targets"]:
+            if "targets" in m and not isinstance(m.get("targets"), Mapping):
+                r.fail(
+                    _join(path, "targets"),
+                    "expected a mapping of years to values, e.g. {2025: 0.95, 2030: 0.98}",
+                    m,
+                    "targets",
+                )
+            return YearPath.constant(math.nan, n)
+        base = r.number(m["base"], _join(path, "base"), lo, hi, what, m, "base", lo_open)
+        points: list[tuple[int, float]] = []
+        last = self.base_year
+        for year, value in m["targets"].items():
+            p = f"{path}.targets.{year}"
+            if isinstance(year, bool) or not isinstance(year, int):
+                r.fail(p, f"expected a year as the key, got {year!r}", m["targets"], year)
+                continue
+            if year <= last:
+                r.fail(
+                    p,
+                    f"target years must come after the base year {self.base_year} and increase; "
+                    f"{year} does not follow {last}",
+                    m["targets"],
+                    year,
+                )
+                continue
+            points.append((year, r.number(value, p, lo, hi, what, m["targets"], year, lo_open)))
+            last = year
+        return YearPath.from_milestones(base, tuple(points), self.base_year, n)
 
     def check_timing(self, path: str, delay: int, arrival: int, m: Any) -> None:
         """An arrival year must come after the starting year (Annex I.1)."""
@@ -335,6 +387,8 @@ TOP_KEYS = (
     "service_rate_targets",
     "administration",
     "reserve",
+    "provider_payment",
+    "coverage_target",
 )
 CATEGORY_KEYS = (
     "label",
@@ -347,6 +401,7 @@ CATEGORY_KEYS = (
     "outpatient_cover",
     "exempt_share",
     "user_fee_exempt_share",
+    "premium_subsidy",
 )
 SERVICE_KEYS = (
     "label",
@@ -362,6 +417,7 @@ SERVICE_KEYS = (
     "government_import_share",
     "patient_cost_target",
     "government_cost_target",
+    "case_rate",
 )
 VOLUME_KEYS = (
     "count",
@@ -483,6 +539,12 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
     )
     administration = _administration(cx, top.get("administration"), top)
     reserve = _reserve(cx, top["reserve"], top) if "reserve" in top else None
+    provider_payment = _provider_payment(cx, top.get("provider_payment"), top, services)
+    coverage_target = (
+        _coverage_target(cx, top["coverage_target"], top, cat_names)
+        if "coverage_target" in top
+        else None
+    )
 
     notes: tuple[str, ...] = ()
     if "notes" in top:
@@ -506,6 +568,8 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
         rate_targets=rate_targets,
         administration=administration,
         reserve=reserve,
+        provider_payment=provider_payment,
+        coverage_target=coverage_target,
         source=source,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         notes=notes,
@@ -722,6 +786,11 @@ def _category(cx: _Context, name: str, node: Any, parent: Any) -> Category:
         adult_share = cx.path(
             m["adult_share"], f"{p}.adult_share", 0.0, 1.0, share, m, "adult_share"
         )
+    subsidies = (
+        _subsidies(cx, m["premium_subsidy"], f"{p}.premium_subsidy", m)
+        if "premium_subsidy" in m
+        else ()
+    )
     return Category(
         name=name,
         label=r.text(m.get("label", name), f"{p}.label", m, "label"),
@@ -781,6 +850,7 @@ def _category(cx: _Context, name: str, node: Any, parent: Any) -> Category:
             m,
             "user_fee_exempt_share",
         ),
+        subsidies=subsidies,
     )
 
 
@@ -934,6 +1004,17 @@ def _service(
             "government_cost_target",
         )
         if "government_cost_target" in m
+        else None,
+        case_rate=r.number(
+            m["case_rate"],
+            f"{p}.case_rate",
+            0.0,
+            None,
+            "a payment per case of 0 or more",
+            m,
+            "case_rate",
+        )
+        if "case_rate" in m
         else None,
     )
 
@@ -1178,6 +1259,207 @@ def _administration(cx: _Context, node: Any, top: Any) -> tuple[AdminItem, ...]:
         )
         out.append(AdminItem(name, basis, value, growth))
     return tuple(out)
+
+
+def _subsidies(cx: _Context, node: Any, path: str, parent: Any) -> tuple[PremiumSubsidy, ...]:
+    """(extension) ``premium_subsidy``: one mapping or a list, each {payer, share and/or amount}."""
+    r = cx.r
+    items = node if isinstance(node, list) else [node]
+    out = []
+    payers: set[Payer] = set()
+    for i, item in enumerate(items):
+        p = f"{path}[{i}]" if isinstance(node, list) else path
+        m = r.mapping(item, p, ("payer", "share", "amount"), (), parent, "premium_subsidy")
+        if not m:
+            continue
+        try:
+            payer = Payer(m.get("payer", "government"))
+        except ValueError:
+            r.fail(
+                f"{p}.payer",
+                f"expected 'government' or 'donor', got {m.get('payer')!r}"
+                + suggest(str(m.get("payer")), ("government", "donor")),
+                m,
+                "payer",
+            )
+            continue
+        if payer in payers:
+            r.fail(
+                f"{p}.payer",
+                f"two subsidies from the {payer.value}: give one with both share and amount",
+                m,
+                "payer",
+            )
+        payers.add(payer)
+        if "share" not in m and "amount" not in m:
+            r.fail(
+                p,
+                "give the share of the premium the payer pays ('share'), a fixed amount per member "
+                "('amount'), or both",
+                parent,
+                "premium_subsidy",
+            )
+        share = cx.path(
+            m.get("share", 0.0),
+            f"{p}.share",
+            0.0,
+            1.0,
+            "a share of the premium between 0 and 1",
+            m,
+            "share",
+        )
+        amount = cx.path(
+            m.get("amount", 0.0),
+            f"{p}.amount",
+            0.0,
+            None,
+            "an amount per member per year of 0 or more",
+            m,
+            "amount",
+        )
+        out.append(PremiumSubsidy(payer, share, amount))
+    return tuple(out)
+
+
+def _provider_payment(
+    cx: _Context, node: Any, top: Any, services: tuple[Service, ...]
+) -> tuple[TierPayment, ...]:
+    """(extension) ``provider_payment``: payment method by facility tier (paper section 2.2.4)."""
+    if node is None:
+        return ()
+    r = cx.r
+    tiers = tuple(dict.fromkeys(s.tier for s in services))
+    m = r.mapping(node, "provider_payment", tiers, (), top, "provider_payment")
+    out = []
+    for tier, raw in m.items():
+        if tier not in tiers:
+            continue  # reported by mapping() with the valid tiers
+        p = f"provider_payment.{tier}"
+        tm = r.mapping(raw, p, ("method", "capitation", "performance_bonus"), ("method",), m, tier)
+        try:
+            method = PaymentMethod[str(tm.get("method", "fee_for_service")).upper()]
+        except KeyError:
+            names = [x.name.lower() for x in PaymentMethod]
+            r.fail(
+                f"{p}.method",
+                f"expected one of {', '.join(names)}, got {tm.get('method')!r}"
+                + suggest(str(tm.get("method")), names),
+                tm,
+                "method",
+            )
+            continue
+        if method is PaymentMethod.CAPITATION and "capitation" not in tm:
+            r.fail(
+                f"{p}.capitation",
+                "a capitated tier needs its amount per insured member per year (base-year prices)",
+                m,
+                tier,
+            )
+        if method is not PaymentMethod.CAPITATION and "capitation" in tm:
+            r.fail(f"{p}.capitation", "capitation goes with method: capitation", tm, "capitation")
+        if method is PaymentMethod.PER_CASE:
+            for s in services:
+                if s.tier == tier and s.case_rate is None:
+                    r.fail(
+                        f"services.{s.name}.case_rate",
+                        f"tier '{tier}' is paid per case: the service needs "
+                        "a case_rate (payment per case, base-year prices)",
+                        m,
+                        tier,
+                    )
+        cap = cx.path(
+            tm.get("capitation", 0.0),
+            f"{p}.capitation",
+            0.0,
+            None,
+            "an amount per member per year of 0 or more",
+            tm,
+            "capitation",
+        )
+        bonus = (
+            r.mapping(
+                tm.get("performance_bonus"),
+                f"{p}.performance_bonus",
+                ("share", "achievement"),
+                ("share",),
+                tm,
+                "performance_bonus",
+            )
+            if "performance_bonus" in tm
+            else {}
+        )
+        share = cx.path(
+            bonus.get("share", 0.0),
+            f"{p}.performance_bonus.share",
+            0.0,
+            1.0,
+            "a share of payments between 0 and 1",
+            bonus,
+            "share",
+        )
+        achieved = cx.path(
+            bonus.get("achievement", 1.0),
+            f"{p}.performance_bonus.achievement",
+            0.0,
+            1.0,
+            "a share of facilities between 0 and 1",
+            bonus,
+            "achievement",
+        )
+        out.append(TierPayment(tier, method, cap, share, achieved))
+    return tuple(out)
+
+
+def _coverage_target(
+    cx: _Context, node: Any, top: Any, cats: tuple[str, ...]
+) -> CoverageTarget | None:
+    """(extension) ``coverage_target``: a target share of the whole population insured."""
+    r = cx.r
+    m = r.mapping(
+        node,
+        "coverage_target",
+        ("population_share", "rule", "categories"),
+        ("population_share",),
+        top,
+        "coverage_target",
+    )
+    if "population_share" not in m:
+        return None
+    rules = {
+        "close_gap_evenly": CoverageRule.CLOSE_GAP_EVENLY,
+        "same_share": CoverageRule.SAME_SHARE,
+    }
+    rule_name = str(m.get("rule", "close_gap_evenly"))
+    if rule_name not in rules:
+        r.fail(
+            "coverage_target.rule",
+            f"expected one of {', '.join(rules)}, got {rule_name!r}" + suggest(rule_name, rules),
+            m,
+            "rule",
+        )
+        return None
+    chosen = m.get("categories", list(cats))
+    if not isinstance(chosen, list) or not chosen:
+        r.fail("coverage_target.categories", "expected a list of category names", m, "categories")
+        return None
+    for c in chosen:
+        if c not in cats:
+            r.fail(
+                "coverage_target.categories",
+                f"unknown category '{c}'{suggest(str(c), cats)} (categories: {', '.join(cats)})",
+                m,
+                "categories",
+            )
+    share = cx.path(
+        m["population_share"],
+        "coverage_target.population_share",
+        0.0,
+        1.0,
+        "a share of the population between 0 and 1",
+        m,
+        "population_share",
+    )
+    return CoverageTarget(share, rules[rule_name], tuple(str(c) for c in chosen))
 
 
 def _reserve(cx: _Context, node: Any, top: Any) -> Reserve:

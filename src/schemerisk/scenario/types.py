@@ -75,6 +75,7 @@ class YearPath:
     values: tuple[float, ...]
     linear: LinearPath | None = None
     given_values: bool = False
+    milestones: tuple[tuple[int, float], ...] | None = None
 
     @classmethod
     def constant(cls, value: float, n_years: int) -> YearPath:
@@ -95,6 +96,21 @@ class YearPath:
         )
         return cls(values, linear=linear)
 
+    @classmethod
+    def from_milestones(
+        cls, base: float, milestones: tuple[tuple[int, float], ...], base_year: int, n_years: int
+    ) -> YearPath:
+        """(extension) A path through targets by year: straight lines from the base-year
+        value to each target in turn, then constant after the last (e.g. 95 % insured by
+        2025 and 98 % by 2030)."""
+        years = np.array([base_year, *[y for y, _ in milestones]], dtype=float)
+        vals = np.array([base, *[v for _, v in milestones]], dtype=float)
+        grid = base_year + np.arange(n_years, dtype=float)
+        return cls(
+            tuple(float(v) for v in np.interp(grid, years, vals)),
+            milestones=((base_year, base), *milestones),
+        )
+
     def array(self) -> np.ndarray:
         """Return the values as a float64 array of length T + 1."""
         return np.asarray(self.values, dtype=np.float64)
@@ -107,6 +123,9 @@ class YearPath:
         """
         if self.linear is not None:
             return YearPath.from_linear(self.linear, base_year, n_years)
+        if self.milestones is not None:
+            (_, base), *rest = self.milestones
+            return YearPath.from_milestones(base, tuple(rest), base_year, n_years)
         vals = list(self.values[:n_years])
         vals += [self.values[-1]] * (n_years - len(vals))
         return YearPath(tuple(vals), given_values=self.given_values)
@@ -132,6 +151,62 @@ class Economy:
     real_depreciation: YearPath | None = None  #: (extension) departure from PPP each year [1/yr]
 
 
+class Payer(enum.Enum):
+    """Who pays (part of) a member's premium besides the member."""
+
+    GOVERNMENT = "government"
+    DONOR = "donor"
+
+
+@dataclass(frozen=True)
+class PremiumSubsidy:
+    """(extension) Part of the premium of a category paid by the state or a donor (issue 6).
+
+    Per paying member and year the payer pays ``min(premium, share x premium + amount)``;
+    unlike an exemption, the premium is still paid in full, by someone else.
+    """
+
+    payer: Payer
+    share: YearPath  #: share of the premium paid [-]
+    amount: YearPath  #: fixed amount per member paid [LCU/yr, current prices]
+
+
+class PaymentMethod(enum.IntEnum):
+    """How the scheme pays providers of a facility tier (paper section 2.2.4); kernel code in brackets."""
+
+    FEE_FOR_SERVICE = 0  #: the paper's: the patient cost of each service, less co-payments
+    CAPITATION = 1  #: an amount per insured member per year, whatever the use
+    PER_CASE = 2  #: a flat amount per case, by service type
+
+
+@dataclass(frozen=True)
+class TierPayment:
+    """(extension) The payment method of one facility tier, and an optional performance bonus."""
+
+    tier: str
+    method: PaymentMethod
+    capitation: YearPath  #: per insured member per year, base-year prices [LCU]
+    bonus_share: YearPath  #: bonus as a share of payments to the tier [-]
+    bonus_achievement: YearPath  #: share of the tier's facilities meeting their targets [-]
+
+
+class CoverageRule(enum.IntEnum):
+    """How a whole-population coverage target is spread over categories (kernel code in brackets)."""
+
+    NONE = 0
+    CLOSE_GAP_EVENLY = 1  #: every category's uninsured share shrinks by the same proportion
+    SAME_SHARE = 2  #: every category is insured at the target share
+
+
+@dataclass(frozen=True)
+class CoverageTarget:
+    """(extension) A target share of the whole population insured, by year (issue 6)."""
+
+    population_share: YearPath  #: share of the population insured [-]
+    rule: CoverageRule
+    categories: tuple[str, ...]  #: categories whose insured shares move to meet it
+
+
 @dataclass(frozen=True)
 class Category:
     """A population category (MODEL.md 2.3-2.4)."""
@@ -147,6 +222,7 @@ class Category:
     outpatient_cover: bool  #: whether the contract covers outpatient care
     exempt_share: YearPath  #: e_it, share of members exempted from contributions [-]
     user_fee_exempt_share: YearPath  #: (extension) share whose user fees the state pays [-]
+    subsidies: tuple[PremiumSubsidy, ...] = ()  #: (extension) premiums paid by the state or a donor
 
     @property
     def is_adult(self) -> bool:
@@ -201,6 +277,7 @@ class Service:
     government_import_share: float  #: b_j [-]
     patient_cost_target: Target | None
     government_cost_target: Target | None
+    case_rate: float | None = None  #: (extension) flat payment per case, base-year prices [LCU]
 
 
 @dataclass(frozen=True)
@@ -257,6 +334,11 @@ class Scenario:
     sha256: str = ""
     notes: tuple[str, ...] = field(default=())
     reserve: Reserve | None = None  #: (extension) reserve fund; None = no reserve (the paper)
+    provider_payment: tuple[TierPayment, ...] = ()  #: (extension) payment methods by tier
+    coverage_target: CoverageTarget | None = None  #: (extension) whole-population coverage target
+    case_rates: tuple[
+        float, ...
+    ] = ()  #: (extension) per-case payment by service (base-year prices)
 
     @property
     def years(self) -> np.ndarray:
@@ -272,6 +354,11 @@ class Scenario:
     def service_names(self) -> tuple[str, ...]:
         """Service names in file order."""
         return tuple(s.name for s in self.services)
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """Facility tiers of the services, in order of first appearance ("" where none is given)."""
+        return tuple(dict.fromkeys(s.tier for s in self.services))
 
     def category(self, name: str) -> Category:
         """Return the category called ``name``."""
@@ -298,6 +385,10 @@ class Scenario:
                 insured_share=ext(c.insured_share),
                 exempt_share=ext(c.exempt_share),
                 user_fee_exempt_share=ext(c.user_fee_exempt_share),
+                subsidies=tuple(
+                    replace(sub, share=ext(sub.share), amount=ext(sub.amount))
+                    for sub in c.subsidies
+                ),
             )
 
         d, e = self.demography, self.economy

@@ -18,7 +18,14 @@ import numpy as np
 
 from schemerisk.equations import target_progress
 from schemerisk.model.layout import In, ModelInputs
-from schemerisk.scenario.types import COST_TYPES, Scenario, VolumeBasis, YearPath
+from schemerisk.scenario.types import (
+    COST_TYPES,
+    Payer,
+    PaymentMethod,
+    Scenario,
+    VolumeBasis,
+    YearPath,
+)
 
 #: value domains: (low, high, low is open, what)
 SHARE = (0.0, 1.0, False, "a share between 0 and 1")
@@ -90,6 +97,38 @@ def _year_path_slots(
             item.real_growth,
             RATE,
         )
+    if sc.reserve is not None:
+        yield "reserve.interest_rate", In.RESERVE_INTEREST, (), sc.reserve.interest_rate, RATE
+    yield from _lever_path_slots(sc)
+
+
+def _lever_path_slots(sc: Scenario) -> Iterator[tuple[str, In, tuple, YearPath, tuple]]:
+    """(extension) Issue 6 levers: premium subsidies, coverage target, capitation and bonuses."""
+    for c, cat in enumerate(sc.categories):
+        for sub in cat.subsidies:
+            gov = sub.payer is Payer.GOVERNMENT
+            p = f"categories.{cat.name}.premium_subsidy.{sub.payer.value}"
+            share_f = In.SUBSIDY_GOV_SHARE if gov else In.SUBSIDY_DONOR_SHARE
+            amount_f = In.SUBSIDY_GOV_AMOUNT if gov else In.SUBSIDY_DONOR_AMOUNT
+            yield f"{p}.share", share_f, (c,), sub.share, SHARE
+            yield f"{p}.amount", amount_f, (c,), sub.amount, NON_NEGATIVE
+    ct = sc.coverage_target
+    if ct is not None:
+        yield "coverage_target.population_share", In.COVERAGE_TARGET, (), ct.population_share, SHARE
+    tiers = sc.tiers
+    for tp in sc.provider_payment:
+        k = tiers.index(tp.tier)
+        p = f"provider_payment.{tp.tier}"
+        if tp.method is PaymentMethod.CAPITATION:
+            yield f"{p}.capitation", In.CAPITATION_RATE, (k,), tp.capitation, NON_NEGATIVE
+        yield f"{p}.performance_bonus.share", In.BONUS_SHARE, (k,), tp.bonus_share, SHARE
+        yield (
+            f"{p}.performance_bonus.achievement",
+            In.BONUS_ACHIEVEMENT,
+            (k,),
+            tp.bonus_achievement,
+            SHARE,
+        )
 
 
 def _scalar_slots(sc: Scenario) -> Iterator[tuple[str, In, tuple, tuple]]:
@@ -149,6 +188,9 @@ def _scalar_slots(sc: Scenario) -> Iterator[tuple[str, In, tuple, tuple]]:
                 )
                 yield f"{p}.{label}.delay", fields[1], (s,), NON_NEGATIVE
                 yield f"{p}.{label}.arrival", fields[2], (s,), ANY
+    for s, svc in enumerate(sc.services):
+        if svc.case_rate is not None:
+            yield f"services.{svc.name}.case_rate", In.CASE_RATE, (s,), NON_NEGATIVE
     for a, item in enumerate(sc.administration):
         key = {0: "amount", 1: "share_of_payments", 2: "share_of_payments", 3: "per_member"}[
             int(item.basis)
