@@ -606,6 +606,8 @@ def make_marginal(family_name: str, params: Mapping[str, Any]) -> Marginal:
         )
     fam = FAMILIES[family_name]
     qk = quantile_keys(params)
+    if "median" in qk and any(set(params) == set(form) for form in fam.forms):
+        del qk["median"]  # a natural parameter here (lognormal median and sigma), not a quantile
     others = {k: v for k, v in params.items() if k not in qk}
     valid = set(fam.parameter_names) | ({"median"} if fam.n_quantiles else set())
     for k in others:

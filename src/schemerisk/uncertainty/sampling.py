@@ -173,7 +173,7 @@ def to_values(space: ParameterSpace, unit: np.ndarray) -> np.ndarray:
         name: stats.norm.ppf(u[:, space.columns[name]]) for name in needs_normal
     }
     for block in space.correlations:
-        _impose_copula(block.factor, [z[name] for name in block.entries])
+        _impose_copula(block.factor, block.innovation_factor, [z[name] for name in block.entries])
     for e in space.entries:
         if e.time is Time.AR1:
             _ar1_in_place(z[e.name], e.persistence)
@@ -185,18 +185,23 @@ def to_values(space: ParameterSpace, unit: np.ndarray) -> np.ndarray:
     return out
 
 
-def _impose_copula(factor: np.ndarray, normals: list[np.ndarray]) -> None:
+def _impose_copula(
+    factor: np.ndarray, innovation_factor: np.ndarray | None, normals: list[np.ndarray]
+) -> None:
     """Correlate the normal scores of a block's entries, column by column (year by year), in place.
 
-    ``z'_i = sum_j L_ij z_j`` with ``L L' = R``, summed in a fixed order.
+    ``z'_i = sum_j L_ij z_j`` with ``L L' = R``, summed in a fixed order. For
+    per-year entries, columns after the first are AR(1) innovations and use the
+    innovation factor (see :func:`~schemerisk.uncertainty.space._innovation_factor`).
     """
     m = len(normals)
     for c in range(normals[0].shape[1]):
+        lf = factor if (c == 0 or innovation_factor is None) else innovation_factor
         zs = [normals[j][:, c].copy() for j in range(m)]
         for i in range(m):
             acc = np.zeros_like(zs[0])
             for j in range(m):
-                acc += factor[i, j] * zs[j]
+                acc += lf[i, j] * zs[j]
             normals[i][:, c] = acc
 
 

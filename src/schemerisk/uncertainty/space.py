@@ -119,6 +119,9 @@ class CorrelationBlock:
     entries: tuple[str, ...]
     rank: np.ndarray  # Spearman matrix as given
     factor: np.ndarray  # lower factor L of the Gaussian copula's Pearson matrix, L L' = R
+    #: for per-year entries, the factor for the innovations after the first year, which keeps the
+    #: same-year correlation R in every year when the entries' AR(1) persistences differ
+    innovation_factor: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -307,11 +310,11 @@ def _entry(
                 "time",
             )
         else:
-            persistence = r.number(
+            persistence = r.number(  # range checked just below, strictly inside (-1, 1)
                 m["persistence"],
                 f"{p}.persistence",
-                -1.0,
-                1.0,
+                None,
+                None,
                 "a persistence strictly between -1 and 1",
                 m,
                 "persistence",
@@ -407,9 +410,11 @@ def _check_support(
     """A distribution whose range could push an input outside its own range is an error (unless clipped)."""
     lo_dom, hi_dom, lo_open, what = entry.slot.domain
     lo, hi = entry.marginal.support()
+    # a continuous distribution never draws the ends of its support (a lognormal never draws 0)
+    ends_reached = entry.marginal.is_discrete
     for x in (lo, hi):
         vals = _resulting_values(entry, x, sc, inputs)
-        bad_lo = vals <= lo_dom if lo_open else vals < lo_dom
+        bad_lo = vals <= lo_dom if lo_open and ends_reached else vals < lo_dom
         bad = bad_lo | (vals > hi_dom)
         if np.any(bad):
             worst = vals[bad].flat[0]
@@ -484,9 +489,46 @@ def _correlations(
             )
             continue
         factor = _copula_factor(r, mat, f"{p}.matrix", m)
-        if factor is not None:
-            out.append(CorrelationBlock(tuple(str(e) for e in ents), mat, factor))
+        if factor is None:
+            continue
+        innovation = None
+        if all(e in by_name for e in ents) and by_name[ents[0]].is_series:
+            phis = np.array([by_name[e].persistence for e in ents])
+            innovation = _innovation_factor(r, factor @ factor.T, phis, f"{p}.matrix", m)
+            if innovation is None:
+                continue
+        out.append(CorrelationBlock(tuple(str(e) for e in ents), mat, factor, innovation))
     return out
+
+
+def _innovation_factor(
+    r: Reader, pearson: np.ndarray, phis: np.ndarray, p: str, parent: Any
+) -> np.ndarray | None:
+    """Factor of the innovations' correlation that keeps correlation ``pearson`` in every year.
+
+    With ``z_it = phi_i z_i,t-1 + s_i e_it`` (``s_i = sqrt(1 - phi_i^2)``) and
+    ``corr(z_i0, z_j0) = R_ij``, the same-year correlation stays ``R_ij`` when the
+    innovations have correlation ``R_ij (1 - phi_i phi_j) / (s_i s_j)``; with equal
+    persistences that is ``R`` itself.
+    """
+    s = np.sqrt(1.0 - phis**2)
+    c = pearson * (1.0 - np.outer(phis, phis)) / np.outer(s, s)
+    np.fill_diagonal(c, 1.0)
+    vals, vecs = np.linalg.eigh(c)
+    if vals.min() < -1e-10:
+        r.fail(
+            p,
+            "these correlations cannot hold in every year with the entries' different persistences "
+            "(the innovations' correlation matrix is not positive semi-definite); use closer persistences "
+            "or weaker correlations",
+            parent,
+            "matrix",
+        )
+        return None
+    try:
+        return np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
 
 
 def _matrix(r: Reader, node: Any, p: str, n: int, parent: Any) -> np.ndarray | None:
