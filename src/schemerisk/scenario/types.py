@@ -409,4 +409,21 @@ class Scenario:
             administration=tuple(
                 replace(a, real_growth=ext(a.real_growth)) for a in self.administration
             ),
+            reserve=None
+            if self.reserve is None
+            else replace(self.reserve, interest_rate=ext(self.reserve.interest_rate)),
+            provider_payment=tuple(
+                replace(
+                    tp,
+                    capitation=ext(tp.capitation),
+                    bonus_share=ext(tp.bonus_share),
+                    bonus_achievement=ext(tp.bonus_achievement),
+                )
+                for tp in self.provider_payment
+            ),
+            coverage_target=None
+            if self.coverage_target is None
+            else replace(
+                self.coverage_target, population_share=ext(self.coverage_target.population_share)
+            ),
         )
