@@ -113,7 +113,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """``schemerisk simulate``: a Monte Carlo cube and a summary of the balance."""
+    """``schemerisk simulate``: a Monte Carlo cube and a summary of the balance.
+
+    With ``--workers`` or ``--scheduler`` the draws run in chunks on a dask
+    cluster and stream into a resumable Zarr store; with ``--keep summary``
+    only streaming summaries are kept (see :mod:`schemerisk.uncertainty.distributed`).
+    """
     from schemerisk.io import write_dataset
     from schemerisk.model import compile_inputs
     from schemerisk.model.results import VARIABLE_FIELDS
@@ -133,19 +138,38 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError(f"-n must be at least 1, got {args.draws}")
     if args.chunk_size < 1:
         raise CliError(f"--chunk-size must be at least 1, got {args.chunk_size}")
+    if args.workers is not None and args.scheduler is not None:
+        raise CliError("give --workers or --scheduler, not both")
+    if args.workers is not None and args.workers < 1:
+        raise CliError(f"--workers must be at least 1, got {args.workers}")
     keep = args.keep
-    if keep and keep != ["all"]:
+    summary_only = keep == ["summary"]
+    chunked = summary_only or args.workers is not None or args.scheduler is not None
+    if chunked and args.output is not None and args.output.suffix.lower() != ".zarr":
+        raise CliError(
+            f"{args.output}: distributed and summary runs stream chunk by chunk into a Zarr "
+            "store; give an output ending in .zarr (convert it afterwards if you need netCDF)"
+        )
+    if chunked and args.output is None and not summary_only:
+        raise CliError(
+            "--workers/--scheduler need -o STORE.zarr: the cube is written chunk by chunk"
+        )
+    if args.overwrite and not chunked:
+        raise CliError("--overwrite is for chunked runs (--workers, --scheduler or --keep summary)")
+    if keep and keep != ["all"] and not summary_only:
         unknown = [k for k in keep if k not in VARIABLE_FIELDS]
         if unknown:
             from schemerisk.errors import suggest
 
             raise CliError(
                 f"--keep: unknown output '{unknown[0]}'{suggest(unknown[0], VARIABLE_FIELDS)} "
-                f"(outputs: {', '.join(VARIABLE_FIELDS)})"
+                f"(outputs: {', '.join(VARIABLE_FIELDS)}, or 'summary' alone)"
             )
         if "balance" not in keep:
             keep = [*keep, "balance"]
     design = unit_design(space, args.draws, args.seed, args.sampler)
+    if chunked:
+        return _simulate_chunked(args, space, design, keep)
     try:
         cube = run_design(
             space,
@@ -159,20 +183,93 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if args.output:
         write_dataset(cube, args.output)
-    summary = balance_summary(cube)
-    cur = sc.currency
+    _print_balance_table(args, space, balance_summary(cube))
+    if args.output:
+        print(f"\nwrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _print_balance_table(args: argparse.Namespace, space, summary) -> None:  # type: ignore[no-untyped-def]
+    """The header and the balance fan table printed by ``simulate``."""
+    sc = space.scenario
     print(f"{sc.title or sc.name}")
     print(
         f"{args.draws:,} projections, sampler {args.sampler}, seed {args.seed}, "
         f"{len(space.entries)} uncertain inputs ({space.source})"
     )
-    print(f"\nBalance of the scheme, millions of {cur}")
+    print(f"\nBalance of the scheme, millions of {sc.currency}")
     print(f"{'year':>6}{'5 %':>14}{'median':>14}{'95 %':>14}{'P(deficit)':>12}")
     for y in summary.year.values:
         lo, mid, hi, p = (
             float(summary[v].sel(year=y)) for v in ("p05", "median", "p95", "p_deficit")
         )
         print(f"{int(y):>6}{lo / 1e6:>14,.1f}{mid / 1e6:>14,.1f}{hi / 1e6:>14,.1f}{p:>12.1%}")
+
+
+def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # type: ignore[no-untyped-def]
+    """``simulate`` with --workers, --scheduler or --keep summary: chunks into a resumable store."""
+    import xarray as xr
+
+    from schemerisk.io import open_dataset
+    from schemerisk.uncertainty.distributed import (
+        StoreMismatchError,
+        connect,
+        make_job,
+        run_to_store,
+        summary_dataset,
+    )
+    from schemerisk.uncertainty.montecarlo import balance_summary
+
+    threads = (
+        args.threads
+        if args.threads is not None
+        else (None if args.workers is None and args.scheduler is None else 1)
+    )
+    try:
+        job = make_job(space, design, keep=keep, chunk_size=args.chunk_size, threads=threads)
+        with connect(args.scheduler, args.workers) as client:
+            report = run_to_store(
+                job,
+                args.output,
+                client=client,
+                overwrite=args.overwrite,
+                progress=False if args.no_progress else None,
+            )
+    except KeyboardInterrupt:
+        kept = f"the finished chunks are kept in {args.output}; " if args.output else ""
+        print(f"\ninterrupted: {kept}run the same command again to finish", file=sys.stderr)
+        return 130
+    except StoreMismatchError as exc:
+        raise CliError(str(exc)) from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    done = f" ({report.already_done} already done)" if report.already_done else ""
+    print(f"computed {report.computed} of {report.n_chunks} chunks{done}", file=sys.stderr)
+    if job.summary:
+        ds = (
+            summary_dataset(job, report.summary)
+            if report.summary is not None
+            else open_dataset(args.output)
+        )
+        q = ds["balance_quantile"]
+        table = xr.Dataset(
+            {
+                "p05": q.sel(quantile=0.05, drop=True),
+                "median": q.sel(quantile=0.5, drop=True),
+                "p95": q.sel(quantile=0.95, drop=True),
+                "p_deficit": ds["p_deficit"],
+            }
+        )
+        _print_balance_table(args, space, table)
+        print(
+            f"\nQuantiles from a streaming sketch (relative error <= {job.bins.relative_accuracy:g}); "
+            f"P(at least one deficit) = {float(ds['p_any_deficit']):.1%}; "
+            "expected deficits, shortfalls and the required premium multiplier are in the store."
+        )
+    else:
+        with xr.open_zarr(args.output, consolidated=True) as cube:
+            bal = cube[["balance"]].load()  # one variable, not the cube
+        _print_balance_table(args, space, balance_summary(bal))
     if args.output:
         print(f"\nwrote {args.output}", file=sys.stderr)
     return 0
@@ -480,7 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="VAR",
         help="outputs to keep (default: scheme-level results and members, premiums and revenue "
-        "by category; 'all' keeps everything)",
+        "by category; 'all' keeps everything; 'summary' keeps only streaming summaries: "
+        "fan-chart quantiles, deficit counts and the risk moments, memory independent of -n)",
     )
     p.add_argument(
         "--horizon", type=int, help="years after the base year (default: the scenario's own)"
@@ -490,6 +588,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="K",
+        help="run the chunks on a local dask cluster of K worker processes (needs -o STORE.zarr)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the chunks on an existing dask-distributed scheduler, e.g. tcp://host:8786 "
+        "(the workers must see the output path)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing store of a different run (chunked runs only)",
+    )
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("risk", help="probability and size of deficits from a Monte Carlo cube")
     p.add_argument(

@@ -135,10 +135,31 @@ def open_dataset(path: str | Path) -> xr.Dataset:
     -------
     xarray.Dataset
         The result, in memory.
+
+    Raises
+    ------
+    ValueError
+        For a Zarr store of a chunked run that is not finished (its attribute
+        ``schemerisk_complete`` is 0): run the same command again to finish it.
     """
     path = Path(path)
     if path.suffix.lower() == ".zarr":
         with xr.open_zarr(path, consolidated=True) as ds:
+            _check_complete(ds, path)
             return ds.load()
     with xr.open_dataset(path) as ds:
         return ds.load()
+
+
+#: attribute of a store written chunk by chunk: 1 once every chunk is in
+COMPLETE_ATTR = "schemerisk_complete"
+
+
+def _check_complete(ds: xr.Dataset, path: Path) -> None:
+    """Refuse a store of a chunked run that is not finished."""
+    if COMPLETE_ATTR in ds.attrs and int(ds.attrs[COMPLETE_ATTR]) != 1:
+        raise ValueError(
+            f"{path}: incomplete store: the run that writes it was interrupted or is still "
+            "running (attribute schemerisk_complete = 0); run the same 'schemerisk simulate' "
+            "command again to compute the missing chunks"
+        )

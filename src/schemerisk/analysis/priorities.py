@@ -79,8 +79,10 @@ class Priorities:
         for rank, name in enumerate(self.ranking(y)[:top], start=1):
             row = t.sel(input=name)
             # estimates can stray outside [0, 1] by sampling error; a share of variance cannot
-            s1 = min(max(float(row.S1_balance), 0.0), 1.0)
-            st = min(max(float(row.ST_balance), s1), 1.0)
+            # S1 <= ST <= 1 in theory; sampling error can break that order, so report the
+            # conservative reading of the variance removed
+            st = min(max(float(row.ST_balance), 0.0), 1.0)
+            s1 = min(max(float(row.S1_balance), 0.0), st)
             worth = float(row.evppi) / scale
             inter = (
                 f" (and it is involved in about {st:.0%} through its interactions with other assumptions)"
@@ -96,12 +98,12 @@ class Priorities:
 
 
 def _label(group: str, space: ParameterSpace) -> str:
+    """A readable name for a group of entries: their labels, or their names in words."""
     parts = []
     for name in group.split(" + "):
         e = next((e for e in space.entries if e.name == name), None)
-        words = name.replace("_", " ")
-        parts.append(f"{words} ({e.slot.path})" if e is not None else words)
-    return "the " + " together with ".join(parts) if len(parts) == 1 else " and ".join(parts)
+        parts.append(e.label if e is not None and e.label else "the " + name.replace("_", " "))
+    return " together with ".join(parts)
 
 
 def rank_priorities(

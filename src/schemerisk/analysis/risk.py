@@ -274,7 +274,8 @@ def deficit_risk(
     else:
         table["required_premium_multiplier"] = xr.full_like(table.p_deficit, np.nan)
     p_ruin = None
-    if "reserve" in cube:
+    # ruin needs a reserve fund; without one, "reserve" is just the cumulated balance
+    if "reserve" in cube and int(cube.attrs.get("reserve_fund", 0)):
         negative = cube["reserve"] < 0
         table["p_reserve_negative"] = negative.mean(DRAW)
         p_ruin = probability(negative.any("year"), confidence)

@@ -413,8 +413,10 @@ def given_data_indices(
                     idx[o, cols, t] = res["median"]
                 else:
                     res = delta.analyze(problem, x[:, keep], yy, num_resamples=20, seed=seed)
-                    idx[o, cols, t] = res["delta"]
-                    conf[o, cols, t] = res["delta_conf"]
+                    # SALib 1.5+ names the estimate delta_raw (Borgonovo 2007); older releases, delta
+                    key = "delta_raw" if "delta_raw" in res else "delta"
+                    idx[o, cols, t] = res[key]
+                    conf[o, cols, t] = res[f"{key}_conf"]
     ds = xr.Dataset(
         {"index": (("output", "input", "year"), idx)},
         coords={"output": list(outputs), "input": names, "year": y.year.values},

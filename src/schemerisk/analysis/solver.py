@@ -157,6 +157,13 @@ def solve_equilibrium(
             f"{', '.join(str(y) for y in bad)}"
         )
     kv = k.values.astype(float)
+    negative = k.year.values[kv < 0]
+    if negative.size:
+        raise ValueError(
+            f"cannot balance {sc.name} by adjusting {adjust.value}: the other revenue already exceeds "
+            f"expenditure in {', '.join(str(y) for y in negative)}, so the premiums would have to be negative; "
+            "adjust the other premiums (e.g. --adjust contribution-rates or all-premiums)"
+        )
     cats = tuple(_adjust_category(c, adjust, kv) for c in sc.categories)
     too_high = [c.name for c in cats if max(c.contribution_rate.values) > 1.0]
     if too_high:

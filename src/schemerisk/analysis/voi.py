@@ -73,6 +73,7 @@ class PremiumDecision:
     n_decisions: int = 121
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "adjust", Adjust(self.adjust))  # accept "all-premiums" too
         if (
             self.deficit_cost < 0
             or self.surplus_cost < 0
@@ -153,7 +154,9 @@ def spline_basis(x: np.ndarray, n_knots: int = 6, degree: int = 3) -> np.ndarray
 def _fitted(features: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least-squares fit of every column of ``y`` on an intercept and ``features``."""
     x = np.column_stack([np.ones(features.shape[0]), features])
-    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    # normal equations: the p x p system is tiny (p = 1 + basis functions), so solving it is cheap
+    # and avoids an SVD of the (draws x p) matrix; lstsq on it handles a rank-deficient basis
+    coef, *_ = np.linalg.lstsq(x.T @ x, x.T @ y, rcond=None)
     fit: np.ndarray = x @ coef
     return fit
 

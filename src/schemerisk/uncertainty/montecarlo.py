@@ -53,13 +53,26 @@ def numba_threads(threads: int | None) -> Iterator[None]:
         numba.set_num_threads(before)
 
 
-def _progress(total: int, enabled: bool | None, desc: str):  # type: ignore[no-untyped-def]
-    from tqdm.auto import tqdm
+class _NoProgress:
+    """Stands in for a progress bar when none is shown (tqdm is then not even imported)."""
 
-    disable = (not sys.stderr.isatty()) if enabled is None else not enabled
-    return tqdm(
-        total=total, desc=desc, unit="draws", unit_scale=True, disable=disable, file=sys.stderr
-    )
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        """Do nothing."""
+
+
+def _progress(total: int, enabled: bool | None, desc: str):  # type: ignore[no-untyped-def]
+    show = sys.stderr.isatty() if enabled is None else enabled
+    if not show:
+        return _NoProgress()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="draws", unit_scale=True, file=sys.stderr)
 
 
 @dataclass(frozen=True)
@@ -183,6 +196,7 @@ def _provenance(space: ParameterSpace, design: Design, names: list[str]) -> dict
         "sampler": design.sampler.value,
         "n_draws": design.n_rows,
         "kept_outputs": " ".join(names),
+        "reserve_fund": int(space.scenario.reserve is not None),
     }
     if design.sampler is Sampler.SALTELLI:
         attrs["saltelli_n"] = design.saltelli_n

@@ -66,7 +66,17 @@ class Time(enum.Enum):
 
 
 _APPLY_CODE = {Apply.REPLACE: REPLACE, Apply.SCALE: SCALE, Apply.SHIFT: SHIFT}
-ENTRY_KEYS = ("target", "apply", "path", "time", "persistence", "distribution", "clip", "note")
+ENTRY_KEYS = (
+    "target",
+    "apply",
+    "path",
+    "time",
+    "persistence",
+    "distribution",
+    "clip",
+    "note",
+    "label",
+)
 TOP_KEYS = ("scenario", "title", "notes", "inputs", "correlations")
 
 
@@ -105,6 +115,9 @@ class Entry:
     marginal: Marginal
     clip: bool
     note: str
+    label: str = (
+        ""  #: readable name for reports ("the admission rate"); default from the entry name
+    )
 
     @property
     def is_series(self) -> bool:
@@ -334,7 +347,8 @@ def _entry(
     marginal = _distribution(r, m["distribution"], f"{p}.distribution", m)
     if marginal is None or len(r.problems) > n_before:
         return None
-    entry = Entry(name, slot, apply_, path_mode, time, persistence, marginal, clip, note)
+    label = r.text(m["label"], f"{p}.label", m, "label") if "label" in m else ""
+    entry = Entry(name, slot, apply_, path_mode, time, persistence, marginal, clip, note, label)
     if not clip:
         _check_support(r, entry, sc, inputs, p, parent, name)
     return entry

@@ -10,7 +10,8 @@ and the risk report need:
   draws in deficit. Each chunk's sums are added into exact rationals
   (:class:`fractions.Fraction`; a float is a dyadic rational), so the result is
   the correctly rounded sum of the chunk sums *whatever order the chunks arrive
-  in* -- a resumed or distributed run gives the same numbers as a serial one;
+  in* -- a resumed or distributed run gives the same numbers as a serial one
+  with the same chunk size (another chunk size moves the sums in their last bits);
 * **approximate** quantiles and expected shortfalls, from log-spaced
   histograms (the logarithmic mapping of DDSketch: Masson, Rim & Lee 2019,
   "DDSketch: a fast and fully-mergeable quantile sketch with relative-error
