@@ -137,6 +137,9 @@ def required_multiplier(
     # a draw whose adjusted premiums raise nothing cannot be balanced: count it as needing +inf
     k = k.fillna(np.inf)
     q = k.quantile(1.0 - level, dim=DRAW, method="inverted_cdf").drop_vars("quantile")
+    # the boundary draw breaks even exactly at q: a hair above keeps rounding in a re-run of the
+    # model with premiums scaled by q from putting it a few units below zero
+    q = q + 1e-12 * abs(q)
     return q.rename("required_premium_multiplier").assign_attrs(
         long_name=f"Premium multiplier that keeps P(deficit) <= {level:g}",
         units="1",

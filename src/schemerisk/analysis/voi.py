@@ -24,15 +24,21 @@ projection's own break-even ``k`` would be chosen and the loss would be zero.
 * EVPPI(phi) = E_phi[max_k E[NB(k, theta) | phi]] - max_k E[NB(k, theta)]:
   what learning the inputs ``phi`` exactly is worth.
 
-Estimation (Strong, Oakley & Brennan 2014, Med Decis Making 34:311-326): the
-conditional expectations ``E[NB(k) | phi]`` are estimated from the Monte Carlo
-sample by nonparametric regression of ``NB(k)`` on ``phi``: here an additive
-regression spline (cubic B-splines with knots at quantiles of each input, a
-GAM without penalty), fitted by least squares for every decision and every
-year at once. With ``k0`` today's best decision,
-``EVPPI = mean_n [max_k g_k(phi_n) - g_k0(phi_n)]``; each term is non-negative,
-and its standard error is the Monte Carlo error of that mean (the
-regression's own estimation error is not included).
+Estimation follows the regression approach of Strong, Oakley & Brennan (2014,
+Med Decis Making 34:311-326): the conditional expectations ``E[NB(k) | phi]`` are
+estimated from the Monte Carlo sample by nonparametric regression on ``phi``,
+here additive regression splines (cubic B-splines with knots at quantiles of
+each input: a GAM without penalty). The net benefit depends on the inputs only
+through the year's balance B and adjusted revenue R, and it has a kink where
+the balance crosses zero, which an additive fit of NB itself smooths away (for a
+group of several inputs it would recover only about half the value). So the
+smooth quantities B and R are regressed on ``phi`` instead, and
+``E[NB(k) | phi]`` is then computed exactly from the decision's structure,
+averaging the loss over the regression residuals (taken as independent of
+``phi``): ``-mean_m L(B^(phi) + e_m + (k - 1)(R^(phi) + u_m))``. With ``k0``
+today's best decision, ``EVPPI = mean_n [max_k g_k(phi_n) - g_k0(phi_n)]``; each
+term is non-negative, and its standard error is the Monte Carlo error of that
+mean (the regression's own estimation error is not included).
 """
 
 from __future__ import annotations
@@ -161,6 +167,57 @@ def _fitted(features: np.ndarray, y: np.ndarray) -> np.ndarray:
     return fit
 
 
+def _fitted_balance_and_revenue(
+    features: np.ndarray, bal: np.ndarray, rev: np.ndarray, expenditure: np.ndarray, log_ok: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Regression predictions of the balance and the adjusted revenue from a group's inputs.
+
+    Revenue and expenditure are products (prices x members x unit costs), so when
+    both are positive they are fitted in logs, where products become sums that
+    an additive spline model can follow; otherwise the balance and revenue are
+    fitted directly.
+    """
+    n_years = bal.shape[1]
+    if log_ok:
+        fitted = _fitted(features, np.log(np.column_stack([rev, expenditure])))
+        r_hat, c_hat = np.exp(fitted[:, :n_years]), np.exp(fitted[:, n_years:])
+        return r_hat - c_hat, r_hat
+    fitted = _fitted(features, np.column_stack([bal, rev]))
+    return fitted[:, :n_years], fitted[:, n_years:]
+
+
+def _conditional_net_benefit(
+    fitted_balance: np.ndarray,
+    fitted_revenue: np.ndarray,
+    res_balance: np.ndarray,
+    res_revenue: np.ndarray,
+    grid: np.ndarray,
+    decision: PremiumDecision,
+) -> np.ndarray:
+    """``E[NB(k) | phi]`` for every draw and decision of one year, averaging over residuals.
+
+    For a decision k the balance is ``a_n + r_m`` with ``a_n = B^_n + (k-1) R^_n``
+    and residual ``r_m = e_m + (k-1) u_m``; the expected deficit and surplus
+    follow from the sorted residuals and their running sums.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (draws, decisions).
+    """
+    n, m = fitted_balance.shape[0], res_balance.shape[0]
+    out = np.empty((n, grid.shape[0]))
+    for j, k in enumerate(grid):
+        a = fitted_balance + (k - 1.0) * fitted_revenue
+        r = np.sort(res_balance + (k - 1.0) * res_revenue)
+        below = np.concatenate([[0.0], np.cumsum(r)])  # sum of the i smallest residuals
+        i = np.searchsorted(r, -a)  # residuals with a + r < 0: a deficit
+        deficit = (-a * i - below[i]) / m
+        surplus = (a * (m - i) + (below[-1] - below[i])) / m
+        out[:, j] = -(decision.deficit_cost * deficit + decision.surplus_cost * surplus)
+    return out
+
+
 @dataclass(frozen=True)
 class ValueOfInformation:
     """EVPI and EVPPI by year: the result of :func:`value_of_information`.
@@ -185,6 +242,7 @@ def value_of_information(
     decision: PremiumDecision | None = None,
     *,
     n_knots: int = 6,
+    max_residuals: int = 4096,
 ) -> ValueOfInformation:
     """EVPI and EVPPI of each input (or group of inputs) for setting the premium, every year.
 
@@ -199,6 +257,8 @@ def value_of_information(
         The loss function; default deficit cost 2, surplus cost 1, all premiums.
     n_knots : int
         Interior knots per input of the regression spline.
+    max_residuals : int
+        Regression residuals averaged over for each draw (a subset of large samples).
 
     Returns
     -------
@@ -210,7 +270,13 @@ def value_of_information(
     groups = {e: (e,) for e in entries} if groups is None else groups
     nb, grid = net_benefit(cube, decision)
     n, n_years, n_dec = nb.shape
-    flat = nb.reshape(n, n_years * n_dec)
+    bal = cube["balance"].transpose(DRAW, "year").values
+    rev = adjusted_revenue(cube, decision.adjust).transpose(DRAW, "year").values
+    expenditure = rev - bal  # what the adjusted revenue must cover (expenditure less other revenue)
+    # revenue and expenditure are products of prices, members and unit costs: additive in logs
+    log_ok = bool(np.all(rev > 0) and np.all(expenditure > 0))
+    # residuals averaged over: every draw, or an evenly spaced subset of large samples
+    residual_rows = np.linspace(0, n - 1, min(n, max_residuals)).round().astype(np.int64)
     mean_nb = nb.mean(axis=0)  # (years, decisions)
     best = mean_nb.argmax(axis=1)  # today's best decision per year
     years = np.arange(n_years)
@@ -233,8 +299,14 @@ def value_of_information(
         features = np.column_stack(cols) if cols else np.empty((n, 0))
         if features.shape[1] == 0:
             continue
-        fitted = _fitted(features, flat).reshape(n, n_years, n_dec)
-        gain = fitted.max(axis=2) - fitted[:, years, best]
+        fb, fr = _fitted_balance_and_revenue(features, bal, rev, expenditure, log_ok)
+        eb, er = (bal - fb)[residual_rows], (rev - fr)[residual_rows]
+        g_nb = np.empty((n, n_years, n_dec))
+        for t in range(n_years):  # per year; every draw and decision at once
+            g_nb[:, t] = _conditional_net_benefit(
+                fb[:, t], fr[:, t], eb[:, t], er[:, t], grid[t], decision
+            )
+        gain = g_nb.max(axis=2) - g_nb[:, years, best]
         evppi[g] = gain.mean(axis=0)
         evppi_se[g] = gain.std(axis=0, ddof=1) / np.sqrt(n)
     cur = str(cube.attrs.get("currency", ""))

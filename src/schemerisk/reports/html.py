@@ -34,6 +34,7 @@ table { border-collapse: collapse; margin: 10px 0 16px; font-size: 0.9em; }
 .wide { overflow-x: auto; }
 .wide table { width: 100%; table-layout: fixed; }
 td { overflow-wrap: anywhere; }
+td:first-child { overflow-wrap: normal; white-space: nowrap; }
 th, td { border: 1px solid #cfd6de; padding: 4px 8px; text-align: right; }
 th { background: #e8eef5; }
 td.l, th.l { text-align: left; }

@@ -648,6 +648,8 @@ def make_marginal(family_name: str, params: Mapping[str, Any]) -> Marginal:
                 raise FamilyError(f"'{k}' is not a quantile strictly between 0 and 100 %")
             if not _is_number(params[k]):
                 raise FamilyError(f"'{k}' must be a number, got {params[k]!r}")
+        if fam.name == "truncated_normal" and not {"low", "high"} & set(others):
+            raise FamilyError("a truncated_normal given by quantiles still needs low, high or both")
         extra = {k: float(v) for k, v in others.items()}
         fitted = fit_quantiles(fam, list(qk.values()), [float(params[k]) for k in qk], extra)
         return fam.build({**extra, **fitted})

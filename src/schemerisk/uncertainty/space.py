@@ -293,7 +293,7 @@ def _entry(
             )
     else:
         if path_mode is PathMode.SERIES and time is Time.ONCE:
-            r.fail(f"{p}.time", "a drawn series needs time: each_year or time: ar1", m, "time")
+            r.fail(f"{p}.path", "a drawn series needs time: each_year or time: ar1", m, "path")
         if path_mode is not PathMode.SERIES and time is not Time.ONCE:
             r.fail(
                 f"{p}.path",

@@ -9,8 +9,8 @@ item name matches them all (``categories.*.income_growth``).
 
 from __future__ import annotations
 
-import fnmatch
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -281,7 +281,9 @@ def resolve(path: str, sc: Scenario, inputs: ModelInputs) -> TargetSlot:
     """
     cat = catalogue(sc, inputs)
     if "*" in path:
-        names = [p for p in cat if fnmatch.fnmatchcase(p, path)]
+        # only "*" is a wildcard: "[", "]" and "?" are literal (service_rate_targets[0])
+        pattern = re.compile(".*".join(re.escape(part) for part in path.split("*")))
+        names = [p for p in cat if pattern.fullmatch(p)]
     else:
         names = [path] if path in cat else []
     if not names:

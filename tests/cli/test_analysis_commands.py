@@ -1,0 +1,241 @@
+"""The analysis commands of the command line: ``report``, ``risk``, ``drivers``,
+``priorities`` and ``sensitivity``: what they write, and how they refuse bad input
+(exit code 2 and a message, never a traceback)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import html5lib
+import numpy as np
+import pytest
+import xarray as xr
+
+from schemerisk.io import write_dataset
+from schemerisk.model import compile_inputs
+from schemerisk.scenario import load_scenario
+from schemerisk.uncertainty.montecarlo import simulate
+from schemerisk.uncertainty.space import parse_space
+
+from .conftest import BUILTIN, CliRun
+
+Cli = Callable[..., CliRun]
+CSV_FILES = [
+    "balance_quantiles.csv",
+    "deficit_risk.csv",
+    "priorities.csv",
+    "sobol_indices.csv",
+    "uncertain_inputs.csv",
+]
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def test_report_with_only_an_output_uses_the_built_in_pair(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli("report", "-o", "X.html", "-n", "500", "-N", "64", "--no-progress")
+    assert run.code == 0, run.err
+    page = (tmp_path / "X.html").read_text(encoding="utf-8")
+    html5lib.HTMLParser(strict=True).parse(page)
+    assert "Deficit risk: Hai Phong 1993-1997" in page
+    assert "500 projections" in page
+    assert "N = 64" in page
+    assert "wrote X.html" in run.err
+    assert run.out.startswith("- With every assumption at its planned value")
+    assert "The assumption to pin down first: Pinning down" in run.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.html"]  # nothing else, no temp files
+
+
+def test_report_writes_csv_tables(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli(
+        "report", BUILTIN, BUILTIN, "-o", "r.html", "-n", "200", "-N", "16", "--seed", "3",
+        "--no-progress", "--csv", "tables",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == CSV_FILES
+    for name in CSV_FILES:
+        assert f"wrote {Path('tables') / name}" in run.err
+    assert (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("name", ["report.pdf", "report.txt", "report"])
+def test_report_refuses_anything_but_html(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli("report", "-o", name, "-n", "100", "-N", "8", "--no-progress")
+    assert run.code == 2
+    assert f"{name}: the report is an HTML page" in run.err
+    assert "Traceback" not in run.text
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("-n", "5", "-n must be at least 10"),
+        ("-N", "1", "-N must be at least 2"),
+        ("--level", "1.5", "--level must be strictly between 0 and 1"),
+        ("--deficit-cost", "-1", "deficit_cost and surplus_cost must be 0 or more"),
+    ],
+)
+def test_report_refuses_bad_numbers(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str, value: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli("report", "-o", "r.html", option, value, "--no-progress")
+    assert run.code == 2
+    assert message in run.err
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- risk -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cube_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cube = simulate(BUILTIN, BUILTIN, 400, seed=2, progress=False)
+    return write_dataset(cube, tmp_path_factory.mktemp("cube") / "cube.nc")
+
+
+def test_risk_of_a_missing_cube(cli: Cli, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.nc"
+    run = cli("risk", missing)
+    assert run.code == 2
+    assert f"{missing}: no such cube" in run.err
+    assert "schemerisk simulate" in run.err  # says how to make one
+    assert "Traceback" not in run.text
+
+
+def test_risk_of_a_deterministic_projection(cli: Cli, tmp_path: Path) -> None:
+    det = tmp_path / "x.nc"
+    assert cli("project", BUILTIN, "-o", det).code == 0
+    run = cli("risk", det)
+    assert run.code == 2
+    assert f"{det}: not a Monte Carlo cube" in run.err
+    assert "'draw' dimension" in run.err
+
+
+def test_risk_of_a_file_that_is_not_netcdf(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.nc"
+    bad.write_text("not a netCDF file", encoding="utf-8")
+    run = cli("risk", bad)
+    assert run.code == 2
+    assert f"{bad}: cannot be read" in run.err
+
+
+def test_risk_of_a_cube_without_revenue(cli: Cli, cube_file: Path, tmp_path: Path) -> None:
+    cube = xr.open_dataset(cube_file).load()
+    path = write_dataset(cube.drop_vars("premium_revenue"), tmp_path / "partial.nc")
+    run = cli("risk", path)
+    assert run.code == 2
+    assert "missing premium_revenue" in run.err
+
+
+@pytest.mark.parametrize("level", ["0", "1", "-0.1"])
+def test_risk_refuses_a_level_outside_0_1(cli: Cli, cube_file: Path, level: str) -> None:
+    run = cli("risk", cube_file, "--level", level)
+    assert run.code == 2
+    assert "--level must be strictly between 0 and 1" in run.err
+
+
+def test_risk_prints_the_table(cli: Cli, cube_file: Path) -> None:
+    run = cli("risk", cube_file, "--adjust", "flat-premiums")
+    assert run.code == 0, run.err
+    bal = xr.open_dataset(cube_file).balance.transpose("draw", "year").values
+    lines = {ln.split()[0]: ln for ln in run.out.splitlines() if ln.strip()[:4].isdigit()}
+    for i, year in enumerate(range(1993, 1998)):
+        assert lines[str(year)].split()[1] == f"{(bal[:, i] < 0).mean():.1%}"
+
+
+# --- drivers ----------------------------------------------------------------------------------
+
+DOMINANT = """
+scenario: hai_phong_1993_1997
+inputs:
+  insured_use:
+    target: insured_utilisation_loading
+    distribution: {family: uniform, low: 1.119, high: 1.121}
+  population_growth:
+    target: demography.growth_rate
+    distribution: {family: uniform, low: 0.0219, high: 0.0221}
+  admission_rate:
+    target: admission_rate
+    distribution: {family: uniform, low: 0.03, high: 0.16}
+"""
+
+
+def test_drivers_ranks_the_dominant_input_first(cli: Cli, tmp_path: Path) -> None:
+    sc = load_scenario(BUILTIN)
+    space = parse_space(DOMINANT, sc, "<dominant>", compile_inputs(sc))
+    path = write_dataset(simulate(sc, space, 800, seed=5, progress=False), tmp_path / "c.nc")
+    run = cli("drivers", path)
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert lines[0].startswith(f"Drivers from 800 draws of {path}: PAWN index")
+    assert lines[1].split()[0] == "input"
+    ranked = [ln.split()[0] for ln in lines[2:] if ln.strip()]
+    assert ranked[0] == "admission_rate"
+    assert sorted(ranked) == ["admission_rate", "insured_use", "population_growth"]
+    values = [float(ln.split()[1]) for ln in lines[2:] if ln.strip()]
+    assert values[0] > 3 * max(values[1:])
+    assert cli("drivers", path, "--year", "1995").code == 0
+    outside = cli("drivers", path, "--year", "2001")
+    assert outside.code == 2 and "outside the projection (1993-1997)" in outside.err
+
+
+def test_drivers_needs_drawn_inputs(cli: Cli, cube_file: Path, tmp_path: Path) -> None:
+    cube = xr.open_dataset(cube_file).load()
+    bare = cube.drop_vars([v for v in cube.data_vars if str(v).startswith("input_")])
+    path = write_dataset(bare, tmp_path / "bare.nc")
+    run = cli("drivers", path)
+    assert run.code == 2
+    assert "no drawn inputs" in run.err
+
+
+# --- priorities and sensitivity -----------------------------------------------------------------
+
+
+def test_priorities_in_plain_words(cli: Cli) -> None:
+    run = cli("priorities", BUILTIN, BUILTIN, "-N", "256", "--no-progress", "--top", "3")
+    assert run.code == 0, run.err
+    assert "Which data to collect first, for the 1997 premium decision" in run.out
+    assert "Value of perfect information on everything (EVPI):" in run.out
+    sentences = [ln for ln in run.out.splitlines() if "Pinning down" in ln]
+    assert [s[:3] for s in sentences] == ["1. ", "2. ", "3. "]
+    assert all("million VND" in s and "%" in s for s in sentences)
+    assert "warning:" in run.err  # N = 256 gives wide intervals, and says so
+
+
+def test_priorities_refuses_bad_costs(cli: Cli) -> None:
+    run = cli(
+        "priorities", BUILTIN, BUILTIN, "-N", "8", "--deficit-cost", "0", "--surplus-cost", "0"
+    )
+    assert run.code == 2
+    assert "not both 0" in run.err
+
+
+def test_sensitivity_prints_indices_and_checks_the_year(cli: Cli, tmp_path: Path) -> None:
+    run = cli("sensitivity", BUILTIN, BUILTIN, "-N", "32", "--no-progress", "--csv", tmp_path / "s")
+    assert run.code == 0, run.err
+    assert "Sobol' indices from" in run.out and "(N = 32, seed 0)" in run.out
+    assert "Deficit indicator (1 = deficit), 1997" in run.out
+    assert (tmp_path / "s" / "sobol_indices.csv").exists()
+    bad = cli("sensitivity", BUILTIN, BUILTIN, "-N", "8", "--no-progress", "--year", "1990")
+    assert bad.code == 2
+    assert "--year 1990 is outside the projection (1993-1997)" in bad.err
+    assert cli("sensitivity", BUILTIN, BUILTIN, "-N", "1").code == 2
+
+
+def test_cube_values_are_what_simulate_wrote(cube_file: Path) -> None:
+    """The cube the risk tests read is a real Monte Carlo cube (guards the fixtures above)."""
+    cube = xr.open_dataset(cube_file)
+    assert cube.sizes["draw"] == 400
+    assert np.isfinite(cube.balance.values).all()
