@@ -322,12 +322,6 @@ services:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: half of a base-year count is split onto a category with no people; the kernel "
-    "silently drops those 50 services (HSU = 0) and divides the cost by the 50 left, so neither "
-    "N_j0 = 100 nor pc_j0 = COST/N_j0 = 100 (MODEL.md 2.6) holds. The parser should reject it.",
-)
 def test_count_split_onto_empty_category_is_rejected() -> None:
     with pytest.raises(ScenarioError, match="split"):
         parse_scenario(EMPTY_SPLIT)

@@ -541,6 +541,7 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
         lo_open=True,
     )
     services = _services(cx, top.get("services"), top, cat_names, admission_rate is not None)
+    _check_split_onto_people(r, base_year, demography, categories, services)
     rate_targets = _rate_targets(
         cx, top.get("service_rate_targets"), top, cat_names, tuple(s.name for s in services)
     )
@@ -1161,6 +1162,32 @@ def _volume(
                 "relative_use",
             )
     return Volume(basis, amount, los, split, rel)
+
+
+def _check_split_onto_people(
+    r: Reader,
+    base_year: int,
+    demography: Demography,
+    categories: tuple[Category, ...],
+    services: tuple[Service, ...],
+) -> None:
+    """A base-year count can be split only onto categories that have people in the base year."""
+    pop0, d0 = demography.population, demography.dependant_share.values[0]
+    for svc in services:
+        if svc.volume.split is None:
+            continue
+        for cat, share in zip(categories, svc.volume.split, strict=True):
+            people = (
+                d0 * pop0
+                if cat.adult_share is None
+                else cat.adult_share.values[0] * (1 - d0) * pop0
+            )
+            if share > 0 and not people > 0:
+                r.fail(
+                    f"services.{svc.name}.volume.split.{cat.name}",
+                    f"{share:g} of the base-year count goes to '{cat.name}', which has no people in "
+                    f"{base_year}; give it 0 or write split: population",
+                )
 
 
 def _rate_targets(
