@@ -113,7 +113,8 @@ def key_messages(study: Study) -> list[str]:
         )
     top = study.priorities.sentences(last, top=1)
     if top:
-        msgs.append("The assumption to pin down first: " + top[0].split(". ", 1)[1])
+        sentence = top[0].split(". ", 1)[1]  # drop the rank number
+        msgs.append("Data to collect first: " + sentence[0].lower() + sentence[1:])
     return msgs
 
 
