@@ -21,12 +21,10 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from schemerisk.model.layout import compile_inputs
-from schemerisk.model.project import as_scenario
 from schemerisk.scenario.types import Scenario
-from schemerisk.uncertainty.montecarlo import run_design
+from schemerisk.uncertainty.montecarlo import bind_space, run_design
 from schemerisk.uncertainty.sampling import Design, Sampler, salib_problem, unit_design
-from schemerisk.uncertainty.space import ParameterSpace, load_space
+from schemerisk.uncertainty.space import ParameterSpace
 
 DRAW = "draw"
 #: the outputs the sensitivity analysis explains
@@ -236,13 +234,7 @@ def sobol_analysis(
     SobolResult
         Indices (output x input x year), the cube, and the imprecise indices.
     """
-    if isinstance(distributions, ParameterSpace):
-        space = distributions
-    else:
-        sc = as_scenario(scenario)
-        if horizon is not None:
-            sc = sc.with_horizon(horizon)
-        space = load_space(distributions, sc, compile_inputs(sc))
+    space = bind_space(scenario, distributions, horizon)
     design = unit_design(space, n_base, seed, Sampler.SALTELLI, second_order=second_order)
     cube = run_design(space, design, threads=threads, progress=progress)
     return analyse_design(space, design, cube, num_resamples=num_resamples, conf_level=conf_level)

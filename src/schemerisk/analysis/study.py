@@ -16,13 +16,11 @@ from schemerisk.analysis.risk import RiskReport, deficit_risk
 from schemerisk.analysis.sensitivity import PrecisionWarning, SobolResult, analyse_design
 from schemerisk.analysis.voi import PremiumDecision
 from schemerisk.model.kernel import run_kernel
-from schemerisk.model.layout import compile_inputs
-from schemerisk.model.project import as_scenario
 from schemerisk.model.results import add_memoranda, rows_to_dataset
 from schemerisk.scenario.types import Scenario
-from schemerisk.uncertainty.montecarlo import run_design
+from schemerisk.uncertainty.montecarlo import bind_space, run_design
 from schemerisk.uncertainty.sampling import Sampler, unit_design
-from schemerisk.uncertainty.space import ParameterSpace, load_space
+from schemerisk.uncertainty.space import ParameterSpace
 
 DEFAULT_SCENARIO = "hai_phong_1993_1997"
 DEFAULT_DISTRIBUTIONS = "hai_phong_1993_1997"
@@ -104,14 +102,8 @@ def run_study(
     Study
         Everything the report shows.
     """
-    if isinstance(distributions, ParameterSpace):
-        space = distributions
-        sc = space.scenario
-    else:
-        sc = as_scenario(scenario)
-        if horizon is not None:
-            sc = sc.with_horizon(horizon)
-        space = load_space(distributions, sc, compile_inputs(sc))
+    space = bind_space(scenario, distributions, horizon)
+    sc = space.scenario
     deterministic = add_memoranda(
         rows_to_dataset(sc, space.inputs, run_kernel(space.inputs), draw_dim=False)
     )

@@ -17,7 +17,8 @@ without a marker. The store's attribute ``schemerisk_complete`` is 0 until
 every chunk is done, then 1 (:func:`schemerisk.io.open_dataset` refuses a store
 with 0). A store is reused only when its provenance (scenario and
 distributions sha256, horizon, seed, sampler, number of draws, kept outputs,
-chunk size) matches the run's; otherwise it is refused unless ``overwrite``.
+chunk size, versions of schemerisk, numpy, scipy and numba) matches the
+run's; otherwise it is refused unless ``overwrite``.
 
 Summary runs keep their running :class:`~schemerisk.uncertainty.summary.StreamingSummary`
 and the list of chunks it contains in ``<store>/_schemerisk_summary.npz``,
@@ -98,6 +99,11 @@ PROVENANCE_KEYS = (
     "saltelli_second_order",
     "summary_relative_accuracy",
     "summary_adjust",
+    # the libraries that shape the numbers: a resumed run must not mix their versions
+    "version_schemerisk",
+    "version_numpy",
+    "version_scipy",
+    "version_numba",
 )
 
 

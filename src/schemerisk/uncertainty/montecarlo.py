@@ -206,6 +206,35 @@ def _provenance(space: ParameterSpace, design: Design, names: list[str]) -> dict
     return attrs
 
 
+def bind_space(
+    scenario: Scenario | str | Path,
+    distributions: ParameterSpace | str | Path,
+    horizon: int | None = None,
+) -> ParameterSpace:
+    """The uncertain inputs bound to their scenario: a space as given, or loaded for the scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario, str or Path
+        The scenario (ignored when ``distributions`` is already a bound space).
+    distributions : ParameterSpace, str or Path
+        A bound space, a distributions file or a built-in name.
+    horizon : int, optional
+        Years after the base year instead of the scenario's own (when loading).
+
+    Returns
+    -------
+    ParameterSpace
+        The bound space.
+    """
+    if isinstance(distributions, ParameterSpace):
+        return distributions
+    sc = as_scenario(scenario)
+    if horizon is not None:
+        sc = sc.with_horizon(horizon)
+    return load_space(distributions, sc, compile_inputs(sc))
+
+
 def simulate(
     scenario: Scenario | str | Path,
     distributions: ParameterSpace | str | Path,
@@ -252,13 +281,7 @@ def simulate(
     >>> float((cube.balance < 0).mean("draw").sel(year=1997))  # doctest: +SKIP
     0.41
     """
-    if isinstance(distributions, ParameterSpace):
-        space = distributions
-    else:
-        sc = as_scenario(scenario)
-        if horizon is not None:
-            sc = sc.with_horizon(horizon)
-        space = load_space(distributions, sc, compile_inputs(sc))
+    space = bind_space(scenario, distributions, horizon)
     design = unit_design(space, n, seed, sampler)
     return run_design(
         space, design, keep=keep, chunk_size=chunk_size, threads=threads, progress=progress
