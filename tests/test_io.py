@@ -58,7 +58,10 @@ def test_csv_long_format(result: xr.Dataset, tmp_path: Path) -> None:
     write_dataset(result, target)
     df = pd.read_csv(target)
 
-    assert list(df.columns) == ["variable", "year", "category", "service", "value", "units"]
+    dims = ["year", "category", "service", "tier", "payment_method"]
+    assert list(df.columns) == ["variable", *dims, "value", "units"]
+    # every value has its own row: the dimension columns identify it
+    assert not df.duplicated(["variable", *dims]).any()
     # one row per value of every variable, nothing dropped or repeated
     assert len(df) == sum(da.size for da in result.data_vars.values())
     assert set(df["variable"]) == set(result.data_vars)

@@ -75,12 +75,8 @@ def to_long_frame(ds: xr.Dataset) -> pd.DataFrame:
         df.insert(0, "variable", name)
         df["units"] = da.attrs.get("units", "")
         frames.append(df)
-    cols = [
-        "variable",
-        *[d for d in ("draw", "year", "category", "service") if d in ds.dims],
-        "value",
-        "units",
-    ]
+    usual = [d for d in ("draw", "year", "category", "service") if d in ds.dims]
+    cols = ["variable", *usual, *[str(d) for d in ds.dims if d not in usual], "value", "units"]
     out = pd.concat(frames, ignore_index=True)
     return out.reindex(columns=cols)
 
