@@ -65,7 +65,7 @@ def test_csv_long_format(result: xr.Dataset, tmp_path: Path) -> None:
     # one row per value of every variable, nothing dropped or repeated
     assert len(df) == sum(da.size for da in result.data_vars.values())
     assert set(df["variable"]) == set(result.data_vars)
-    assert not df.duplicated(["variable", "year", "category", "service"]).any()
+    assert not df.duplicated(["variable", *dims]).any()
 
     balance = df[df["variable"] == "balance"].set_index("year").sort_index()
     assert list(balance.index) == [1993, 1994, 1995, 1996, 1997]
