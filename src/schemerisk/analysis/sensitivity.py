@@ -124,11 +124,13 @@ def sobol_indices(
         warnings.simplefilter(
             "ignore"
         )  # SALib warns on constant outputs; they get 0, which is right
+        a_r, b_r = a[r], b[r]  # the bootstrap samples of A and B serve every factor
         for j in range(d):  # over factors; every output at once
+            ab_r = ab[r, j]
             out["S1"][j] = first_order(a, ab[:, j], b)
             out["ST"][j] = total_order(a, ab[:, j], b)
-            out["S1_conf"][j] = z * first_order(a[r], ab[r, j], b[r]).std(axis=0, ddof=1)
-            out["ST_conf"][j] = z * total_order(a[r], ab[r, j], b[r]).std(axis=0, ddof=1)
+            out["S1_conf"][j] = z * first_order(a_r, ab_r, b_r).std(axis=0, ddof=1)
+            out["ST_conf"][j] = z * total_order(a_r, ab_r, b_r).std(axis=0, ddof=1)
         if second_order:
             out["S2"] = np.full((d, d, m), np.nan)
             out["S2_conf"] = np.full((d, d, m), np.nan)
