@@ -1,0 +1,122 @@
+"""Streaming summaries against the full cube: exact counts and sums, quantiles and
+shortfalls within the documented bound, and the same summary whatever the chunking,
+the order of chunks or an interruption."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from schemerisk.analysis.risk import deficit_risk
+from schemerisk.io import open_dataset
+from schemerisk.uncertainty.distributed import make_job, run_to_store, summary_dataset
+from schemerisk.uncertainty.sampling import unit_design
+from schemerisk.uncertainty.summary import FAN_QUANTILES, LogBins, sketch_quantile
+from tests.distributed.conftest import N_DRAWS, SEED, FailAt
+
+ALPHA = 1e-3
+#: the bound of the module docstring, with room for the rounding of log()
+BOUND = ALPHA * (1 + 1e-9)
+
+
+def _summary(space, chunk=1000, before_chunk=None):  # type: ignore[no-untyped-def]
+    job = make_job(
+        space,
+        unit_design(space, N_DRAWS, SEED),
+        keep="summary",
+        chunk_size=chunk,
+        before_chunk=before_chunk,
+    )
+    return job, run_to_store(job, None, progress=False)
+
+
+@pytest.fixture(scope="module")
+def summary(space):  # type: ignore[no-untyped-def]
+    job, report = _summary(space)
+    return summary_dataset(job, report.summary)
+
+
+def test_counts_are_exact(summary, reference):
+    bal = reference["balance"]
+    assert np.array_equal(summary["n_deficit"].values, (bal < 0).sum("draw").values)
+    assert int(summary["n_any_deficit"]) == int((bal < 0).any("year").sum())
+    res = reference["reserve"]
+    assert np.array_equal(summary["n_reserve_negative"].values, (res < 0).sum("draw").values)
+    assert int(summary["n_ruin"]) == int((res < 0).any("year").sum())
+    assert summary.attrs["n_draws"] == N_DRAWS
+
+
+def test_sums_and_means_match_to_rounding(summary, reference):
+    for name in ("balance", "premium_revenue"):
+        x = reference[name].values
+        np.testing.assert_allclose(summary[f"{name}_sum"], x.sum(0), rtol=1e-12)
+        np.testing.assert_allclose(summary[f"{name}_sum_squares"], (x * x).sum(0), rtol=1e-12)
+        np.testing.assert_allclose(summary[f"{name}_mean"], x.mean(0), rtol=1e-12)
+        np.testing.assert_allclose(summary[f"{name}_std"], x.std(0, ddof=1), rtol=1e-6)
+    risk = deficit_risk(reference).table
+    np.testing.assert_array_equal(summary["p_deficit"], risk["p_deficit"])
+    np.testing.assert_allclose(summary["expected_deficit"], risk["expected_deficit"], rtol=1e-12)
+    np.testing.assert_allclose(
+        summary["expected_deficit_share"], risk["expected_deficit_share"], rtol=1e-12
+    )
+
+
+def test_quantiles_and_shortfalls_are_within_the_bound(summary, reference):
+    bal = reference["balance"].values
+    exact = np.quantile(bal, FAN_QUANTILES, axis=0, method="inverted_cdf")
+    got = summary["balance_quantile"].values
+    assert np.all(np.abs(got - exact) <= BOUND * np.abs(exact))
+    risk = deficit_risk(reference).table
+    for name in ("expected_shortfall", "expected_shortfall_share", "required_premium_multiplier"):
+        e, g = risk[name].values, summary[name].values
+        assert np.all(np.abs(g - e) <= BOUND * np.abs(e)), name
+
+
+def test_the_bound_holds_over_many_magnitudes_and_signs():
+    rng = np.random.default_rng(3)
+    x = np.concatenate(
+        [rng.lognormal(0, 8, 40_000), -rng.lognormal(5, 3, 30_000), np.zeros(10), [np.inf]]
+    )[:, None]
+    bins = LogBins(ALPHA)
+    counts = bins.histogram(x)
+    q = np.linspace(0, 1, 401)
+    got = sketch_quantile(counts, bins.values(), q)[:, 0]
+    exact = np.quantile(x[:, 0], q, method="inverted_cdf")
+    finite = np.isfinite(exact)
+    assert np.all(np.abs(got[finite] - exact[finite]) <= BOUND * np.abs(exact[finite]))
+    assert np.array_equal(got[~finite], exact[~finite])
+
+
+def test_the_summary_does_not_depend_on_chunking(space, summary):
+    """Counts and sketches are integers: identical. Sums: the same to rounding (chunk
+    sums differ in their last bits; with the same chunk size the order does not matter)."""
+    job, report = _summary(space, chunk=777)
+    other = summary_dataset(job, report.summary)
+    for name in summary.data_vars:
+        a, b = other[name].values, summary[name].values
+        if a.dtype.kind == "i" or name in ("balance_quantile", "p_deficit"):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-13, err_msg=name)
+
+
+def test_an_interrupted_summary_run_resumes_to_the_same_summary(space, summary, tmp_path):
+    store = tmp_path / "s.zarr"
+    job = make_job(
+        space,
+        unit_design(space, N_DRAWS, SEED),
+        keep="summary",
+        chunk_size=1000,
+        before_chunk=FailAt(4),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run_to_store(job, store, progress=False, checkpoint_seconds=0.0)
+    with pytest.raises(ValueError, match="incomplete store"):
+        open_dataset(store)
+    job = make_job(space, unit_design(space, N_DRAWS, SEED), keep="summary", chunk_size=1000)
+    report = run_to_store(job, store, progress=False)
+    assert (report.already_done, report.computed) == (4, 2)
+    got = open_dataset(store)
+    for name in summary.data_vars:
+        np.testing.assert_array_equal(got[name].values, summary[name].values, err_msg=name)
+    assert got.attrs["schemerisk_complete"] == 1
