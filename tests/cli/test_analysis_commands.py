@@ -46,7 +46,7 @@ def test_report_with_only_an_output_uses_the_built_in_pair(
     assert "N = 64" in page
     assert "wrote X.html" in run.err
     assert run.out.startswith("- With every assumption at its planned value")
-    assert "The assumption to pin down first: Pinning down" in run.out
+    assert "Data to collect first: pinning down" in run.out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["X.html"]  # nothing else, no temp files
 
 
