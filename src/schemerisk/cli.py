@@ -32,6 +32,21 @@ def _scenario_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _level_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--level",
+        type=float,
+        default=0.05,
+        help="target probability of deficit for the required premium (default 0.05)",
+    )
+
+
+def _horizon_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
+    )
+
+
 def _output_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o", "--output", type=Path, help="also write the result: .nc, .zarr or .csv (long format)"
@@ -522,9 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("project", help="run the deterministic projection and print Sheet C")
     _scenario_arg(p)
     _output_arg(p)
-    p.add_argument(
-        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
-    )
+    _horizon_arg(p)
     p.add_argument(
         "--scale",
         type=float,
@@ -580,9 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
         "by category; 'all' keeps everything; 'summary' keeps only streaming summaries: "
         "fan-chart quantiles, deficit counts and the risk moments, memory independent of -n)",
     )
-    p.add_argument(
-        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
-    )
+    _horizon_arg(p)
     p.add_argument(
         "--chunk-size", type=int, default=16_384, help="draws projected at once (default 16384)"
     )
@@ -610,12 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "cube", type=Path, help="a cube written by 'schemerisk simulate -o' (.nc or .zarr)"
     )
-    p.add_argument(
-        "--level",
-        type=float,
-        default=0.05,
-        help="target probability of deficit for the required premium (default 0.05)",
-    )
+    _level_arg(p)
     p.add_argument(
         "--adjust",
         choices=["flat-premiums", "contribution-rates", "all-premiums"],
@@ -705,15 +711,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sampler", choices=["mc", "lhs", "sobol"], default="mc", help="Monte Carlo design"
     )
-    p.add_argument(
-        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
-    )
-    p.add_argument(
-        "--level",
-        type=float,
-        default=0.05,
-        help="target probability of deficit for the required premium (default 0.05)",
-    )
+    _horizon_arg(p)
+    _level_arg(p)
     p.add_argument(
         "--deficit-cost", type=float, default=2.0, help="loss per unit of deficit (default 2)"
     )
@@ -736,9 +735,7 @@ def _study_args(p: argparse.ArgumentParser, n_help: str) -> None:
     )
     p.add_argument("-N", "--base-samples", type=int, default=1024, help=n_help)
     p.add_argument("--seed", type=int, default=0, help="the one seed (default 0)")
-    p.add_argument(
-        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
-    )
+    _horizon_arg(p)
     p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from schemerisk.model import project
 from schemerisk.scenario import Scenario, VolumeBasis, YearPath, load_scenario
 from schemerisk.scenario.types import CoverageRule
-from tests.oracle import assert_agrees_with_oracle
+from tests.oracle import BY_CATEGORY, BY_SERVICE, YEARLY, assert_agrees_with_oracle
 from tests.properties.strategies import lever_scenarios, scenarios
 
 PROPERTY = settings(
@@ -33,24 +33,6 @@ PROPERTY = settings(
 )
 
 RTOL = 1e-9
-YEARLY = (
-    "domestic_price_index",
-    "external_price_index",
-    "exchange_rate",
-    "total_population",
-    "balance",
-    "premium_revenue",
-    "health_care_payments",
-    "admin_expenditure",
-    "total_expenditure",
-    "user_fees",
-    "copayments",
-    "government_financing",
-    "patient_cost",
-    "government_cost",
-)
-BY_CATEGORY = ("population", "members", "exempted_members", "premium")
-BY_SERVICE = ("services", "unit_patient_cost", "unit_government_cost")
 
 
 def money_scale(ds: xr.Dataset) -> float:
