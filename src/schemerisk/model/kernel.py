@@ -452,13 +452,21 @@ def _project_draws(
     upper: np.ndarray,
     out: np.ndarray,
     ooff: np.ndarray,
+    keep: np.ndarray,
 ) -> None:
+    full = keep.shape[0] == 0
     for d in prange(out.shape[0]):
         p = base.copy()
         apply_modifications(
             p, theta[d], column, position, mode, kind, weight, reference, lower, upper
         )
-        project_one(p, off, n_years, n_cat, n_svc, n_admin, base_year, out[d], ooff)
+        if full:
+            project_one(p, off, n_years, n_cat, n_svc, n_admin, base_year, out[d], ooff)
+        else:  # project into a scratch row and keep only the chosen positions
+            row = np.empty(ooff[-1])
+            project_one(p, off, n_years, n_cat, n_svc, n_admin, base_year, row, ooff)
+            for j in range(keep.shape[0]):
+                out[d, j] = row[keep[j]]
 
 
 class Modifications:
@@ -516,6 +524,7 @@ def run_kernel(
     theta: np.ndarray | None = None,
     modifications: Modifications | None = None,
     out: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
 ) -> np.ndarray:
     """Project every draw: the checked wrapper around the compiled kernel.
 
@@ -528,12 +537,19 @@ def run_kernel(
     modifications : Modifications, optional
         How the columns of ``theta`` change the inputs. Default: none.
     out : numpy.ndarray, optional
-        Preallocated output, shape (draws, row length); allocated if omitted.
+        Preallocated output, shape (draws, row length) or (draws, len(keep));
+        allocated if omitted.
+    keep : numpy.ndarray, optional
+        Positions of the output row to keep, in the order wanted (e.g. from
+        :func:`~schemerisk.model.results.output_slices`); default the whole row.
+        Each draw is then projected into a scratch row and only these positions
+        are written, so the full rows are never stored.
 
     Returns
     -------
     numpy.ndarray
-        Output rows, shape (draws, row length), laid out by :data:`OUTPUT_DIMS`.
+        Output rows, shape (draws, row length), laid out by :data:`OUTPUT_DIMS`,
+        or (draws, len(keep)) with ``keep``.
     """
     mods = modifications if modifications is not None else Modifications()
     if theta is None:
@@ -547,7 +563,12 @@ def run_kernel(
     if len(mods) and (mods.position.max() >= n_inputs or mods.position.min() < 0):
         raise ValueError("a modification refers to an input position outside the vector")
     ooff = output_offsets(inputs)
-    shape = (theta.shape[0], int(ooff[-1]))
+    picks = np.zeros(0, dtype=np.int64) if keep is None else np.asarray(keep, dtype=np.int64)
+    if picks.ndim != 1 or (picks.size and (picks.min() < 0 or picks.max() >= ooff[-1])):
+        raise ValueError(f"keep must be positions in an output row of length {int(ooff[-1])}")
+    if keep is not None and picks.size == 0:
+        raise ValueError("keep must name at least one position")
+    shape = (theta.shape[0], int(ooff[-1]) if keep is None else int(picks.size))
     if out is None:
         out = np.empty(shape)
     elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
@@ -572,6 +593,7 @@ def run_kernel(
         mods.upper,
         out,
         ooff,
+        picks,
     )
     return out
 

@@ -258,6 +258,36 @@ def output_slices(
     return out
 
 
+def kept_positions(
+    inputs: ModelInputs, names: Iterable[str]
+) -> tuple[np.ndarray, dict[str, slice]]:
+    """Positions of the named outputs in a kernel row, and where each lands in the kept row.
+
+    The kernel's ``keep`` argument (:func:`~schemerisk.model.kernel.run_kernel`)
+    takes the positions; the kept row is the named outputs one after another.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+        Compiled inputs (for the dimension sizes).
+    names : iterable of str
+        Public variable names (see :data:`OUTPUT_VARIABLES`).
+
+    Returns
+    -------
+    positions : numpy.ndarray
+        int64 positions in the full row, in kept order.
+    where : dict
+        Variable name -> slice of the kept row.
+    """
+    parts, where, at = [], {}, 0
+    for name, sl, _ in output_slices(inputs, names):
+        parts.append(np.arange(sl.start, sl.stop, dtype=np.int64))
+        where[name] = slice(at, at + sl.stop - sl.start)
+        at += sl.stop - sl.start
+    return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)), where
+
+
 def blocks_to_dataset(
     scenario: Scenario, inputs: ModelInputs, blocks: dict[str, np.ndarray], draw_dim: bool = True
 ) -> xr.Dataset:
@@ -355,30 +385,37 @@ def add_memoranda(ds: xr.Dataset) -> xr.Dataset:
     def put(name: str, value: xr.DataArray, long_name: str, units: str) -> None:
         out[name] = value.assign_attrs(long_name=long_name, units=units)
 
-    if "members" in ds:
-        put("total_members", ds["members"].sum(CATEGORY), "Total membership", "persons")
-    if "members" in ds and "population" in ds:
+    def over(num: xr.DataArray, den: xr.DataArray, valid: xr.DataArray) -> xr.DataArray:
+        # The mask goes on the denominator (often the smaller array): NaN where not valid.
+        return num / den.where(valid)
+
+    def total_of(name: str) -> xr.DataArray:
+        return ds[name].sum(CATEGORY, skipna=False)
+
+    members_total = total_of("members") if "members" in ds else None
+    if members_total is not None:
+        put("total_members", members_total, "Total membership", "persons")
+    if members_total is not None and "population" in ds:
         pop = ds["population"]
         put(
             "insured_share",
-            (ds["members"] / pop).where(pop > 0),
+            over(ds["members"], pop, pop > 0),
             "Insured share of each category",
             "1",
         )
-        total = pop.sum(CATEGORY)
+        total = total_of("population")
         put(
             "coverage",
-            (ds["members"].sum(CATEGORY) / total).where(total > 0),
+            over(members_total, total, total > 0),
             "Coverage: share of the whole population insured",
             "1",
         )
-    if "members" in ds and "exempted_members" in ds:
-        total = ds["members"].sum(CATEGORY)
-        exempt = ds["exempted_members"].sum(CATEGORY)
+    if members_total is not None and "exempted_members" in ds:
+        exempt = total_of("exempted_members")
         put("total_exempted_members", exempt, "Members exempted from contributions", "persons")
         put(
             "exempted_share",
-            (exempt / total).where(total > 0),
+            over(exempt, members_total, members_total > 0),
             "Members exempted as a share of the insured",
             "1",
         )
@@ -388,11 +425,10 @@ def add_memoranda(ds: xr.Dataset) -> xr.Dataset:
             "Paying members by category",
             "persons",
         )
-    if "health_care_payments" in ds and "members" in ds:
-        total = ds["members"].sum(CATEGORY)
+    if "health_care_payments" in ds and members_total is not None:
         put(
             "health_care_payments_per_member",
-            (ds["health_care_payments"] / total).where(total > 0),
+            over(ds["health_care_payments"], members_total, members_total > 0),
             "Health care payments per insured person",
             cur.replace("/yr", "/person/yr"),
         )
@@ -400,7 +436,7 @@ def add_memoranda(ds: xr.Dataset) -> xr.Dataset:
         rev = ds["premium_revenue"]
         put(
             "admin_share_of_revenue",
-            (ds["admin_expenditure"] / rev).where(rev != 0),
+            over(ds["admin_expenditure"], rev, rev != 0),
             "Administrative expenditure as a share of premium revenue",
             "1",
         )
@@ -408,7 +444,7 @@ def add_memoranda(ds: xr.Dataset) -> xr.Dataset:
         rev = ds["premium_revenue"]
         put(
             "balance_share_of_revenue",
-            (ds["balance"] / rev).where(rev != 0),
+            over(ds["balance"], rev, rev != 0),
             "Balance as a share of premium revenue",
             "1",
         )
@@ -423,10 +459,11 @@ def add_memoranda(ds: xr.Dataset) -> xr.Dataset:
         total = ds["patient_cost"] + ds["government_cost"]
         put("total_cost", total, "Total cost of all services (current prices)", cur)
         if all(p in ds for p in parts):
+            valid = total > 0
             for p in parts:
                 put(
                     f"{p}_share",
-                    (ds[p] / total).where(total > 0),
+                    over(ds[p], total, valid),
                     f"Share of {p.replace('_', ' ')} in the total cost of services",
                     "1",
                 )

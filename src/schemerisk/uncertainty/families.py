@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,9 +75,33 @@ class Marginal:
         self.params = dict(params)
         self._dist = dist
         self._values = values
+        self._inverse: Any = None  # built on first use: see _fast_inverse
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The numerical inverse is rebuilt where it is used (it is deterministic),
+        # so a pickled marginal (e.g. sent to a dask worker) stays small.
+        state = self.__dict__.copy()
+        state["_inverse"] = None
+        return state
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Inverse CDF: map probabilities in [0, 1] to values."""
+        """Inverse CDF: map probabilities in [0, 1] to values.
+
+        For the families whose exact inverse is slow (beta, PERT, truncated
+        normal, gamma) this uses a numerical inverse (see :data:`INVERSION_U_ERROR`);
+        :meth:`exact_ppf` always gives scipy's own.
+        """
+        u = np.asarray(u, dtype=np.float64)
+        if self._dist is None:
+            return np.full(u.shape, float(self.params["value"]))
+        inverse = self._fast_inverse()
+        if inverse is not None:
+            lo, hi = self.support()
+            return np.clip(np.asarray(inverse.ppf(u), dtype=np.float64).reshape(u.shape), lo, hi)
+        return self.exact_ppf(u)
+
+    def exact_ppf(self, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF computed by scipy.stats to full precision (slower for some families)."""
         u = np.asarray(u, dtype=np.float64)
         if self._dist is None:
             return np.full(u.shape, float(self.params["value"]))
@@ -85,6 +110,25 @@ class Marginal:
             idx = np.clip(np.nan_to_num(x, nan=0.0).astype(np.int64), 0, len(self._values) - 1)
             return self._values[idx]
         return np.asarray(x, dtype=np.float64)
+
+    def _fast_inverse(self) -> Any:
+        """Scipy's numerical inverse of this CDF, or None where the exact one is used.
+
+        Built once, on first use, with :class:`scipy.stats.sampling.NumericalInverseHermite`
+        and then checked on a fixed grid of probabilities (the tails included): if
+        any ``|F(x) - u|`` exceeds :data:`INVERSION_U_ERROR` the exact inverse is used
+        instead. The check is deterministic, so every process makes the same choice.
+        """
+        if self._inverse is None:
+            if self.family not in _NUMERICAL_INVERSE:
+                self._inverse = False
+            else:
+                key = (self.family, tuple(sorted(self.params.items())))
+                with _INVERSE_LOCK:
+                    if key not in _INVERSE_CACHE:
+                        _INVERSE_CACHE[key] = _build_inverse(self)
+                    self._inverse = _INVERSE_CACHE[key]
+        return self._inverse or None
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Cumulative distribution function."""
@@ -136,6 +180,46 @@ class Marginal:
         """A short description, e.g. ``normal(mean=0.15, sd=0.05)``."""
         inner = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
         return f"{self.family}({inner})"
+
+
+INVERSION_U_ERROR = 1e-10
+"""Largest error ``|F(x) - u|`` allowed when a numerical inverse replaces the exact one.
+
+A draw ``x = F^{-1}(u)`` is then the exact quantile of a probability within
+1e-10 of ``u``: far below what any Monte Carlo run can resolve (10^8 draws
+resolve probabilities to about 10^-4), while about a hundred times faster for
+the beta family (scipy's exact beta inverse costs ~2.6 microseconds a value).
+"""
+
+_NUMERICAL_INVERSE = frozenset({"pert", "beta", "truncated_normal", "gamma"})
+# One inverse per distinct distribution and process: building one costs up to ~0.3 s.
+_INVERSE_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
+_INVERSE_LOCK = threading.Lock()
+_CHECK_GRID_SIZE = 2**16
+
+
+def _inversion_check_grid() -> np.ndarray:
+    mid = (np.arange(_CHECK_GRID_SIZE) + 0.5) / _CHECK_GRID_SIZE
+    tails = np.array([2.0**-53, 1e-14, 1e-12, 1e-10, 1e-8, 1e-6, 1e-4])
+    return np.concatenate([tails, mid, 1.0 - tails[::-1]])
+
+
+def _build_inverse(m: Marginal) -> Any:
+    """A checked numerical inverse of ``m``'s CDF, or False when it misses the bound."""
+    from scipy.stats.sampling import NumericalInverseHermite
+
+    try:
+        with np.errstate(all="ignore"):
+            inverse = NumericalInverseHermite(m._dist, u_resolution=INVERSION_U_ERROR / 100)
+    except Exception:  # UNU.RAN refuses some shapes (e.g. unbounded densities): use the exact one
+        return False
+    u = _inversion_check_grid()
+    with np.errstate(all="ignore"):
+        x = np.asarray(inverse.ppf(u), dtype=np.float64)
+        error = np.abs(m._dist.cdf(x) - u)
+    if not (np.all(np.isfinite(x)) and float(np.max(error)) <= INVERSION_U_ERROR):
+        return False
+    return inverse
 
 
 def _short(v: Any) -> str:
@@ -555,7 +639,7 @@ def fit_quantiles(
     def residual(x: np.ndarray) -> np.ndarray:
         try:
             marg = family.build({**extra, **natural(x)})
-            r = (marg.ppf(p) - q) / max(float(np.ptp(q)), 1e-300)
+            r = (marg.exact_ppf(p) - q) / max(float(np.ptp(q)), 1e-300)
         except (FamilyError, ValueError, ZeroDivisionError, OverflowError):
             return np.full(len(p), 1e6)
         return np.where(np.isfinite(r), r, 1e6)

@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from schemerisk import __version__
-from schemerisk.model.kernel import output_offsets, run_kernel
+from schemerisk.model.kernel import run_kernel
 from schemerisk.model.layout import compile_inputs
 from schemerisk.model.project import as_scenario
 from schemerisk.model.results import (
@@ -27,7 +27,7 @@ from schemerisk.model.results import (
     DRAW,
     add_memoranda,
     blocks_to_dataset,
-    output_slices,
+    kept_positions,
 )
 from schemerisk.scenario.types import Scenario
 from schemerisk.uncertainty.sampling import Design, Sampler, to_values, unit_design
@@ -130,23 +130,27 @@ def run_design(
     """
     inputs = space.inputs
     names = _keep_names(keep)
-    slices = output_slices(inputs, names)
+    positions, where = kept_positions(inputs, names)
     n, k = design.n_rows, space.n_columns
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     theta = np.empty((n, k))
-    kept = {name: np.empty((n, sl.stop - sl.start)) for name, sl, _ in slices}
-    row_len = int(output_offsets(inputs)[-1])
-    buffer = np.empty((min(chunk_size, n), row_len))
+    # The kernel writes only the kept outputs, straight into one (draws, kept) array;
+    # each variable of the cube is a view of its columns.
+    values = np.empty((n, positions.size))
     with numba_threads(threads), _progress(n, progress, "projecting") as bar:
         for start in range(0, n, chunk_size):
             stop = min(start + chunk_size, n)
             theta[start:stop] = to_values(space, design.rows(start, stop))
-            out = buffer[: stop - start]
-            run_kernel(inputs, theta[start:stop], space.modifications, out=out)
-            for name, sl, _ in slices:
-                kept[name][start:stop] = out[:, sl]
+            run_kernel(
+                inputs,
+                theta[start:stop],
+                space.modifications,
+                out=values[start:stop],
+                keep=positions,
+            )
             bar.update(stop - start)
+    kept = {name: values[:, sl] for name, sl in where.items()}
     ds = blocks_to_dataset(space.scenario, inputs, kept, draw_dim=True)
     ds = add_memoranda(ds)
     ds = ds.assign(_input_variables(space, theta))
