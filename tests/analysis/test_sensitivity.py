@@ -132,6 +132,40 @@ def test_many_outputs_at_once_equal_salib_one_at_a_time(second_order: bool) -> N
             np.testing.assert_allclose(res["S2_conf"][:, :, j][iu], ref["S2_conf"][iu], rtol=0.2)
 
 
+@pytest.mark.parametrize("second_order", [False, True])
+def test_bootstrap_equals_salib_estimators_on_the_resampled_rows(second_order: bool) -> None:
+    """The weighted-mean bootstrap gives what SALib's estimators give on gathered resamples."""
+    from SALib.analyze.sobol import first_order, total_order
+    from SALib.analyze.sobol import second_order as s2
+    from scipy import stats
+
+    n, resamples, seed = 2**9, 60, 11
+    x = saltelli.sample(ISHIGAMI, n, calc_second_order=second_order, seed=4)
+    y = np.column_stack([Ishigami.evaluate(x, A, B), (x[:, 0] + x[:, 2] > 0).astype(float)])
+    res = sobol_indices(
+        y, ISHIGAMI["names"], n, second_order=second_order, num_resamples=resamples, seed=seed
+    )
+    # the reference: the same resample indices, the same standardisation, SALib's functions
+    ys = (y - y.mean(axis=0)) / y.std(axis=0)
+    step = 2 * 3 + 2 if second_order else 3 + 2
+    y3 = ys.reshape(n, step, -1)
+    a, b, ab = y3[:, 0], y3[:, -1], y3[:, 1:4]
+    r = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed))).integers(
+        n, size=(n, resamples)
+    )
+    z = stats.norm.ppf(0.975)
+    for j in range(3):
+        s1 = z * first_order(a[r], ab[r, j], b[r]).std(axis=0, ddof=1)
+        st = z * total_order(a[r], ab[r, j], b[r]).std(axis=0, ddof=1)
+        np.testing.assert_allclose(res["S1_conf"][j], s1, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(res["ST_conf"][j], st, rtol=1e-9, atol=1e-12)
+        if second_order:
+            ba = y3[:, 4:7]
+            for k in range(j + 1, 3):
+                ref = z * s2(a[r], ab[r, j], ab[r, k], ba[r, j], b[r]).std(axis=0, ddof=1)
+                np.testing.assert_allclose(res["S2_conf"][j, k], ref, rtol=1e-9, atol=1e-12)
+
+
 def test_a_constant_output_gets_zero_indices() -> None:
     n = 2**8
     x = saltelli.sample(ISHIGAMI, n, calc_second_order=False, seed=4)
