@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from schemerisk.analysis.risk import RISK_OUTPUTS, deficit_risk
 from schemerisk.io import write_dataset
 from schemerisk.model import compile_inputs
 from schemerisk.scenario import load_scenario
@@ -153,6 +154,69 @@ def test_risk_prints_the_table(cli: Cli, cube_file: Path) -> None:
     lines = {ln.split()[0]: ln for ln in run.out.splitlines() if ln.strip()[:4].isdigit()}
     for i, year in enumerate(range(1993, 1998)):
         assert lines[str(year)].split()[1] == f"{(bal[:, i] < 0).mean():.1%}"
+
+
+def _table_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln.strip()[:4].isdigit() or "P(at least" in ln]
+
+
+def test_risk_from_a_scenario_equals_risk_of_the_simulated_cube(cli: Cli, tmp_path: Path) -> None:
+    """``risk SCENARIO DISTRIBUTIONS`` is ``simulate`` then ``risk``, keeping only what risk reads."""
+    cube = tmp_path / "full.nc"
+    made = cli(
+        "simulate", BUILTIN, BUILTIN, "-n", "3000", "--seed", "5", "--no-progress", "-o", cube
+    )
+    assert made.code == 0, made.err
+    two_steps = cli("risk", cube)
+    slim = tmp_path / "slim.nc"
+    one_step = cli(
+        "risk", BUILTIN, BUILTIN, "-n", "3000", "--seed", "5", "--no-progress", "-o", slim
+    )
+    assert one_step.code == 0, one_step.err
+    assert "3,000 projections, seed 5" in one_step.out
+    assert _table_lines(one_step.out) == _table_lines(two_steps.out)
+    assert len(_table_lines(one_step.out)) == 6  # five years and the whole horizon
+    kept = xr.open_dataset(slim)
+    assert set(RISK_OUTPUTS) <= set(kept.data_vars)
+    assert "members" not in kept and "premium" not in kept  # the by-category outputs are not kept
+    assert _table_lines(cli("risk", slim).out) == _table_lines(two_steps.out)
+
+
+def test_risk_outputs_are_all_the_report_reads() -> None:
+    full = simulate(BUILTIN, BUILTIN, 500, seed=9, progress=False)
+    slim = simulate(BUILTIN, BUILTIN, 500, seed=9, keep=RISK_OUTPUTS, progress=False)
+    a, b = deficit_risk(slim), deficit_risk(full)
+    xr.testing.assert_identical(a.table, b.table)
+    xr.testing.assert_identical(a.p_any_deficit, b.p_any_deficit)
+    assert not np.isnan(a.table.required_premium_multiplier).any()
+
+
+def test_risk_run_options_are_refused_with_a_cube(cli: Cli, cube_file: Path) -> None:
+    run = cli("risk", cube_file, "-n", "100", "--seed", "0")
+    assert run.code == 2
+    assert "-n" not in run.out
+    assert "--draws, --seed only apply when the risk is simulated" in run.err
+
+
+def test_risk_of_a_scenario_alone_asks_for_its_distributions(cli: Cli) -> None:
+    run = cli("risk", BUILTIN)
+    assert run.code == 2
+    assert f"{BUILTIN} is a scenario: give its distributions too" in run.err
+
+
+def test_risk_refuses_a_cube_followed_by_distributions(cli: Cli, cube_file: Path) -> None:
+    run = cli("risk", cube_file, BUILTIN)
+    assert run.code == 2
+    assert "give either a cube alone, or a scenario and its distributions" in run.err
+
+
+def test_risk_from_a_scenario_names_a_bad_distributions_file(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "d.yaml"
+    bad.write_text("inputs:\n  x:\n    target: nowhere\n    distribution: normal\n", "utf-8")
+    run = cli("risk", BUILTIN, bad, "-n", "100", "--no-progress")
+    assert run.code == 2
+    assert str(bad) in run.err
+    assert "Traceback" not in run.text
 
 
 # --- drivers ----------------------------------------------------------------------------------

@@ -17,6 +17,15 @@ from scipy import stats
 from schemerisk.analysis.solver import Adjust, equilibrium_multiplier
 
 DRAW = "draw"
+#: the outputs :func:`deficit_risk` reads: a run for the risk report need keep no others
+RISK_OUTPUTS: tuple[str, ...] = (
+    "balance",
+    "premium_revenue",
+    "flat_premium_revenue",
+    "contribution_revenue",
+    "total_expenditure",
+    "reserve",
+)
 
 
 def wilson_interval(

@@ -432,7 +432,7 @@ def project_one(
         reserve[t] = reserve_carried(opening, interest[t], balance[t])  # extension
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _project_draws(
     base: np.ndarray,
     off: np.ndarray,

@@ -40,7 +40,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,11 +50,12 @@ import xarray as xr
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from schemerisk.io import COMPLETE_ATTR, atomic_path
-from schemerisk.model.kernel import output_offsets, run_kernel
+from schemerisk.model.kernel import run_kernel
 from schemerisk.model.results import (
     DRAW,
     add_memoranda,
     blocks_to_dataset,
+    kept_positions,
     output_slices,
 )
 from schemerisk.uncertainty.montecarlo import (
@@ -238,13 +239,17 @@ def make_job(
     )
 
 
-def _project(job: ChunkJob, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+def _project(
+    job: ChunkJob, start: int, stop: int, names: Sequence[str]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Draw and project one chunk, keeping only the named outputs (views of one array)."""
     space = job.space
     theta = to_values(space, job.design.rows(start, stop))
-    out = np.empty((stop - start, int(output_offsets(space.inputs)[-1])))
+    positions, where = kept_positions(space.inputs, names)
+    out = np.empty((stop - start, positions.size))
     with numba_threads(job.threads):
-        run_kernel(space.inputs, theta, space.modifications, out=out)
-    return theta, out
+        run_kernel(space.inputs, theta, space.modifications, out=out, keep=positions)
+    return theta, {name: out[:, sl] for name, sl in where.items()}
 
 
 def cube_piece(job: ChunkJob, start: int, stop: int) -> xr.Dataset:
@@ -263,8 +268,7 @@ def cube_piece(job: ChunkJob, start: int, stop: int) -> xr.Dataset:
         Kept outputs, memoranda and drawn inputs, with the ``draw`` coordinate.
     """
     space = job.space
-    theta, out = _project(job, start, stop)
-    kept = {name: out[:, sl].copy() for name, sl, _ in output_slices(space.inputs, job.keep)}
+    theta, kept = _project(job, start, stop, job.keep)
     ds = blocks_to_dataset(space.scenario, space.inputs, kept, draw_dim=True)
     ds = add_memoranda(ds)
     ds = ds.assign(_input_variables(space, theta))
@@ -287,8 +291,7 @@ def summary_piece(job: ChunkJob, start: int, stop: int) -> ChunkSummary:
         Small: sparse histograms, sums and counts.
     """
     space = job.space
-    _, out = _project(job, start, stop)
-    blocks = {name: out[:, sl] for name, sl, _ in output_slices(space.inputs, SUMMARY_OUTPUTS)}
+    _, blocks = _project(job, start, stop, SUMMARY_OUTPUTS)
     ds = blocks_to_dataset(space.scenario, space.inputs, blocks, draw_dim=True)
     return summarise_chunk(ds, job.bins, job.adjust)
 
@@ -353,8 +356,8 @@ class WarmKernel(WorkerPlugin):
         self.job = job
 
     def setup(self, worker: Any) -> None:
-        """Project draw 0 on ``worker``."""
-        _project(self.job, 0, 1)
+        """Project draw 0 on ``worker`` (this also builds the numerical inverse CDFs)."""
+        _project(self.job, 0, 1, self.job.keep or SUMMARY_OUTPUTS)
 
 
 @dataclass(frozen=True)

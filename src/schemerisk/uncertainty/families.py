@@ -208,9 +208,18 @@ def _build_inverse(m: Marginal) -> Any:
     """A checked numerical inverse of ``m``'s CDF, or False when it misses the bound."""
     from scipy.stats.sampling import NumericalInverseHermite
 
+    target, domain = m._dist, None
+    if m.family == "truncated_normal":
+        # the normal on the truncated domain: UNU.RAN renormalises it, and scipy's normal
+        # CDF is much cheaper to call than truncnorm's during the set-up
+        p = m.params
+        target = stats.norm(loc=p["mean"], scale=p["sd"])
+        domain = (p["low"], p["high"])
     try:
         with np.errstate(all="ignore"):
-            inverse = NumericalInverseHermite(m._dist, u_resolution=INVERSION_U_ERROR / 100)
+            inverse = NumericalInverseHermite(
+                target, domain=domain, u_resolution=INVERSION_U_ERROR / 100
+            )
     except Exception:  # UNU.RAN refuses some shapes (e.g. unbounded densities): use the exact one
         return False
     u = _inversion_check_grid()

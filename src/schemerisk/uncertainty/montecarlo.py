@@ -11,6 +11,7 @@ import contextlib
 import importlib.metadata
 import sys
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,10 +139,24 @@ def run_design(
     # The kernel writes only the kept outputs, straight into one (draws, kept) array;
     # each variable of the cube is a view of its columns.
     values = np.empty((n, positions.size))
-    with numba_threads(threads), _progress(n, progress, "projecting") as bar:
-        for start in range(0, n, chunk_size):
-            stop = min(start + chunk_size, n)
-            theta[start:stop] = to_values(space, design.rows(start, stop))
+    starts = range(0, n, chunk_size)
+
+    def draw(start: int) -> int:
+        stop = min(start + chunk_size, n)
+        theta[start:stop] = to_values(space, design.rows(start, stop))
+        return stop
+
+    with (
+        numba_threads(threads),
+        _progress(n, progress, "projecting") as bar,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        # draw the next chunk's inputs while the kernel (which releases the GIL) projects this one
+        pending = pool.submit(draw, starts[0])
+        for i, start in enumerate(starts):
+            stop = pending.result()
+            if i + 1 < len(starts):
+                pending = pool.submit(draw, starts[i + 1])
             run_kernel(
                 inputs,
                 theta[start:stop],

@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 from scipy.stats import qmc
 
 from schemerisk.uncertainty.space import ParameterSpace, Time
@@ -207,7 +207,7 @@ def to_values(space: ParameterSpace, unit: np.ndarray) -> np.ndarray:
     for block in space.correlations:
         needs_normal.update(block.entries)
     z: dict[str, np.ndarray] = {
-        name: stats.norm.ppf(u[:, space.columns[name]]) for name in needs_normal
+        name: special.ndtri(u[:, space.columns[name]]) for name in needs_normal
     }
     for block in space.correlations:
         _impose_copula(block.factor, block.innovation_factor, [z[name] for name in block.entries])
@@ -217,7 +217,7 @@ def to_values(space: ParameterSpace, unit: np.ndarray) -> np.ndarray:
     out = np.empty_like(u)
     for e in space.entries:
         cols = space.columns[e.name]
-        uu = stats.norm.cdf(z[e.name]) if e.name in z else u[:, cols]
+        uu = special.ndtr(z[e.name]) if e.name in z else u[:, cols]
         out[:, cols] = e.marginal.ppf(np.clip(uu, _EPS, 1.0 - _EPS))
     return out
 
