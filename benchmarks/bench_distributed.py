@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,25 @@ def _space():  # type: ignore[no-untyped-def]
     return load_space(SCENARIO, sc, compile_inputs(sc))
 
 
+def _space_16():  # type: ignore[no-untyped-def]
+    """The shipped distributions without their correlations and population growth: 16 inputs,
+    each its own Sobol' group (the issue's "Sobol' study of 16 inputs")."""
+    import yaml
+
+    from schemerisk.model.layout import compile_inputs
+    from schemerisk.model.project import as_scenario
+    from schemerisk.scenario.builtin import resolve_builtin
+    from schemerisk.uncertainty.space import parse_space
+
+    doc = yaml.safe_load(resolve_builtin(SCENARIO, "distributions").read_text(encoding="utf-8"))
+    doc.pop("correlations", None)
+    doc["inputs"].pop("population_growth")
+    sc = as_scenario(SCENARIO).with_horizon(HORIZON)
+    space = parse_space(yaml.safe_dump(doc), sc, "16 inputs", compile_inputs(sc))
+    assert len(space.entries) == 16 and not space.correlations
+    return space
+
+
 def child(case: str, n: int, chunk: int, workers: int, store: str) -> dict[str, Any]:
     """One measured case, in this (child) process."""
     from schemerisk.uncertainty.distributed import connect, make_job, run_to_store
@@ -123,11 +143,39 @@ def child(case: str, n: int, chunk: int, workers: int, store: str) -> dict[str, 
         t1 = time.perf_counter()
         deficit_risk(cube)
         return {"work_seconds": time.perf_counter() - t0, "risk_seconds": time.perf_counter() - t1}
-    if case == "sobol":
-        from schemerisk.analysis.sensitivity import sobol_analysis
+    if case == "pipeline_risk":
+        from schemerisk.analysis.risk import RISK_OUTPUTS, deficit_risk
 
-        sobol_analysis(space.scenario, space, n, seed=1, progress=False)
+        cube = simulate(
+            space.scenario, space, n, seed=1, chunk_size=chunk, keep=RISK_OUTPUTS, progress=False
+        )
+        t1 = time.perf_counter()
+        deficit_risk(cube)
+        return {"work_seconds": time.perf_counter() - t0, "risk_seconds": time.perf_counter() - t1}
+    if case == "risk_cli":
+        import contextlib
+        import io
+
+        from schemerisk.cli import main
+
+        argv = ["risk", SCENARIO, SCENARIO, "-n", str(n), "--horizon", str(HORIZON)]
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = main([*argv, "--seed", "1", "--no-progress"])
+        if code != 0:
+            raise RuntimeError(f"schemerisk {' '.join(argv)} exited with {code}")
         return {"work_seconds": time.perf_counter() - t0}
+    if case in ("sobol", "sobol16"):
+        from schemerisk.analysis.sensitivity import sobol_analysis
+        from schemerisk.uncertainty.sampling import salib_problem
+
+        if case == "sobol16":
+            space = _space_16()
+            t0 = time.perf_counter()
+        groups = len(set(salib_problem(space)["groups"]))  # type: ignore[call-overload]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the precision warning
+            sobol_analysis(space.scenario, space, n, seed=1, progress=False)
+        return {"work_seconds": time.perf_counter() - t0, "groups": groups}
     keep = "summary" if case == "summary" else None
     job = make_job(
         space,
@@ -214,12 +262,40 @@ def profile(n: int = 65_536) -> list[dict[str, Any]]:
         a = np.empty((n, row))
         a.fill(1.0)
 
+    def exact_to_values() -> None:
+        # the same with scipy's exact inverse CDFs (what to_values used before the numerical inverse)
+        saved = [e.marginal._inverse for e in space.entries]
+        for e in space.entries:
+            e.marginal._inverse = False
+        try:
+            to_values(space, unit)
+        finally:
+            for e, inv in zip(space.entries, saved, strict=True):
+                e.marginal._inverse = inv
+
+    from schemerisk.analysis.risk import RISK_OUTPUTS
+    from schemerisk.model.results import DEFAULT_KEEP, kept_positions
+
+    kept_default = kept_positions(space.inputs, DEFAULT_KEEP)[0]
+    kept_risk = kept_positions(space.inputs, RISK_OUTPUTS)[0]
+    out_default = np.empty((n, kept_default.size))
+    out_risk = np.empty((n, kept_risk.size))
+    mods = space.modifications
     rows = [
         ("unit design rows (PCG64 blocks)", best(lambda: design.rows(0, n))),
         ("to_values (copula, AR(1), inverse CDFs)", best(lambda: to_values(space, unit))),
+        ("to_values with scipy's exact inverse CDFs", best(exact_to_values)),
         (
-            "kernel, all numba threads",
-            best(lambda: run_kernel(space.inputs, theta, space.modifications, out=out)),
+            f"kernel, full rows ({row} floats), all threads",
+            best(lambda: run_kernel(space.inputs, theta, mods, out=out)),
+        ),
+        (
+            f"kernel, default outputs ({kept_default.size} floats)",
+            best(lambda: run_kernel(space.inputs, theta, mods, out=out_default, keep=kept_default)),
+        ),
+        (
+            f"kernel, risk outputs ({kept_risk.size} floats)",
+            best(lambda: run_kernel(space.inputs, theta, mods, out=out_risk, keep=kept_risk)),
         ),
         ("floor: np.empty + fill, output shape", best(fresh_fill)),
         ("floor: fill of a touched array", best(lambda: out.fill(1.0))),
@@ -322,12 +398,18 @@ def main() -> None:
                 print(f"{r['stage']:<56}{r['seconds']:>10.3f}{r['draws_per_second']:>14,.0f}")
             results["profile"] = prof
         if a.only in (None, "pipelines"):
+            million = 1_000_000
             rows = [
-                case("10^6 draws, 10 years, + risk report", "pipeline", 1_000_000, 16_384, 0),
-                case("Sobol' N = 2^14 (17 groups: 311,296 runs)", "sobol", 2**14, 16_384, 0),
+                case("schemerisk risk B B -n 10^6 --horizon 10", "risk_cli", million, 16_384, 0),
+                case("simulate(keep=RISK_OUTPUTS) + risk", "pipeline_risk", million, 16_384, 0),
+                case("simulate (default outputs) + risk", "pipeline", million, 16_384, 0),
+                case("Sobol' N = 2^14, shipped file", "sobol", 2**14, 16_384, 0),
+                case("Sobol' N = 2^14, 16 inputs", "sobol16", 2**14, 16_384, 0),
             ]
-            rows[1]["n"] = 2**14 * 19
-            print_table("6. pipelines (this process, 2 numba threads)", rows, n)
+            for r in rows[3:]:
+                r["n"] = 2**14 * (r["groups"] + 2)  # model runs of the Saltelli design
+                r["note"] += f"; {r['groups']} groups, {r['n']:,} runs"
+            print_table("6. pipelines (this process, all numba threads)", rows, n)
             results["pipelines"] = rows
     print(f"\n{machine()}")
     shutil.rmtree(tmp, ignore_errors=True)
