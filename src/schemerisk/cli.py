@@ -135,19 +135,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     only streaming summaries are kept (see :mod:`schemerisk.uncertainty.distributed`).
     """
     from schemerisk.io import write_dataset
-    from schemerisk.model import compile_inputs
     from schemerisk.model.results import VARIABLE_FIELDS
-    from schemerisk.scenario import load_scenario
     from schemerisk.uncertainty.montecarlo import balance_summary, run_design
     from schemerisk.uncertainty.sampling import unit_design
-    from schemerisk.uncertainty.space import load_space
 
-    sc = load_scenario(args.scenario)
-    if args.horizon is not None:
-        if args.horizon < 0:
-            raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
-        sc = sc.with_horizon(args.horizon)
-    space = load_space(args.distributions, sc, compile_inputs(sc))
+    _, space = _bound_space(args.scenario, args.distributions, args.horizon)
     _check_output(args.output)
     if args.draws < 1:
         raise CliError(f"-n must be at least 1, got {args.draws}")
@@ -339,22 +331,14 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The Monte Carlo run behind ``schemerisk risk SCENARIO DISTRIBUTIONS``."""
     from schemerisk.analysis.risk import RISK_OUTPUTS
     from schemerisk.io import write_dataset
-    from schemerisk.model import compile_inputs
-    from schemerisk.scenario import load_scenario
     from schemerisk.uncertainty.montecarlo import run_design
     from schemerisk.uncertainty.sampling import unit_design
-    from schemerisk.uncertainty.space import load_space
 
     if Path(args.source).suffix.lower() in (".nc", ".zarr"):
         raise CliError(
             f"{args.source}: give either a cube alone, or a scenario and its distributions"
         )
-    sc = load_scenario(args.source)
-    if args.horizon is not None:
-        if args.horizon < 0:
-            raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
-        sc = sc.with_horizon(args.horizon)
-    space = load_space(args.distributions, sc, compile_inputs(sc))
+    sc, space = _bound_space(args.source, args.distributions, args.horizon)
     _check_output(args.output)
     draws = args.draws if args.draws is not None else 100_000
     if draws < 1:
@@ -377,18 +361,24 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return cube
 
 
-def _load_study(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """Scenario and distributions of a study command, validated before any work."""
+def _bound_space(scenario: str, distributions: str, horizon: int | None):  # type: ignore[no-untyped-def]
+    """Load a scenario (extended to ``horizon``) and bind its distributions, before any work."""
     from schemerisk.model import compile_inputs
     from schemerisk.scenario import load_scenario
     from schemerisk.uncertainty.space import load_space
 
-    sc = load_scenario(args.scenario)
-    if args.horizon is not None:
-        if args.horizon < 0:
-            raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
-        sc = sc.with_horizon(args.horizon)
-    space = load_space(args.distributions, sc, compile_inputs(sc))
+    sc = load_scenario(scenario)
+    if horizon is not None:
+        if horizon < 0:
+            raise CliError(f"--horizon must be 0 or more, got {horizon}")
+        sc = sc.with_horizon(horizon)
+    return sc, load_space(distributions, sc, compile_inputs(sc))
+
+
+def _load_study(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Scenario and distributions of a study command, validated before any work."""
+
+    sc, space = _bound_space(args.scenario, args.distributions, args.horizon)
     if args.base_samples < 2:
         raise CliError(f"-N must be at least 2, got {args.base_samples}")
     return sc, space

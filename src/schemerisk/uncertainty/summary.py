@@ -55,17 +55,12 @@ from fractions import Fraction
 import numpy as np
 import xarray as xr
 
+from schemerisk.analysis.risk import RISK_OUTPUTS
+
 #: the fan-chart bands kept by a summary run
 FAN_QUANTILES: tuple[float, ...] = (0.05, 0.20, 0.35, 0.50, 0.65, 0.80, 0.95)
-#: kernel outputs a summary needs from each chunk
-SUMMARY_OUTPUTS: tuple[str, ...] = (
-    "balance",
-    "premium_revenue",
-    "flat_premium_revenue",
-    "contribution_revenue",
-    "total_expenditure",
-    "reserve",
-)
+#: kernel outputs a summary needs from each chunk: those the risk report reads
+SUMMARY_OUTPUTS: tuple[str, ...] = RISK_OUTPUTS
 #: the exact per-year sums, in this order
 MOMENTS: tuple[str, ...] = (
     "balance_sum",
