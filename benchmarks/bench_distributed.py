@@ -29,10 +29,10 @@ Tables
 4. **streaming summaries** against the full cube, in this process and on 2 workers.
 5. **profile** of one chunk of 65,536 draws: unit design rows, ``to_values``,
    the kernel; the memory floor of writing the kernel's output array (fresh
-   ``np.empty`` + ``fill``, and ``fill`` of an already touched array); and a
-   *simplified, numpy-vectorised stand-in* of the core (NOT the model: the
-   same output volume per draw and a comparable number of operations, see
-   :func:`vectorised_core`).
+   ``np.empty`` + ``fill``, and ``fill`` of an already touched array); and the
+   same projection written with numpy, vectorised over the draws
+   (``vectorised_model.py``; tests/model/test_vectorised_reference.py checks
+   that it equals the kernel bit for bit).
 6. **pipelines**: 10^6 draws over ten years and the risk report; a Sobol'
    study at N = 2^14.
 """
@@ -194,53 +194,11 @@ def child(case: str, n: int, chunk: int, workers: int, store: str) -> dict[str, 
     return {"work_seconds": work, "store_mb": size / 2**20}
 
 
-def vectorised_core(theta: np.ndarray, out: np.ndarray, n_years: int) -> None:
-    """A SIMPLIFIED numpy-vectorised stand-in for the kernel's core -- not the model.
-
-    Per draw: population by category grown each year, members by uptake, a
-    price index, unit costs and service counts by (category, service), scheme
-    payments, premium revenue, expenditure, balance and reserve, written into
-    an output row as long as the kernel's. Each year is a handful of whole-array
-    numpy operations over all draws at once (temporaries included), which is
-    how a vectorised implementation of the equations would be written.
-    """
-    n = theta.shape[0]
-    n_cat = n_svc = 5
-    growth = 1.0 + 0.01 * theta[:, 0:1]
-    inflation = 1.0 + 0.1 * theta[:, 1:2]
-    uptake = 0.2 + 0.6 * theta[:, 2 : 2 + n_cat]
-    rate = 0.05 + theta[:, 2 + n_cat : 2 + n_cat + n_svc]
-    pop = np.full((n, n_cat), 1e5)
-    cost = np.full((n, n_svc), 1e4)
-    price = np.ones((n, 1))
-    reserve = np.zeros(n)
-    width = out.shape[1] // (n_years + 1)
-    for t in range(n_years + 1):
-        pop = pop * growth
-        price = price * inflation
-        members = pop * uptake
-        services = members[:, :, None] * rate[:, None, :]
-        spend = services * (cost * price)[:, None, :]
-        payments = spend.sum(axis=(1, 2))
-        revenue = members.sum(axis=1) * 2e4 * price[:, 0]
-        balance = revenue - 1.05 * payments
-        reserve = reserve * 1.03 + balance
-        row = out[:, t * width : (t + 1) * width]
-        row[:, 0:n_cat] = pop
-        row[:, n_cat : 2 * n_cat] = members
-        row[:, 2 * n_cat : 2 * n_cat + n_cat * n_svc] = services.reshape(n, -1)
-        row[:, 35 : 35 + n_cat * n_svc] = spend.reshape(n, -1)
-        row[:, 60] = payments
-        row[:, 61] = revenue
-        row[:, 62] = balance
-        row[:, 63] = reserve
-        row[:, 64:width] = price
-
-
 def profile(n: int = 65_536) -> list[dict[str, Any]]:
     """Seconds per stage for one chunk of ``n`` draws (best of 3), and the floors."""
     from schemerisk.model.kernel import output_offsets, run_kernel
     from schemerisk.uncertainty.sampling import to_values, unit_design
+    from vectorised_model import project_vectorised
 
     space = _space()
     design = unit_design(space, n, 1)
@@ -300,8 +258,8 @@ def profile(n: int = 65_536) -> list[dict[str, Any]]:
         ("floor: np.empty + fill, output shape", best(fresh_fill)),
         ("floor: fill of a touched array", best(lambda: out.fill(1.0))),
         (
-            "vectorised numpy stand-in (simplified, not the model)",
-            best(lambda: vectorised_core(theta, out, HORIZON)),
+            "numpy-vectorised model (vectorised_model.py)",
+            best(lambda: project_vectorised(space.inputs, theta, mods)),
         ),
     ]
     return [

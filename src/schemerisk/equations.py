@@ -468,8 +468,8 @@ def insured_shares_for_target(
     total = 0.0
     for i in range(out.shape[0]):
         total += population[i]
+        out[i] = planned[i]  # kept unless the category moves (also when none can move)
         if rule == 0 or applies[i] < 0.5:
-            out[i] = planned[i]
             fixed_members += planned[i] * population[i]
         else:
             moving_pop += population[i]

@@ -99,3 +99,25 @@ def test_unit_cost_from_totals() -> None:
     assert eq.unit_cost_from_totals(1e6, 0.6, 500.0) == pytest.approx(1200.0, rel=1e-15)
     assert eq.unit_cost_from_totals(1e6, 0.4, 500.0) == pytest.approx(800.0, rel=1e-15)
     assert eq.unit_cost_from_totals(1e6, 0.4, 0.0) == 0.0
+
+
+def test_coverage_target_with_no_one_to_move_keeps_the_planned_shares() -> None:
+    """Every share is written even when the moving categories have no population.
+
+    The kernel reuses one scratch array for the shares year after year; a share
+    left unwritten would carry last year's value (or uninitialised memory).
+    """
+    import numpy as np
+
+    out = np.full(3, np.nan)
+    planned = np.array([0.4, 0.5, 0.6])
+    eq.insured_shares_for_target(
+        1,
+        0.9,
+        np.array([0.0, 1.0, 1.0]),  # the target moves categories 1 and 2 ...
+        np.array([0.3, 0.4, 0.5]),
+        planned,
+        np.array([1000.0, 0.0, 0.0]),  # ... which have nobody in them
+        out,
+    )
+    np.testing.assert_array_equal(out, planned)
