@@ -10,6 +10,7 @@ as editing the scenario file.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -325,3 +326,40 @@ services:
 def test_count_split_onto_empty_category_is_rejected() -> None:
     with pytest.raises(ScenarioError, match="split"):
         parse_scenario(EMPTY_SPLIT)
+
+
+def test_cached_kernels_are_flushed_when_a_module_they_use_changes(tmp_path: Path) -> None:
+    """numba keys a cache on the kernel's own file; equations.py and layout.py are checked here."""
+    from schemerisk.model.kernel import refresh_stale_cache
+
+    class FakeCache:
+        def __init__(self) -> None:
+            self.flushed = 0
+            self.cache_path = str(tmp_path / "cache")
+
+        def flush(self) -> None:
+            self.flushed += 1
+
+    class FakeDispatcher:
+        def __init__(self) -> None:
+            self._cache = FakeCache()
+
+    dispatchers = [FakeDispatcher(), FakeDispatcher()]
+    source = tmp_path / "equations.py"
+    source.write_text("def f(): return 1\n", encoding="utf-8")
+    assert refresh_stale_cache(dispatchers, [source])  # no note yet: flushed, note written
+    assert [d._cache.flushed for d in dispatchers] == [1, 1]
+    assert not refresh_stale_cache(dispatchers, [source])  # unchanged: the cache is kept
+    assert [d._cache.flushed for d in dispatchers] == [1, 1]
+    source.write_text("def f(): return 2\n", encoding="utf-8")  # an equation edited
+    assert refresh_stale_cache(dispatchers, [source])
+    assert [d._cache.flushed for d in dispatchers] == [2, 2]
+
+
+def test_the_kernels_dependencies_are_watched() -> None:
+    from schemerisk.model import kernel
+
+    names = {d.__name__ for d in kernel._cached_dispatchers()}
+    assert {"project_one", "_project_draws", "apply_modifications"} <= names
+    marker = Path(kernel.project_one._cache.cache_path) / kernel._DEPENDENCY_MARKER
+    assert marker.is_file()

@@ -13,11 +13,15 @@ output rows; :func:`run_kernel` is the checked public wrapper.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
+from schemerisk import equations as _equations
 from schemerisk.equations import (
     admin_cost_current,
     adult_category_population,
@@ -34,6 +38,7 @@ from schemerisk.equations import (
     unit_cost_from_totals,
     value_on_target_path,
 )
+from schemerisk.model import layout as _layout
 from schemerisk.model.layout import INPUT_DIMS, OUTPUT_DIMS, In, ModelInputs, Out, offsets
 
 #: modification modes: the drawn value replaces, multiplies or is added to the input
@@ -598,6 +603,69 @@ def run_kernel(
     return out
 
 
+#: where numba keeps its note of the sources the cached kernels were compiled from
+_DEPENDENCY_MARKER = "schemerisk-kernel-dependencies.sha256"
+
+
+def refresh_stale_cache(
+    dispatchers: list[Any], sources: list[Path], marker_dir: Path | None = None
+) -> bool:
+    """Drop cached kernels compiled from other versions of the modules they depend on.
+
+    numba keys a cached function on its own source file only, so a kernel
+    compiled before ``equations.py`` or ``layout.py`` changed would be loaded
+    unchanged (numba issue #1833). This keeps a SHA-256 of those files beside the
+    cache and flushes the kernels' cache when it differs. Installed copies never
+    see it happen; a developer editing an equation does.
+
+    Parameters
+    ----------
+    dispatchers : list
+        numba dispatchers compiled with ``cache=True``.
+    sources : list of Path
+        The files they depend on besides their own.
+    marker_dir : Path, optional
+        Where to keep the SHA-256 (default: the dispatchers' cache directory).
+
+    Returns
+    -------
+    bool
+        True when the cache was flushed.
+    """
+    if not dispatchers:  # numba's JIT disabled (NUMBA_DISABLE_JIT): nothing is cached
+        return False
+    digest = hashlib.sha256()
+    for src in sources:
+        digest.update(src.read_bytes())
+    want = digest.hexdigest()
+    try:
+        where = marker_dir or Path(dispatchers[0]._cache.cache_path)
+        marker = where / _DEPENDENCY_MARKER
+        if marker.is_file() and marker.read_text(encoding="ascii").strip() == want:
+            return False
+        for d in dispatchers:
+            d._cache.flush()
+        where.mkdir(parents=True, exist_ok=True)
+        marker.write_text(want + "\n", encoding="ascii")
+    except (OSError, AttributeError):  # a read-only cache, or none: nothing stale can load
+        return False
+    return True
+
+
+def _cached_dispatchers() -> list[Any]:
+    return [
+        f
+        for f in globals().values()
+        if getattr(f, "_cache", None) is not None
+        and getattr(getattr(f, "py_func", None), "__module__", "") == __name__
+    ]
+
+
+refresh_stale_cache(
+    _cached_dispatchers(),
+    [Path(_equations.__file__), Path(_layout.__file__)],
+)
+
 __all__ = [
     "ELEMENT",
     "INPUT_DIMS",
@@ -609,5 +677,6 @@ __all__ = [
     "apply_modifications",
     "output_offsets",
     "project_one",
+    "refresh_stale_cache",
     "run_kernel",
 ]
