@@ -27,11 +27,9 @@ machine:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -44,6 +42,7 @@ from typing import Any
 import numba
 import numpy as np
 
+import _machine
 from schemerisk.model.kernel import output_offsets, run_kernel
 from schemerisk.model.layout import ModelInputs, compile_inputs
 from schemerisk.scenario import load_scenario
@@ -54,49 +53,9 @@ REPEATS = 3
 MB = 1e6  # output sizes and memory are in MB = 10^6 bytes
 
 
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (or what :mod:`platform` knows)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
 def machine() -> dict[str, Any]:
     """A description of the machine and the software versions."""
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "numba_threads": numba.config.NUMBA_NUM_THREADS,
-        "threading_layer": None,  # filled in after the first parallel call
-        "memory_gb": _total_memory_gb(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "platform": platform.platform(),
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_start": _load(),
-        "load_end": None,  # filled in at the end
-    }
-
-
-def _load() -> float | None:
-    """The 1-minute load average: other work on the machine skews every figure."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
-
-def _total_memory_gb() -> float | None:
-    try:
-        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-    return round(pages * size / 1e9, 1)
+    return _machine.machine()
 
 
 def rss_mb() -> float:
@@ -245,24 +204,11 @@ def startup() -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- report
 
 
-def _threads(t: int, m: dict[str, Any]) -> str:
-    return f"{t} (all)" if t == m["numba_threads"] else str(t)
-
-
 def format_report(results: dict[str, Any]) -> str:
     """The results as an aligned plain-text table."""
     m = results["machine"]
     lines = [
-        "Machine",
-        f"  CPU              {m['cpu']}",
-        f"  cores            {m['cores']} (os.cpu_count)",
-        f"  numba threads    {m['numba_threads']} (threading layer: {m['threading_layer']})",
-        f"  memory           {m['memory_gb']} GB",
-        f"  python           {m['python']}",
-        f"  numpy / numba    {m['numpy']} / {m['numba']}",
-        f"  platform         {m['platform']}",
-        f"  date             {m['date']}",
-        f"  load average     {m['load_start']} at start, {m['load_end']} at end (1 min)",
+        *_machine.machine_lines(m),
         "",
         f"1. Kernel throughput: {SCENARIO}, horizon {HORIZON} "
         f"(row length {results['row_length']}), best of {REPEATS} after a warm-up",
@@ -275,7 +221,7 @@ def format_report(results: dict[str, Any]) -> str:
         ratio = one_thread.get(r["draws"], float("nan")) / r["seconds"]
         speedup = "" if r["draws"] == 1 or math.isnan(ratio) else f"{ratio:.2f}x"
         lines.append(
-            f"  {r['draws']:>9,}  {_threads(r['threads'], m):>8}  {r['seconds']:>10.6f}  "
+            f"  {r['draws']:>9,}  {_machine.threads_label(r['threads'], m):>8}  {r['seconds']:>10.6f}  "
             f"{r['projections_per_s']:>13,.0f}  {speedup:>11}  {r['output_mb']:>9,.1f}"
         )
         if r["threads"] > 1 and ratio < 0.6 * r["threads"]:
@@ -325,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     results["memory"] = memory
     print("start-up ...", file=sys.stderr, flush=True)
     results["startup"] = startup()
-    results["machine"]["load_end"] = _load()
+    results["machine"]["load_end"] = _machine.load_average()
 
     print(format_report(results))
     if args.json:

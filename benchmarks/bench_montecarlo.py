@@ -43,10 +43,7 @@ the machine slows every figure down.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -59,6 +56,7 @@ import numba
 import numpy as np
 import scipy
 
+import _machine
 from schemerisk.model.kernel import output_offsets, run_kernel
 from schemerisk.model.layout import compile_inputs
 from schemerisk.model.results import DEFAULT_KEEP, VARIABLE_FIELDS, output_slices
@@ -80,51 +78,9 @@ TIME_V = "/usr/bin/time"  # GNU time, for a child's ru_maxrss
 # ---------------------------------------------------------------- machine
 
 
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (or what :mod:`platform` knows)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def load_average() -> float | None:
-    """The 1-minute load average: other work on the machine skews every figure."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
-
-def total_memory_gb() -> float | None:
-    """Physical memory in GB, when the system says."""
-    try:
-        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-    return round(pages * size / 1e9, 1)
-
-
 def machine() -> dict[str, Any]:
     """A description of the machine and the software versions."""
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "numba_threads": int(numba.config.NUMBA_NUM_THREADS),  # type: ignore[attr-defined]
-        "threading_layer": None,  # known after the first parallel call
-        "memory_gb": total_memory_gb(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "scipy": scipy.__version__,
-        "platform": platform.platform(),
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_start": load_average(),
-        "load_end": None,
-    }
+    return _machine.machine(scipy=scipy.__version__)
 
 
 def _threads_available() -> tuple[int, ...]:
@@ -358,24 +314,11 @@ def sampling_profile(n: int) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- report
 
 
-def _threads_label(t: int, m: dict[str, Any]) -> str:
-    return f"{t} (all)" if t == m["numba_threads"] else str(t)
-
-
 def format_report(results: dict[str, Any]) -> str:
     """The results as aligned plain-text tables."""
     m = results["machine"]
     lines = [
-        "Machine",
-        f"  CPU              {m['cpu']}",
-        f"  cores            {m['cores']} (os.cpu_count)",
-        f"  numba threads    {m['numba_threads']} (threading layer: {m['threading_layer']})",
-        f"  memory           {m['memory_gb']} GB",
-        f"  python           {m['python']}",
-        f"  numpy / numba / scipy  {m['numpy']} / {m['numba']} / {m['scipy']}",
-        f"  platform         {m['platform']}",
-        f"  date             {m['date']}",
-        f"  load average     {m['load_start']} at start, {m['load_end']} at end (1 min)",
+        *_machine.machine_lines(m, ("numpy", "numba", "scipy")),
         "",
         f"1. simulate('{SCENARIO}', '{DISTRIBUTIONS}', N, horizon=H, threads=T): whole run "
         "(load, draw, project, assemble the cube)",
@@ -389,7 +332,7 @@ def format_report(results: dict[str, Any]) -> str:
         base = one.get((r["horizon"], r["draws"]))
         speedup = f"{base / r['seconds']:.2f}x" if base and r["threads"] > 1 else ""
         lines.append(
-            f"  {r['horizon']:>3}  {r['draws']:>9,}  {_threads_label(r['threads'], m):>8}  "
+            f"  {r['horizon']:>3}  {r['draws']:>9,}  {_machine.threads_label(r['threads'], m):>8}  "
             f"{len(r['all_seconds']):>4}  {r['seconds']:>9.3f}  {r['cpu_seconds']:>9.3f}  "
             f"{r['projections_per_s']:>13,.0f}  {speedup:>11}"
         )
@@ -493,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     results["sampling_vs_kernel"] = sampling_vs_kernel(sorted({mid, big}))
     results["sampling_profile"] = sampling_profile(mid)
     results["sampling_profile_draws"] = mid
-    results["machine"]["load_end"] = load_average()
+    results["machine"]["load_end"] = _machine.load_average()
 
     print(format_report(results))
     if args.json:
