@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,37 @@ SHARE_TOLERANCE = 1e-9
 _FRACTION = re.compile(
     r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*/\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$"
 )
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The values a number may take, and the words a message uses for them.
+
+    Parameters
+    ----------
+    lo : float or None
+        Smallest allowed value; None for no lower bound.
+    hi : float or None
+        Largest allowed value; None for no upper bound.
+    what : str
+        What is expected, as messages say it, e.g. "a share between 0 and 1".
+    lo_open : bool
+        Whether ``lo`` itself is excluded: (lo, hi] instead of [lo, hi].
+    """
+
+    lo: float | None
+    hi: float | None
+    what: str
+    lo_open: bool = False
+
+
+# Ranges that several keys share. A range used once is written where it is used.
+SHARE = Allowed(0.0, 1.0, "a share between 0 and 1")
+GROWTH = Allowed(-1.0, None, "a growth rate above -1", lo_open=True)
+INFLATION = Allowed(-1.0, None, "an inflation rate above -1 (e.g. 0.15 for 15 %/yr)", lo_open=True)
+COST_PER_SERVICE = Allowed(0.0, None, "a cost of 0 or more per service")
+UNIT_COST = Allowed(0.0, None, "a unit cost of 0 or more")
+AMOUNT_PER_MEMBER = Allowed(0.0, None, "an amount per member per year of 0 or more")
 
 
 class _LineDict(dict[Any, Any]):
@@ -197,6 +229,32 @@ class Reader:
             self.fail(path, f"{_fmt(value)} is out of range: expected {what}", parent, key)
         return value
 
+    def number_field(
+        self, m: Mapping[str, Any], path: str, key: str, allowed: Allowed, default: Any = None
+    ) -> float:
+        """Read the number under ``key`` in the mapping ``m`` found at ``path``.
+
+        Parameters
+        ----------
+        m : Mapping
+            The mapping that holds ``key``; its line numbers go into messages.
+        path : str
+            The key path of ``m``; the number's path is ``path.key``.
+        key : str
+            The key to read.
+        allowed : Allowed
+            The values allowed, and the words for them in messages.
+        default : object
+            What is read when ``key`` is absent.
+
+        Returns
+        -------
+        float
+            As :meth:`number`.
+        """
+        node, lo, hi, what = m.get(key, default), allowed.lo, allowed.hi, allowed.what
+        return self.number(node, _join(path, key), lo, hi, what, m, key, allowed.lo_open)
+
     def integer(self, node: Any, path: str, what: str, parent: Any = None, key: Any = None) -> int:
         """Convert ``node`` to an int."""
         if isinstance(node, bool) or not isinstance(node, int):
@@ -284,6 +342,19 @@ class _Context:
         value = r.number(node, path, lo, hi, what, parent, key, lo_open)
         return YearPath.constant(value, n)
 
+    def path_field(
+        self, m: Mapping[str, Any], path: str, key: str, allowed: Allowed, default: Any = None
+    ) -> YearPath:
+        """Read the per-year path under ``key`` in ``m`` (``default`` when absent)."""
+        node, lo, hi, what = m.get(key, default), allowed.lo, allowed.hi, allowed.what
+        return self.path(node, _join(path, key), lo, hi, what, m, key, allowed.lo_open)
+
+    def target_field(
+        self, m: Mapping[str, Any], path: str, key: str, allowed: Allowed
+    ) -> Target | None:
+        """Read the target under ``key`` in ``m`` (see :meth:`target`)."""
+        return self.target(m.get(key), _join(path, key), allowed, m, key)
+
     def milestones(
         self,
         node: Mapping[str, Any],
@@ -345,7 +416,7 @@ class _Context:
             )
 
     def target(
-        self, node: Any, path: str, lo: float, what: str, parent: Any, key: Any
+        self, node: Any, path: str, allowed: Allowed, parent: Any, key: Any
     ) -> Target | None:
         """Read a unit-cost or service-rate target: ``target`` or ``ratio``, ``delay``, ``arrival``."""
         r = self.r
@@ -364,11 +435,9 @@ class _Context:
             )
             return None
         value = (
-            r.number(m["target"], _join(path, "target"), lo, None, what, m, "target")
+            r.number_field(m, path, "target", allowed)
             if has_t
-            else r.number(
-                m["ratio"], _join(path, "ratio"), 0.0, None, "a non-negative multiplier", m, "ratio"
-            )
+            else r.number_field(m, path, "ratio", Allowed(0.0, None, "a non-negative multiplier"))
         )
         delay = r.integer(m.get("delay", 0), _join(path, "delay"), "years of delay", m, "delay")
         arrival = r.integer(
@@ -521,24 +590,20 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
     cat_names = tuple(c.name for c in categories)
     admission_rate = None
     if "admission_rate" in top:
-        admission_rate = r.number(
-            top["admission_rate"],
-            "admission_rate",
-            0.0,
-            None,
-            "admissions per person per year, 0 or more",
+        admission_rate = r.number_field(
             top,
+            "",
             "admission_rate",
+            Allowed(0.0, None, "admissions per person per year, 0 or more"),
         )
-    loading = r.number(
-        top.get("insured_utilisation_loading", 1.0),
-        "insured_utilisation_loading",
-        0.0,
-        None,
-        "a multiplier on the use of services by the insured, above 0",
+    loading = r.number_field(
         top,
+        "",
         "insured_utilisation_loading",
-        lo_open=True,
+        Allowed(
+            0.0, None, "a multiplier on the use of services by the insured, above 0", lo_open=True
+        ),
+        default=1.0,
     )
     services = _services(cx, top.get("services"), top, cat_names, admission_rate is not None)
     _check_split_onto_people(r, base_year, demography, categories, services)
@@ -594,38 +659,18 @@ def _demography(cx: _Context, node: Any, top: Any) -> Demography:
         top,
         "demography",
     )
+    population = Allowed(0.0, None, "a base-year population of 0 or more persons")
     pop = (
-        r.number(
-            m.get("population", math.nan) if m else math.nan,
-            "demography.population",
-            0.0,
-            None,
-            "a base-year population of 0 or more persons",
-            m,
-            "population",
-        )
-        if "population" in m
-        else math.nan
+        r.number_field(m, "demography", "population", population) if "population" in m else math.nan
     )
-    growth = cx.path(
-        m.get("growth_rate", 0.0),
-        "demography.growth_rate",
-        -1.0,
-        None,
-        "a growth rate above -1 (e.g. 0.022 for 2.2 %/yr)",
+    growth = cx.path_field(
         m,
+        "demography",
         "growth_rate",
-        lo_open=True,
+        Allowed(-1.0, None, "a growth rate above -1 (e.g. 0.022 for 2.2 %/yr)", lo_open=True),
+        default=0.0,
     )
-    dep = cx.path(
-        m.get("dependant_share", 0.0),
-        "demography.dependant_share",
-        0.0,
-        1.0,
-        "a share between 0 and 1",
-        m,
-        "dependant_share",
-    )
+    dep = cx.path_field(m, "demography", "dependant_share", SHARE, default=0.0)
     return Demography(pop, growth, dep)
 
 
@@ -639,27 +684,8 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
         top,
         "economy",
     )
-    infl = "an inflation rate above -1 (e.g. 0.15 for 15 %/yr)"
-    dp = cx.path(
-        m.get("domestic_inflation", 0.0),
-        "economy.domestic_inflation",
-        -1.0,
-        None,
-        infl,
-        m,
-        "domestic_inflation",
-        lo_open=True,
-    )
-    ep = cx.path(
-        m.get("external_inflation", 0.0),
-        "economy.external_inflation",
-        -1.0,
-        None,
-        infl,
-        m,
-        "external_inflation",
-        lo_open=True,
-    )
+    dp = cx.path_field(m, "economy", "domestic_inflation", INFLATION, default=0.0)
+    ep = cx.path_field(m, "economy", "external_inflation", INFLATION, default=0.0)
     ex = r.mapping(
         m.get("exchange_rate"),
         "economy.exchange_rate",
@@ -690,15 +716,11 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
         )
         has_rate = False
     rate = (
-        cx.path(
-            rate_node,
-            "economy.exchange_rate.rate",
-            0.0,
-            None,
-            "an exchange rate above 0 (local currency per US$)",
+        cx.path_field(
             ex,
+            "economy.exchange_rate",
             "rate",
-            lo_open=True,
+            Allowed(0.0, None, "an exchange rate above 0 (local currency per US$)", lo_open=True),
         )
         if has_rate
         else YearPath.constant(math.nan, cx.n_years)
@@ -713,15 +735,16 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
                 ex,
                 "real_depreciation",
             )
-        real_dep = cx.path(
-            ex["real_depreciation"],
-            "economy.exchange_rate.real_depreciation",
-            -1.0,
-            None,
-            "a rate above -1 (0.05: the local currency loses 5 % a year beyond parity)",
+        real_dep = cx.path_field(
             ex,
+            "economy.exchange_rate",
             "real_depreciation",
-            lo_open=True,
+            Allowed(
+                -1.0,
+                None,
+                "a rate above -1 (0.05: the local currency loses 5 % a year beyond parity)",
+                lo_open=True,
+            ),
         )
     return Economy(dp, ep, rate, ppp, real_dep)
 
@@ -773,7 +796,6 @@ def _category(cx: _Context, name: str, node: Any, parent: Any) -> Category:
     r = cx.r
     p = f"categories.{name}"
     m = r.mapping(node, p, CATEGORY_KEYS, (), parent, name)
-    share = "a share between 0 and 1"
     adult_share = None
     if name == DEPENDANTS:
         if "adult_share" in m:
@@ -791,9 +813,7 @@ def _category(cx: _Context, name: str, node: Any, parent: Any) -> Category:
             name,
         )
     else:
-        adult_share = cx.path(
-            m["adult_share"], f"{p}.adult_share", 0.0, 1.0, share, m, "adult_share"
-        )
+        adult_share = cx.path_field(m, p, "adult_share", SHARE)
     subsidies = (
         _subsidies(cx, m["premium_subsidy"], f"{p}.premium_subsidy", m)
         if "premium_subsidy" in m
@@ -803,61 +823,30 @@ def _category(cx: _Context, name: str, node: Any, parent: Any) -> Category:
         name=name,
         label=r.text(m.get("label", name), f"{p}.label", m, "label"),
         adult_share=adult_share,
-        income=r.number(
-            m.get("income", 0.0),
-            f"{p}.income",
-            0.0,
-            None,
-            "an average annual income of 0 or more",
-            m,
-            "income",
+        income=r.number_field(
+            m, p, "income", Allowed(0.0, None, "an average annual income of 0 or more"), default=0.0
         ),
-        income_growth=cx.path(
-            m.get("income_growth", 0.0),
-            f"{p}.income_growth",
-            -1.0,
-            None,
-            "a growth rate above -1",
+        income_growth=cx.path_field(m, p, "income_growth", GROWTH, default=0.0),
+        contribution_rate=cx.path_field(
             m,
-            "income_growth",
-            lo_open=True,
-        ),
-        contribution_rate=cx.path(
-            m.get("contribution_rate", 0.0),
-            f"{p}.contribution_rate",
-            0.0,
-            1.0,
-            "a share of income between 0 and 1",
-            m,
+            p,
             "contribution_rate",
+            Allowed(0.0, 1.0, "a share of income between 0 and 1"),
+            default=0.0,
         ),
-        flat_premium=cx.path(
-            m.get("flat_premium", 0.0),
-            f"{p}.flat_premium",
-            0.0,
-            None,
-            "a premium of 0 or more per person per year",
+        flat_premium=cx.path_field(
             m,
+            p,
             "flat_premium",
+            Allowed(0.0, None, "a premium of 0 or more per person per year"),
+            default=0.0,
         ),
-        insured_share=cx.path(
-            m.get("insured_share", 0.0), f"{p}.insured_share", 0.0, 1.0, share, m, "insured_share"
-        ),
+        insured_share=cx.path_field(m, p, "insured_share", SHARE, default=0.0),
         outpatient_cover=r.flag(
             m.get("outpatient_cover", True), f"{p}.outpatient_cover", m, "outpatient_cover"
         ),
-        exempt_share=cx.path(
-            m.get("exempt_share", 0.0), f"{p}.exempt_share", 0.0, 1.0, share, m, "exempt_share"
-        ),
-        user_fee_exempt_share=cx.path(
-            m.get("user_fee_exempt_share", 0.0),
-            f"{p}.user_fee_exempt_share",
-            0.0,
-            1.0,
-            share,
-            m,
-            "user_fee_exempt_share",
-        ),
+        exempt_share=cx.path_field(m, p, "exempt_share", SHARE, default=0.0),
+        user_fee_exempt_share=cx.path_field(m, p, "user_fee_exempt_share", SHARE, default=0.0),
         subsidies=subsidies,
     )
 
@@ -867,7 +856,7 @@ def _by_category(
     node: Any,
     path: str,
     cats: tuple[str, ...],
-    read: Callable[[Any, str, Any, Any], float],
+    allowed: Allowed,
     default: float,
     parent: Any,
     key: Any,
@@ -876,7 +865,7 @@ def _by_category(
     for k in m:
         if isinstance(k, str) and k not in cats:
             pass  # reported by mapping() with a suggestion
-    return tuple(read(m[c], f"{path}.{c}", m, c) if c in m else default for c in cats)
+    return tuple(r.number_field(m, path, c, allowed) if c in m else default for c in cats)
 
 
 def _services(
@@ -912,7 +901,6 @@ def _service(
                 "level",
             )
     volume = _volume(cx, m.get("volume"), f"{p}.volume", m, cats, has_adm)
-    cost = "a cost of 0 or more per service"
     direct = "patient_cost" in m or "government_cost" in m
     by_type = "base_year_cost" in m
     patient_cost = government_cost = None
@@ -935,18 +923,8 @@ def _service(
                 "volume",
             )
     elif direct:
-        patient_cost = r.number(
-            m.get("patient_cost", 0.0), f"{p}.patient_cost", 0.0, None, cost, m, "patient_cost"
-        )
-        government_cost = r.number(
-            m.get("government_cost", 0.0),
-            f"{p}.government_cost",
-            0.0,
-            None,
-            cost,
-            m,
-            "government_cost",
-        )
+        patient_cost = r.number_field(m, p, "patient_cost", COST_PER_SERVICE, default=0.0)
+        government_cost = r.number_field(m, p, "government_cost", COST_PER_SERVICE, default=0.0)
     else:
         r.fail(
             f"{p}.patient_cost",
@@ -955,7 +933,6 @@ def _service(
             parent,
             name,
         )
-    share = "a share between 0 and 1"
     return Service(
         name=name,
         label=r.text(m.get("label", name), f"{p}.label", m, "label"),
@@ -966,61 +943,17 @@ def _service(
         patient_cost=patient_cost,
         government_cost=government_cost,
         base_year_cost=components,
-        copayment_rate=r.number(
-            m.get("copayment_rate", 0.0),
-            f"{p}.copayment_rate",
-            0.0,
-            1.0,
-            share,
-            m,
-            "copayment_rate",
-        ),
-        patient_import_share=r.number(
-            m.get("patient_import_share", 0.0),
-            f"{p}.patient_import_share",
-            0.0,
-            1.0,
-            share,
-            m,
-            "patient_import_share",
-        ),
-        government_import_share=r.number(
-            m.get("government_import_share", 0.0),
-            f"{p}.government_import_share",
-            0.0,
-            1.0,
-            share,
-            m,
-            "government_import_share",
-        ),
-        patient_cost_target=cx.target(
-            m["patient_cost_target"],
-            f"{p}.patient_cost_target",
-            0.0,
-            "a unit cost of 0 or more",
-            m,
-            "patient_cost_target",
-        )
+        copayment_rate=r.number_field(m, p, "copayment_rate", SHARE, default=0.0),
+        patient_import_share=r.number_field(m, p, "patient_import_share", SHARE, default=0.0),
+        government_import_share=r.number_field(m, p, "government_import_share", SHARE, default=0.0),
+        patient_cost_target=cx.target_field(m, p, "patient_cost_target", UNIT_COST)
         if "patient_cost_target" in m
         else None,
-        government_cost_target=cx.target(
-            m["government_cost_target"],
-            f"{p}.government_cost_target",
-            0.0,
-            "a unit cost of 0 or more",
-            m,
-            "government_cost_target",
-        )
+        government_cost_target=cx.target_field(m, p, "government_cost_target", UNIT_COST)
         if "government_cost_target" in m
         else None,
-        case_rate=r.number(
-            m["case_rate"],
-            f"{p}.case_rate",
-            0.0,
-            None,
-            "a payment per case of 0 or more",
-            m,
-            "case_rate",
+        case_rate=r.number_field(
+            m, p, "case_rate", Allowed(0.0, None, "a payment per case of 0 or more")
         )
         if "case_rate" in m
         else None,
@@ -1029,32 +962,18 @@ def _service(
 
 def _components(r: Reader, node: Any, path: str, parent: Any) -> tuple[CostComponent, ...]:
     m = r.mapping(node, path, COST_TYPES, (), parent, "base_year_cost")
+    total = Allowed(0.0, None, "a total cost of 0 or more")
     out = []
     for c in COST_TYPES:
         if c not in m:
             out.append(CostComponent(0.0, 0.0))
             continue
-        cm = r.mapping(m[c], f"{path}.{c}", ("total", "government_share"), ("total",), m, c)
+        cp = f"{path}.{c}"
+        cm = r.mapping(m[c], cp, ("total", "government_share"), ("total",), m, c)
         out.append(
             CostComponent(
-                r.number(
-                    cm.get("total", 0.0),
-                    f"{path}.{c}.total",
-                    0.0,
-                    None,
-                    "a total cost of 0 or more",
-                    cm,
-                    "total",
-                ),
-                r.number(
-                    cm.get("government_share", 0.0),
-                    f"{path}.{c}.government_share",
-                    0.0,
-                    1.0,
-                    "a share between 0 and 1",
-                    cm,
-                    "government_share",
-                ),
+                r.number_field(cm, cp, "total", total, default=0.0),
+                r.number_field(cm, cp, "government_share", SHARE, default=0.0),
             )
         )
     return tuple(out)
@@ -1082,14 +1001,12 @@ def _volume(
         "rate_per_person": VolumeBasis.RATE_PER_PERSON,
         "per_admission": VolumeBasis.PER_ADMISSION,
     }[kind]
-    what = {
-        "count": "a number of services of 0 or more",
-        "rate_per_person": "services per person per year, 0 or more",
-        "per_admission": "a share of admissions between 0 and 1",
+    allowed = {
+        "count": Allowed(0.0, None, "a number of services of 0 or more"),
+        "rate_per_person": Allowed(0.0, None, "services per person per year, 0 or more"),
+        "per_admission": Allowed(0.0, 1.0, "a share of admissions between 0 and 1"),
     }[kind]
-    amount = r.number(
-        m[kind], f"{path}.{kind}", 0.0, 1.0 if kind == "per_admission" else None, what, m, kind
-    )
+    amount = r.number_field(m, path, kind, allowed)
     los = 1.0
     if "length_of_stay" in m:
         if basis is not VolumeBasis.PER_ADMISSION:
@@ -1099,14 +1016,11 @@ def _volume(
                 m,
                 "length_of_stay",
             )
-        los = r.number(
-            m["length_of_stay"],
-            f"{path}.length_of_stay",
-            0.0,
-            None,
-            "days (or services) per admission, 0 or more",
+        los = r.number_field(
             m,
+            path,
             "length_of_stay",
+            Allowed(0.0, None, "days (or services) per admission, 0 or more"),
         )
     if basis is VolumeBasis.PER_ADMISSION and not has_adm:
         r.fail(
@@ -1127,7 +1041,7 @@ def _volume(
                 m["split"],
                 f"{path}.split",
                 cats,
-                lambda v, pp, par, k: r.number(v, pp, 0.0, 1.0, "a share between 0 and 1", par, k),
+                SHARE,
                 0.0,
                 m,
                 "split",
@@ -1154,9 +1068,7 @@ def _volume(
                 m["relative_use"],
                 f"{path}.relative_use",
                 cats,
-                lambda v, pp, par, k: r.number(
-                    v, pp, 0.0, None, "a multiplier of 0 or more", par, k
-                ),
+                Allowed(0.0, None, "a multiplier of 0 or more"),
                 1.0,
                 m,
                 "relative_use",
@@ -1204,6 +1116,7 @@ def _rate_targets(
             "service_rate_targets",
         )
         return ()
+    rate = Allowed(0.0, None, "a service rate of 0 or more")
     out = []
     for i, item in enumerate(node):
         p = f"service_rate_targets[{i}]"
@@ -1242,7 +1155,7 @@ def _rate_targets(
                     "categories",
                 )
         rest = {k: v for k, v in m.items() if k in ("target", "ratio", "delay", "arrival")}
-        tgt = cx.target(rest, p, 0.0, "a service rate of 0 or more", top, "service_rate_targets")
+        tgt = cx.target(rest, p, rate, top, "service_rate_targets")
         if tgt is not None:
             out.append(RateTarget(svc, tuple(str(c) for c in chosen), tgt))
     return tuple(out)
@@ -1278,19 +1191,9 @@ def _administration(cx: _Context, node: Any, top: Any) -> tuple[AdminItem, ...]:
             else AdminBasis.SHARE_OF_PAYMENTS,
             "per_member": AdminBasis.PER_MEMBER,
         }[kind]
-        hi = 1.0 if kind == "share_of_payments" else None
-        what = "a share between 0 and 1" if hi else "an amount of 0 or more"
-        value = r.number(im[kind], f"{p}.{kind}", 0.0, hi, what, im, kind)
-        growth = cx.path(
-            im.get("real_growth", 0.0),
-            f"{p}.real_growth",
-            -1.0,
-            None,
-            "a growth rate above -1",
-            im,
-            "real_growth",
-            lo_open=True,
-        )
+        amount = Allowed(0.0, None, "an amount of 0 or more")
+        value = r.number_field(im, p, kind, SHARE if kind == "share_of_payments" else amount)
+        growth = cx.path_field(im, p, "real_growth", GROWTH, default=0.0)
         out.append(AdminItem(name, basis, value, growth))
     return tuple(out)
 
@@ -1333,24 +1236,10 @@ def _subsidies(cx: _Context, node: Any, path: str, parent: Any) -> tuple[Premium
                 parent,
                 "premium_subsidy",
             )
-        share = cx.path(
-            m.get("share", 0.0),
-            f"{p}.share",
-            0.0,
-            1.0,
-            "a share of the premium between 0 and 1",
-            m,
-            "share",
+        share = cx.path_field(
+            m, p, "share", Allowed(0.0, 1.0, "a share of the premium between 0 and 1"), default=0.0
         )
-        amount = cx.path(
-            m.get("amount", 0.0),
-            f"{p}.amount",
-            0.0,
-            None,
-            "an amount per member per year of 0 or more",
-            m,
-            "amount",
-        )
+        amount = cx.path_field(m, p, "amount", AMOUNT_PER_MEMBER, default=0.0)
         out.append(PremiumSubsidy(payer, share, amount))
     return tuple(out)
 
@@ -1401,19 +1290,12 @@ def _provider_payment(
                         m,
                         tier,
                     )
-        cap = cx.path(
-            tm.get("capitation", 0.0),
-            f"{p}.capitation",
-            0.0,
-            None,
-            "an amount per member per year of 0 or more",
-            tm,
-            "capitation",
-        )
+        cap = cx.path_field(tm, p, "capitation", AMOUNT_PER_MEMBER, default=0.0)
+        bp = f"{p}.performance_bonus"
         bonus = (
             r.mapping(
                 tm.get("performance_bonus"),
-                f"{p}.performance_bonus",
+                bp,
                 ("share", "achievement"),
                 ("share",),
                 tm,
@@ -1422,23 +1304,19 @@ def _provider_payment(
             if "performance_bonus" in tm
             else {}
         )
-        share = cx.path(
-            bonus.get("share", 0.0),
-            f"{p}.performance_bonus.share",
-            0.0,
-            1.0,
-            "a share of payments between 0 and 1",
+        share = cx.path_field(
             bonus,
+            bp,
             "share",
+            Allowed(0.0, 1.0, "a share of payments between 0 and 1"),
+            default=0.0,
         )
-        achieved = cx.path(
-            bonus.get("achievement", 1.0),
-            f"{p}.performance_bonus.achievement",
-            0.0,
-            1.0,
-            "a share of facilities between 0 and 1",
+        achieved = cx.path_field(
             bonus,
+            bp,
             "achievement",
+            Allowed(0.0, 1.0, "a share of facilities between 0 and 1"),
+            default=1.0,
         )
         out.append(TierPayment(tier, method, cap, share, achieved))
     return tuple(out)
@@ -1484,14 +1362,11 @@ def _coverage_target(
                 m,
                 "categories",
             )
-    share = cx.path(
-        m["population_share"],
-        "coverage_target.population_share",
-        0.0,
-        1.0,
-        "a share of the population between 0 and 1",
+    share = cx.path_field(
         m,
+        "coverage_target",
         "population_share",
+        Allowed(0.0, 1.0, "a share of the population between 0 and 1"),
     )
     return CoverageTarget(share, rules[rule_name], tuple(str(c) for c in chosen))
 
@@ -1499,25 +1374,10 @@ def _coverage_target(
 def _reserve(cx: _Context, node: Any, top: Any) -> Reserve:
     r = cx.r
     m = r.mapping(node, "reserve", ("initial", "interest_rate"), (), top, "reserve")
-    initial = r.number(
-        m.get("initial", 0.0),
-        "reserve.initial",
-        None,
-        None,
-        "an amount (negative for a debt)",
-        m,
-        "initial",
-    )
-    rate = cx.path(
-        m.get("interest_rate", 0.0),
-        "reserve.interest_rate",
-        -1.0,
-        None,
-        "an interest rate above -1",
-        m,
-        "interest_rate",
-        lo_open=True,
-    )
+    debt = Allowed(None, None, "an amount (negative for a debt)")
+    initial = r.number_field(m, "reserve", "initial", debt, default=0.0)
+    interest = Allowed(-1.0, None, "an interest rate above -1", lo_open=True)
+    rate = cx.path_field(m, "reserve", "interest_rate", interest, default=0.0)
     return Reserve(initial, rate)
 
 
