@@ -400,8 +400,8 @@ def _sobol(args: argparse.Namespace, space, second_order: bool = False):  # type
             threads=args.threads,
             progress=False if args.no_progress else None,
         )
-    for w in caught:
-        if issubclass(w.category, PrecisionWarning):
+    for w in caught:  # ours: imprecise indices, an N that is not a power of two
+        if issubclass(w.category, UserWarning):
             print(f"warning: {w.message}", file=sys.stderr)
     return res
 

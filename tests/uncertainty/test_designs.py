@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 from SALib.sample import sobol as salib_sample
 
-from schemerisk.uncertainty.sampling import saltelli_matrix
+from schemerisk.model.layout import ModelInputs
+from schemerisk.scenario import Scenario
+from schemerisk.uncertainty.sampling import Sampler, saltelli_matrix, unit_design
+from schemerisk.uncertainty.space import load_space
+
+SCENARIO = "hai_phong_1993_1997"
 
 
 @pytest.mark.parametrize("second_order", [False, True])
@@ -43,3 +48,15 @@ def test_saltelli_matrix_depends_on_the_seed() -> None:
     one = saltelli_matrix(["a", "b"], 16, 1, False)
     two = saltelli_matrix(["a", "b"], 16, 2, False)
     assert not np.array_equal(one, two)
+
+
+def test_a_saltelli_design_warns_when_n_is_not_a_power_of_two(
+    scenario: Scenario, inputs: ModelInputs
+) -> None:
+    space_b = load_space(SCENARIO, scenario, inputs)
+
+    with pytest.warns(UserWarning, match="power of two; 100 is not"):
+        unit_design(space_b, 100, 0, Sampler.SALTELLI)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unit_design(space_b, 128, 0, Sampler.SALTELLI)

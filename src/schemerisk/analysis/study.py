@@ -116,6 +116,7 @@ def run_study(
         design = unit_design(space, n_sobol, seed + 1, Sampler.SALTELLI)
         saltelli_cube = run_design(space, design, threads=threads, progress=progress)
         sobol = analyse_design(space, design, saltelli_cube)
-    notes = tuple(str(w.message) for w in caught if issubclass(w.category, PrecisionWarning))
+    # our warnings about the design (imprecise indices, an N that is not a power of two)
+    notes = tuple(str(w.message) for w in caught if issubclass(w.category, UserWarning))
     priorities = rank_priorities(sobol, space, decision)
     return Study(sc, space, deterministic, cube, risk, sobol, priorities, notes)

@@ -115,13 +115,13 @@ def unit_design(
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
     if sampler is Sampler.LHS:
         return Design(sampler, seed, n, k, qmc.LatinHypercube(d=k, rng=rng).random(n))
+    if n & (n - 1):  # both remaining designs rest on a Sobol' sequence
+        warnings.warn(
+            f"Sobol' points keep their balance only for a power of two; {n} is not "
+            f"(nearest: {2 ** round(np.log2(n))})",
+            stacklevel=2,
+        )
     if sampler is Sampler.SOBOL:
-        if n & (n - 1):
-            warnings.warn(
-                f"Sobol' points keep their balance only for a power of two; {n} is not "
-                f"(nearest: {2 ** round(np.log2(n))})",
-                stacklevel=2,
-            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the same warning from scipy
             return Design(sampler, seed, n, k, qmc.Sobol(d=k, scramble=True, rng=rng).random(n))
@@ -160,7 +160,8 @@ def saltelli_matrix(groups: list[str], n: int, seed: int, second_order: bool) ->
     k = len(groups)
     names = list(dict.fromkeys(groups))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # N not a power of two: checked by callers
+        # scipy warns when N is not a power of two; unit_design gives our own warning
+        warnings.simplefilter("ignore", UserWarning)
         base = qmc.Sobol(d=2 * k, scramble=True, seed=seed).random(n)
     a, b = base[:, :k], base[:, k:]
     member = np.array([[g == name for g in groups] for name in names])  # (G, k)
