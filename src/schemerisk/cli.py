@@ -271,7 +271,11 @@ def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # 
         print(
             f"\nQuantiles from a streaming sketch (relative error <= {job.bins.relative_accuracy:g}); "
             f"P(at least one deficit) = {float(ds['p_any_deficit']):.1%}; "
-            "expected deficits, shortfalls and the required premium multiplier are in the store."
+            + (
+                f"for the whole risk report: schemerisk risk {args.output}"
+                if args.output
+                else "give -o STORE.zarr to keep the summary for 'schemerisk risk'"
+            )
         )
     else:
         with xr.open_zarr(args.output, consolidated=True) as cube:
@@ -292,7 +296,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
     report reads (:data:`~schemerisk.analysis.risk.RISK_OUTPUTS`), so 10^6
     projections need about 1 GB rather than the 4-5 GB of a full cube.
     """
-    from schemerisk.analysis.risk import deficit_risk, format_risk
+    from schemerisk.analysis.risk import deficit_risk, format_risk, risk_from_summary
 
     if not 0.0 < args.level < 1.0:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
@@ -313,10 +317,16 @@ def cmd_risk(args: argparse.Namespace) -> int:
                 f"{args.source} is a scenario: give its distributions too "
                 f"(schemerisk risk {args.source} DISTRIBUTIONS -n N), or a cube"
             )
-        cube = _open_cube(source)
+        cube = _open_cube(source, summary_ok=True)
     else:
         cube = _risk_run(args)
-    report = deficit_risk(cube, level=args.level, adjust=args.adjust)
+    if _is_summary(cube):
+        try:
+            report = risk_from_summary(cube, level=args.level, adjust=args.adjust)
+        except ValueError as exc:
+            raise CliError(f"{args.source}: {exc}") from None
+    else:
+        report = deficit_risk(cube, level=args.level, adjust=args.adjust)
     print(report.to_json() if args.json else format_risk(report))
     return 0
 
@@ -501,7 +511,12 @@ def cmd_priorities(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_cube(path: Path):  # type: ignore[no-untyped-def]
+def _is_summary(ds) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``ds`` is a store of streaming summaries (``simulate --keep summary``)."""
+    return "n_deficit" in ds and "summary_relative_accuracy" in ds.attrs
+
+
+def _open_cube(path: Path, summary_ok: bool = False):  # type: ignore[no-untyped-def]
     from schemerisk.io import open_dataset
 
     if not path.exists():
@@ -510,6 +525,8 @@ def _open_cube(path: Path):  # type: ignore[no-untyped-def]
         cube = open_dataset(path)
     except (OSError, ValueError) as exc:
         raise CliError(f"{path}: cannot be read as a netCDF file or Zarr store ({exc})") from None
+    if summary_ok and _is_summary(cube):
+        return cube
     missing = [v for v in ("balance", "premium_revenue") if v not in cube]
     if "draw" not in cube.dims or missing:
         extra = f"; missing {', '.join(missing)}" if missing else ""
@@ -689,7 +706,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "source",
         metavar="CUBE|SCENARIO",
-        help="a cube written by 'schemerisk simulate -o' (.nc or .zarr), or a scenario "
+        help="a cube written by 'schemerisk simulate -o' (.nc or .zarr; a '--keep summary' store "
+        "too), or a scenario "
         "(file or built-in name) followed by its distributions",
     )
     p.add_argument(

@@ -332,6 +332,25 @@ def test_probability_of_ruin_is_the_share_of_draws_whose_reserve_goes_negative(
     assert rep.to_json_dict()["p_ruin"]["p"] == ruined.mean()
 
 
+def test_ruin_from_a_streaming_summary_equals_ruin_from_the_cube(
+    reserve_cube: xr.Dataset,
+) -> None:
+    from schemerisk.analysis.risk import risk_from_summary
+    from schemerisk.uncertainty.distributed import make_job, run_to_store, summary_dataset
+    from schemerisk.uncertainty.montecarlo import bind_space
+    from schemerisk.uncertainty.sampling import unit_design
+
+    space = bind_space(reserve_cube.attrs["scenario_file"], NAME)
+    job = make_job(space, unit_design(space, 1000, 4), keep="summary", chunk_size=300)
+    summary = summary_dataset(job, run_to_store(job, None, progress=False).summary)
+    got, full = risk_from_summary(summary), deficit_risk(reserve_cube)
+    assert got.p_ruin is not None and full.p_ruin is not None
+    for k in ("p", "se", "lower", "upper"):
+        assert float(got.p_ruin[k]) == pytest.approx(float(full.p_ruin[k]), rel=1e-12)
+    np.testing.assert_array_equal(got.table.p_reserve_negative, full.table.p_reserve_negative)
+    assert "P(ruin" in format_risk(got)
+
+
 def test_no_ruin_without_a_reserve_fund(report, cube: xr.Dataset) -> None:  # type: ignore[no-untyped-def]
     """Without a reserve block the cube's ``reserve`` is only the cumulated balance: no ruin."""
     assert "reserve" in cube

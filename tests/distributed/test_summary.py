@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from schemerisk.analysis.risk import deficit_risk
+from schemerisk.analysis.risk import deficit_risk, risk_from_summary
 from schemerisk.io import open_dataset
 from schemerisk.uncertainty.distributed import make_job, run_to_store, summary_dataset
 from schemerisk.uncertainty.sampling import unit_design
@@ -120,3 +120,49 @@ def test_an_interrupted_summary_run_resumes_to_the_same_summary(space, summary, 
     for name in summary.data_vars:
         np.testing.assert_array_equal(got[name].values, summary[name].values, err_msg=name)
     assert got.attrs["schemerisk_complete"] == 1
+
+
+def test_the_risk_report_of_a_summary_matches_the_full_cubes(summary, reference):
+    """``schemerisk risk`` on a summary store: exact where the summary is, within the bound else."""
+    full = deficit_risk(reference)
+    got = risk_from_summary(summary)
+    exact = ("p_deficit", "p_deficit_se", "p_deficit_lower", "p_deficit_upper")
+    for name in exact:
+        np.testing.assert_allclose(got.table[name], full.table[name], rtol=1e-12, err_msg=name)
+    for name in ("expected_deficit", "expected_deficit_share"):
+        np.testing.assert_allclose(got.table[name], full.table[name], rtol=1e-12, err_msg=name)
+    for name in ("expected_shortfall", "expected_shortfall_share", "required_premium_multiplier"):
+        e, g = full.table[name].values, got.table[name].values
+        assert np.all(np.abs(g - e) <= BOUND * np.abs(e)), name
+    for k in ("p", "se", "lower", "upper"):
+        assert float(got.p_any_deficit[k]) == pytest.approx(float(full.p_any_deficit[k]), rel=1e-12)
+    assert got.p_ruin is None and full.p_ruin is None  # scenario B has no reserve fund
+    assert got.n_draws == full.n_draws == N_DRAWS
+    assert got.currency == full.currency
+    assert "streaming summary" in got.approximate and not full.approximate
+    # another level is read off the stored sketch of break-even multipliers
+    other = risk_from_summary(summary, level=0.2)
+    e = deficit_risk(reference, level=0.2).table["required_premium_multiplier"].values
+    g = other.table["required_premium_multiplier"].values
+    assert np.all(np.abs(g - e) <= BOUND * np.abs(e))
+    with pytest.raises(ValueError, match="multiplier on all premiums, not on flat premiums"):
+        risk_from_summary(summary, adjust="flat-premiums")
+
+
+def test_schemerisk_risk_reads_a_summary_store(space, summary, tmp_path):
+    from schemerisk.cli import main
+
+    store = tmp_path / "s.zarr"
+    job = make_job(space, unit_design(space, N_DRAWS, SEED), keep="summary", chunk_size=1000)
+    run_to_store(job, store, progress=False)
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["risk", str(store)]) == 0
+    text = out.getvalue()
+    assert f"Deficit risk from {N_DRAWS:,} projections" in text
+    assert "From a streaming summary" in text
+    p1993 = float(summary["p_deficit"].sel(year=1993))
+    assert f"1993{p1993:>12.1%}" in text

@@ -75,8 +75,26 @@ def probability(event: xr.DataArray, confidence: float = 0.95) -> xr.Dataset:
     xarray.Dataset
         ``p``, ``se`` (sqrt(p (1-p) / n)), ``lower`` and ``upper``.
     """
-    n = event.sizes[DRAW]
-    count = event.sum(DRAW)
+    return counted_probability(event.sum(DRAW), event.sizes[DRAW], confidence)
+
+
+def counted_probability(count: xr.DataArray, n: int, confidence: float = 0.95) -> xr.Dataset:
+    """Probability from a count of draws with an event, with its standard error and Wilson interval.
+
+    Parameters
+    ----------
+    count : xarray.DataArray
+        Draws with the event.
+    n : int
+        Number of draws.
+    confidence : float
+        Level of the interval.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``p``, ``se`` (sqrt(p (1-p) / n)), ``lower`` and ``upper``.
+    """
     p = count / n
     lower, upper = wilson_interval(count, n, confidence)
     return xr.Dataset({"p": p, "se": np.sqrt(p * (1 - p) / n), "lower": lower, "upper": upper})
@@ -175,6 +193,9 @@ class RiskReport:
         Probability that the reserve falls below zero in any year, when the cube has ``reserve``.
     n_draws, level, currency : int, float, str
         Provenance.
+    approximate : str
+        Empty for a report from a cube; from a streaming summary, which figures
+        are approximate and within what bound.
     """
 
     table: xr.Dataset
@@ -183,6 +204,7 @@ class RiskReport:
     n_draws: int
     level: float
     currency: str
+    approximate: str = ""
 
     def to_json_dict(self) -> dict[str, Any]:
         """The report as plain data (keys ``p_deficit``, ``p_any_deficit``, ``expected_shortfall``,
@@ -223,6 +245,8 @@ class RiskReport:
         }
         if self.p_ruin is not None:
             out["p_ruin"] = scalar(self.p_ruin)
+        if self.approximate:
+            out["approximate"] = self.approximate
         return out
 
     def to_json(self) -> str:
@@ -376,4 +400,98 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
             f"P(ruin: the reserve falls below zero in some year) = {float(pr.p):.1%} "
             f"(95 % interval {float(pr.lower):.1%} - {float(pr.upper):.1%})"
         )
+    if report.approximate:
+        lines.append(report.approximate)
     return "\n".join(lines)
+
+
+def risk_from_summary(
+    summary: xr.Dataset,
+    *,
+    level: float | None = None,
+    adjust: Adjust | str | None = None,
+    confidence: float = 0.95,
+) -> RiskReport:
+    """The risk report of a run kept as streaming summaries (``simulate --keep summary``).
+
+    Probabilities come from the summary's exact counts, expected deficits from
+    its exact sums; expected shortfalls and the premium multiplier from its
+    quantile sketches, within the relative bound the summary records (see
+    :mod:`schemerisk.uncertainty.summary`).
+
+    Parameters
+    ----------
+    summary : xarray.Dataset
+        A complete summary store.
+    level : float, optional
+        Target probability of deficit for the multiplier (default the one the
+        summary was made with; another level is read off the stored sketch).
+    adjust : Adjust or str, optional
+        Which premiums the multiplier scales; it must be the summary's own.
+    confidence : float
+        Level of the Wilson intervals.
+
+    Returns
+    -------
+    RiskReport
+        As :func:`deficit_risk` gives for the full cube.
+
+    Raises
+    ------
+    ValueError
+        When ``adjust`` is not the one the summary was made with.
+    """
+    from schemerisk.uncertainty.summary import sketch_quantile
+
+    attrs = summary.attrs
+    made_for = str(attrs.get("summary_adjust", Adjust.ALL_PREMIUMS.value))
+    if adjust is not None and Adjust(adjust).value != made_for:
+        raise ValueError(
+            f"this summary holds the multiplier on {made_for.replace('-', ' ')}, not on "
+            f"{Adjust(adjust).value.replace('-', ' ')}: run the simulation again, or use that one"
+        )
+    n = int(attrs["n_draws"])
+    stored_level = float(attrs["required_premium_multiplier_level"])
+    level = stored_level if level is None else level
+    per_year = counted_probability(summary["n_deficit"], n, confidence)
+    table = xr.Dataset(
+        {
+            "p_deficit": per_year.p,
+            "p_deficit_se": per_year.se,
+            "p_deficit_lower": per_year.lower,
+            "p_deficit_upper": per_year.upper,
+            **{
+                v: summary[v]
+                for v in (
+                    "expected_deficit",
+                    "expected_deficit_share",
+                    "expected_shortfall",
+                    "expected_shortfall_share",
+                )
+            },
+        }
+    )
+    if level == stored_level:
+        table["required_premium_multiplier"] = summary["required_premium_multiplier"]
+    else:
+        counts = summary["sketch_break_even_multiplier"].transpose("year", "bin").values
+        k = sketch_quantile(counts, summary["bin_value"].values, np.array([1.0 - level]))[0]
+        table["required_premium_multiplier"] = ("year", k)
+    p_ruin = None
+    if int(attrs.get("reserve_fund", 0)):
+        table["p_reserve_negative"] = summary["p_reserve_negative"]
+        p_ruin = counted_probability(summary["n_ruin"], n, confidence)
+    units = str(summary["expected_deficit"].attrs.get("units", ""))
+    return RiskReport(
+        table=table.load(),
+        p_any_deficit=counted_probability(summary["n_any_deficit"], n, confidence).load(),
+        p_ruin=None if p_ruin is None else p_ruin.load(),
+        n_draws=n,
+        level=level,
+        currency=units.split("/")[0],
+        approximate=(
+            "From a streaming summary: probabilities and expected deficits are exact; expected "
+            "shortfalls and the premium multiplier are within a relative "
+            f"{float(attrs['summary_relative_accuracy']):g} (quantile sketch)."
+        ),
+    )
