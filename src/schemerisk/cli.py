@@ -8,6 +8,7 @@ exit code, never a Python traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -296,7 +297,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
     report reads (:data:`~schemerisk.analysis.risk.RISK_OUTPUTS`), so 10^6
     projections need about 1 GB rather than the 4-5 GB of a full cube.
     """
-    from schemerisk.analysis.risk import deficit_risk, format_risk, risk_from_summary
+    from schemerisk.analysis.risk import format_risk, risk_from_summary
 
     if not 0.0 < args.level < 1.0:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
@@ -317,7 +318,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
                 f"{args.source} is a scenario: give its distributions too "
                 f"(schemerisk risk {args.source} DISTRIBUTIONS -n N), or a cube"
             )
-        cube = _open_cube(source, summary_ok=True)
+        cube = _open_cube(source, summary_ok=True, lazy=True)
     else:
         cube = _risk_run(args)
     if _is_summary(cube):
@@ -326,9 +327,33 @@ def cmd_risk(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CliError(f"{args.source}: {exc}") from None
     else:
-        report = deficit_risk(cube, level=args.level, adjust=args.adjust)
+        report = _risk_of_cube(cube, args)
     print(report.to_json() if args.json else format_risk(report))
     return 0
+
+
+#: a cube whose risk outputs need more than this share of the memory is read by chunks
+RISK_MEMORY_SHARE = 0.25
+
+
+def _risk_of_cube(cube, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The risk report of a cube: exactly when its risk outputs fit in memory, else by chunks."""
+    from schemerisk.analysis.risk import RISK_OUTPUTS, deficit_risk, deficit_risk_by_chunks
+
+    present = [v for v in RISK_OUTPUTS if v in cube]
+    needed = sum(cube[v].nbytes for v in present)
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        memory = 8 * 2**30
+    if needed > RISK_MEMORY_SHARE * memory and len(present) == len(RISK_OUTPUTS):
+        print(
+            f"{args.source}: the risk outputs of {cube.sizes['draw']:,} draws need "
+            f"{needed / 2**30:.1f} GiB: reading them a chunk of draws at a time",
+            file=sys.stderr,
+        )
+        return deficit_risk_by_chunks(cube, level=args.level, adjust=args.adjust)
+    return deficit_risk(cube[present].load(), level=args.level, adjust=args.adjust)
 
 
 def _builtin_scenarios() -> list[str]:
@@ -516,13 +541,13 @@ def _is_summary(ds) -> bool:  # type: ignore[no-untyped-def]
     return "n_deficit" in ds and "summary_relative_accuracy" in ds.attrs
 
 
-def _open_cube(path: Path, summary_ok: bool = False):  # type: ignore[no-untyped-def]
-    from schemerisk.io import open_dataset
+def _open_cube(path: Path, summary_ok: bool = False, lazy: bool = False):  # type: ignore[no-untyped-def]
+    from schemerisk.io import open_dataset, open_lazily
 
     if not path.exists():
         raise CliError(f"{path}: no such cube (write one with 'schemerisk simulate ... -o {path}')")
     try:
-        cube = open_dataset(path)
+        cube = open_lazily(path) if lazy else open_dataset(path)
     except (OSError, ValueError) as exc:
         raise CliError(f"{path}: cannot be read as a netCDF file or Zarr store ({exc})") from None
     if summary_ok and _is_summary(cube):

@@ -147,6 +147,32 @@ def open_dataset(path: str | Path) -> xr.Dataset:
         return ds.load()
 
 
+def open_lazily(path: str | Path) -> xr.Dataset:
+    """Open a result written by :func:`write_dataset` without loading it (for large cubes).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.nc`` file or ``.zarr`` store.
+
+    Returns
+    -------
+    xarray.Dataset
+        The result; values are read when used.
+
+    Raises
+    ------
+    ValueError
+        For an unfinished Zarr store, as :func:`open_dataset`.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".zarr":
+        ds = xr.open_zarr(path, consolidated=True)
+        _check_complete(ds, path)
+        return ds
+    return xr.open_dataset(path)
+
+
 #: attribute of a store written chunk by chunk: 1 once every chunk is in
 COMPLETE_ATTR = "schemerisk_complete"
 

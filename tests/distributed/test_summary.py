@@ -166,3 +166,34 @@ def test_schemerisk_risk_reads_a_summary_store(space, summary, tmp_path):
     assert "From a streaming summary" in text
     p1993 = float(summary["p_deficit"].sel(year=1993))
     assert f"1993{p1993:>12.1%}" in text
+
+
+def test_a_cube_too_large_for_memory_is_read_by_chunks(reference, tmp_path, monkeypatch):
+    """``schemerisk risk`` on a big cube streams it through the summary: same counts, bounded rest."""
+    import contextlib
+    import io
+
+    from schemerisk import cli
+    from schemerisk.analysis.risk import deficit_risk_by_chunks
+    from schemerisk.io import write_dataset
+
+    full = deficit_risk(reference)
+    got = deficit_risk_by_chunks(reference, draws_per_chunk=700)
+    np.testing.assert_array_equal(got.table["p_deficit"], full.table["p_deficit"])
+    np.testing.assert_allclose(
+        got.table["expected_deficit"], full.table["expected_deficit"], rtol=1e-12
+    )
+    for name in ("expected_shortfall", "expected_shortfall_share", "required_premium_multiplier"):
+        e, g = full.table[name].values, got.table[name].values
+        assert np.all(np.abs(g - e) <= BOUND * np.abs(e)), name
+    assert float(got.p_any_deficit.p) == float(full.p_any_deficit.p)
+
+    store = write_dataset(reference, tmp_path / "cube.zarr")
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(cli, "RISK_MEMORY_SHARE", 0.0)  # as if the cube were larger than memory
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert cli.main(["risk", str(store)]) == 0
+    assert "reading them a chunk of draws at a time" in err.getvalue()
+    assert "From a streaming summary" in out.getvalue()
+    p1997 = float(full.table["p_deficit"].sel(year=1997))
+    assert f"1997{p1997:>12.1%}" in out.getvalue()

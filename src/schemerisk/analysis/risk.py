@@ -405,6 +405,56 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
     return "\n".join(lines)
 
 
+def deficit_risk_by_chunks(
+    cube: xr.Dataset,
+    *,
+    level: float = 0.05,
+    adjust: Adjust | str = Adjust.ALL_PREMIUMS,
+    draws_per_chunk: int = 65_536,
+    relative_accuracy: float = 1e-3,
+    confidence: float = 0.95,
+) -> RiskReport:
+    """:func:`deficit_risk` for a cube too large for memory, read a chunk of draws at a time.
+
+    Each chunk of the (lazily opened) cube goes through the streaming summary
+    of ``simulate --keep summary`` (:mod:`schemerisk.uncertainty.summary`), so
+    memory holds one chunk's :data:`RISK_OUTPUTS` and the summary, whatever the
+    number of draws. Probabilities and expected deficits are exact; expected
+    shortfalls and the multiplier are within ``relative_accuracy``.
+
+    Parameters
+    ----------
+    cube : xarray.Dataset
+        A cube with every variable of :data:`RISK_OUTPUTS` (opened lazily).
+    level, adjust, confidence
+        As for :func:`deficit_risk`.
+    draws_per_chunk : int
+        Draws read at once.
+    relative_accuracy : float
+        Relative error bound of the quantile sketches.
+
+    Returns
+    -------
+    RiskReport
+        With ``approximate`` saying which figures are within the bound.
+    """
+    from schemerisk.uncertainty.summary import LogBins, StreamingSummary, summarise_chunk
+
+    missing = [v for v in RISK_OUTPUTS if v not in cube]
+    if missing:
+        raise ValueError(f"reading a cube by chunks needs {', '.join(missing)} in it")
+    adjust = Adjust(adjust).value
+    n = int(cube.sizes[DRAW])
+    running = StreamingSummary(int(cube.sizes["year"]), LogBins(relative_accuracy))
+    for start in range(0, n, draws_per_chunk):
+        piece = cube[list(RISK_OUTPUTS)].isel({DRAW: slice(start, start + draws_per_chunk)})
+        running.add(summarise_chunk(piece.load(), running.bins, adjust))
+    units = str(cube["balance"].attrs.get("units", ""))
+    summary = running.to_dataset(cube["year"].values, level=level, currency=units.split("/")[0])
+    summary.attrs.update(summary_adjust=adjust, reserve_fund=int(cube.attrs.get("reserve_fund", 0)))
+    return risk_from_summary(summary, level=level, adjust=adjust, confidence=confidence)
+
+
 def risk_from_summary(
     summary: xr.Dataset,
     *,

@@ -37,7 +37,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -521,13 +523,30 @@ def _client_for(
         with Client(scheduler) as client:
             yield client
         return
-    with (
-        LocalCluster(
+    with _started_without_ctrl_c():
+        cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+        )
+    with cluster, Client(cluster) as client:
         yield client
+
+
+@contextlib.contextmanager
+def _started_without_ctrl_c() -> Iterator[None]:
+    """Start processes that ignore Ctrl-C: it reaches the whole process group in a terminal.
+
+    The client then handles the interruption alone (it keeps the finished chunks,
+    says so and closes the cluster), instead of every worker and nanny printing a
+    KeyboardInterrupt traceback. Child processes inherit an ignored SIGINT.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def connect(
