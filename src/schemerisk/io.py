@@ -138,12 +138,7 @@ def open_dataset(path: str | Path) -> xr.Dataset:
         For a Zarr store of a chunked run that is not finished (its attribute
         ``schemerisk_complete`` is 0): run the same command again to finish it.
     """
-    path = Path(path)
-    if path.suffix.lower() == ".zarr":
-        with xr.open_zarr(path, consolidated=True) as ds:
-            _check_complete(ds, path)
-            return ds.load()
-    with xr.open_dataset(path) as ds:
+    with open_lazily(path) as ds:
         return ds.load()
 
 
