@@ -48,9 +48,36 @@ from schemerisk.scenario.types import (
 )
 
 SHARE_TOLERANCE = 1e-9
-_FRACTION = re.compile(
-    r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*/\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$"
-)
+# A number written as a fraction, e.g. 1/3 or 2.5e6/12. Each part has at most 40 digits and an
+# exponent of at most 3 digits, so exact arithmetic on it stays instant: Fraction("1e9999999")
+# builds a ten-million-digit integer (50 s of CPU).
+_DECIMAL = r"([0-9]{0,40}\.?[0-9]{1,40}(?:[eE][-+]?[0-9]{1,3})?)"
+_FRACTION = re.compile(rf"^\s*{_DECIMAL}\s*/\s*{_DECIMAL}\s*$")
+# A rate or share written with an explicit percent sign, e.g. "15 %" or "1500%" (= 0.15, 15).
+_PERCENT = re.compile(r"^\s*([-+]?[0-9]{0,40}\.?[0-9]{1,40}(?:[eE][-+]?[0-9]{1,3})?)\s*%\s*$")
+
+# Limits on what a file may ask of the machine, checked before or while it is parsed, so that a
+# small or malformed file gets a message instead of exhausting memory, time or the stack.
+#: Largest scenario or distributions file read, in bytes. The built-in files are 5-20 kB; a
+#: scenario with 50 yearly paths over the longest horizon (201 values each) is about 100 kB.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+#: Deepest nesting of mappings and lists, counted through aliases. The deepest key path either
+#: kind of file has is 7 levels (provider_payment.<tier>.performance_bonus.share.targets.<year>).
+MAX_DEPTH = 32
+#: Most values (mappings, lists and scalars) a document may hold once aliases are expanded. The
+#: largest plausible scenario holds well under 100,000; a "billion laughs" alias bomb of 5.5 kB
+#: expands to billions (97 s and 3.5 GB to validate before this limit).
+MAX_NODES = 1_000_000
+#: Longest projection, in years after the base year: two centuries. Beyond it the compounding of
+#: any rate is meaningless and the arrays grow without purpose (a horizon of 10^20 years ran out
+#: of memory).
+MAX_HORIZON = 200
+#: Calendar years accepted as a base year.
+YEARS = (1900, 2200)
+#: Years accepted as the arrival of a target (a path may reach its target after the horizon).
+ARRIVALS = (YEARS[0], YEARS[1] + 5 * MAX_HORIZON)
+#: Years of delay before a move to a target starts.
+DELAYS = (0, 5 * MAX_HORIZON)
 
 
 @dataclass(frozen=True)
@@ -67,21 +94,86 @@ class Allowed:
         What is expected, as messages say it, e.g. "a share between 0 and 1".
     lo_open : bool
         Whether ``lo`` itself is excluded: (lo, hi] instead of [lo, hi].
+    percent : bool
+        Whether the value is a rate or a share, which may also be written with an explicit
+        percent sign: ``"15 %"`` means 0.15.
+    plain_hi : float or None
+        A rate written as a plain number above this is taken for a whole percentage typed by
+        mistake (``15`` for 15 %): an error that shows it as a percentage and suggests the
+        fraction. The same value written with a percent sign (``"1500 %"``) is accepted, so a
+        value that is conceivable (hyperinflation) can still be given on purpose.
+    unit : str
+        How a percentage of this kind reads in messages: ``"%"`` or ``"%/yr"``.
     """
 
     lo: float | None
     hi: float | None
     what: str
     lo_open: bool = False
+    percent: bool = False
+    plain_hi: float | None = None
+    unit: str = "%"
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` lies within [lo, hi] (or (lo, hi] when ``lo_open``)."""
+        if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
+            return False
+        return self.hi is None or value <= self.hi
 
 
 # Ranges that several keys share. A range used once is written where it is used.
-SHARE = Allowed(0.0, 1.0, "a share between 0 and 1")
-GROWTH = Allowed(-1.0, None, "a growth rate above -1", lo_open=True)
-INFLATION = Allowed(-1.0, None, "an inflation rate above -1 (e.g. 0.15 for 15 %/yr)", lo_open=True)
+# Rates and shares are fractions (0.15 is 15 %) and may also be written "15 %". A plain number
+# above a rate's plain_hi is an error that suggests the fraction; the thresholds, per kind:
+# - a share is at most 1 anyway: 15 is out of range, and the message suggests 0.15;
+# - inflation, income and cost growth, interest: above 1 (100 %/yr). Rates that high occur only
+#   in hyperinflation, and a whole percentage (15 for 15 %) is far the likelier reading;
+#   write "150 %" to mean it;
+# - population growth: above 0.1 (10 %/yr). National populations grow at most a few % a year;
+#   only brief bursts of immigration go beyond 10 %/yr (write them with '%'). 2.2 for
+#   2.2 %/yr is the likelier reading;
+# - admission rate: above 1 admission per person per year. National rates are a fraction of
+#   that (7.13 % in Hai Phong, Carrin, Ron & Murray 1993; below about 0.3 in OECD countries'
+#   hospital discharge statistics); 8 for 8 % is the likelier reading.
+SHARE = Allowed(0.0, 1.0, "a share between 0 and 1", percent=True)
+GROWTH = Allowed(
+    -1.0, None, "a growth rate above -1", lo_open=True, percent=True, plain_hi=1.0, unit="%/yr"
+)
+INFLATION = Allowed(
+    -1.0,
+    None,
+    "an inflation rate above -1 (e.g. 0.15 for 15 %/yr)",
+    lo_open=True,
+    percent=True,
+    plain_hi=1.0,
+    unit="%/yr",
+)
+POPULATION_GROWTH = Allowed(
+    -1.0,
+    None,
+    "a growth rate above -1 (e.g. 0.022 for 2.2 %/yr)",
+    lo_open=True,
+    percent=True,
+    plain_hi=0.1,
+    unit="%/yr",
+)
+ADMISSION_RATE = Allowed(
+    0.0,
+    None,
+    "admissions per person per year, 0 or more (e.g. 0.0713 for 7.13 % of the population)",
+    percent=True,
+    plain_hi=1.0,
+    unit="% of the population a year",
+)
+INTEREST = Allowed(
+    -1.0, None, "an interest rate above -1", lo_open=True, percent=True, plain_hi=1.0, unit="%/yr"
+)
 COST_PER_SERVICE = Allowed(0.0, None, "a cost of 0 or more per service")
 UNIT_COST = Allowed(0.0, None, "a unit cost of 0 or more")
 AMOUNT_PER_MEMBER = Allowed(0.0, None, "an amount per member per year of 0 or more")
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """A document that is valid YAML but breaks a limit, or holds a value Python cannot read."""
 
 
 class _LineDict(dict[Any, Any]):
@@ -91,7 +183,105 @@ class _LineDict(dict[Any, Any]):
 
 
 class _LineLoader(yaml.SafeLoader):
-    """A safe YAML loader whose mappings record the line of each key."""
+    """A safe YAML loader whose mappings record the line of each key.
+
+    It also bounds what a document may cost: nesting deeper than :data:`MAX_DEPTH`
+    is refused while it is composed (before Python's recursion limit is reached),
+    and a document whose aliases expand to more than :data:`MAX_NODES` values, or
+    deeper than :data:`MAX_DEPTH`, or that refers to itself, is refused before
+    any Python object is built from it.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(
+                    None,
+                    None,
+                    f"the values are nested more than {MAX_DEPTH} levels deep; a scenario or "
+                    "distributions file needs fewer than 10",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            _check_expanded(node)
+        return node
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # e.g. an integer of more than 4,300 digits, or a date such as 2001-13-45
+            why = "it has too many digits" if "digits" in str(exc) else str(exc)
+            raise _Refused(
+                None, None, f"this value cannot be read: {why}", node.start_mark
+            ) from None
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.MappingNode):
+        return [x for pair in node.value for x in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expanded(root: Any) -> None:
+    """Refuse a composed document that aliases make too large, too deep, or circular.
+
+    Aliases share nodes, so the count is made once per node (memoised) and without
+    recursion: it costs time in proportion to the file, whatever the expansion.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    started: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(c)] for c in kids)
+            depth[key] = 1 + max((depth[id(c)] for c in kids), default=0)
+            started.discard(key)
+            if size[key] > MAX_NODES or depth[key] > MAX_DEPTH:
+                what = (
+                    f"more than {MAX_NODES:,} values"
+                    if size[key] > MAX_NODES
+                    else f"values nested more than {MAX_DEPTH} levels deep"
+                )
+                raise _Refused(
+                    None,
+                    None,
+                    f"with its aliases (*name) expanded, this part of the file holds {what}; "
+                    "write the values out, or use fewer aliases",
+                    node.start_mark,
+                )
+            continue
+        if key in size:
+            continue
+        if key in started:
+            raise _Refused(
+                None,
+                None,
+                "an alias (*name) refers to a value that contains it: the value would be endless",
+                node.start_mark,
+            )
+        started.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in size)
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
@@ -100,6 +290,15 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
     out.lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise _Refused(
+                None,
+                None,
+                f"a key must be a name, not {_show(key)}",
+                key_node.start_mark,
+            ) from None
         if isinstance(key, Hashable) and key in out.lines:
             raise yaml.constructor.ConstructorError(
                 None,
@@ -141,17 +340,82 @@ def load_yaml(text: str, source: str, kind: str = "scenario") -> Any:
     """
     from schemerisk.errors import InputError
 
+    if len(text) > MAX_FILE_BYTES:
+        raise InputError(source, [_too_large(len(text.encode("utf-8")), kind)], kind=kind)
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        return yaml.load(text, Loader=_LineLoader)  # a SafeLoader
+    except RecursionError:  # a last resort: the depth limit above should come first
+        problem = Problem("", f"the values are nested too deeply (more than {MAX_DEPTH} levels)")
+        raise InputError(source, [problem], kind=kind) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        msg = f"YAML syntax error: {exc.problem or exc}"
+        syntax = "" if isinstance(exc, _Refused) else "YAML syntax error: "
+        msg = f"{syntax}{exc.problem or exc}"
         if exc.context:
             msg += f" ({exc.context})"
         raise InputError(source, [Problem("", msg, line)], kind=kind) from None
     except yaml.YAMLError as exc:
         raise InputError(source, [Problem("", f"YAML error: {exc}")], kind=kind) from None
+
+
+def _too_large(size: int, kind: str) -> Problem:
+    return Problem(
+        "",
+        f"the file is {size / 2**20:,.1f} MB; a {kind} file may be at most "
+        f"{MAX_FILE_BYTES / 2**20:.0f} MB (the built-in ones are about 20 kB): is this the right file?",
+    )
+
+
+def read_input_text(path: Path, kind: str) -> str:
+    """Read a scenario or distributions file as UTF-8 text, within :data:`MAX_FILE_BYTES`.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    kind : str
+        What the file is, for messages ("scenario", "distributions").
+
+    Returns
+    -------
+    str
+        Its text.
+
+    Raises
+    ------
+    InputError
+        (a :class:`ScenarioError` for a scenario) when the file is too large, cannot
+        be read, or is not UTF-8 text; the message says which and what to do.
+    """
+    from schemerisk.errors import InputError
+
+    def error(message: str, line: int | None = None) -> InputError:
+        problems = [Problem("", message, line)]
+        if kind == "scenario":
+            return ScenarioError(str(path), problems)
+        return InputError(str(path), problems, kind=kind)
+
+    if path.is_dir():
+        raise error(f"this is a directory, not a {kind} file (YAML)")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise error(_too_large(size, kind).message)
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)  # bounded even where the size is not known
+    except OSError as exc:
+        raise error(f"the file cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise error(_too_large(len(data), kind).message)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error(
+            f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be read; save it as UTF-8",
+            line,
+        ) from None
 
 
 class Reader:
@@ -216,17 +480,75 @@ class Reader:
         lo_open: bool = False,
     ) -> float:
         """Convert ``node`` to a float within [lo, hi] (or (lo, hi] when ``lo_open``)."""
+        return self.value(node, path, Allowed(lo, hi, what, lo_open), parent, key)
+
+    def value(
+        self, node: Any, path: str, allowed: Allowed, parent: Any = None, key: Any = None
+    ) -> float:
+        """Convert ``node`` to a float that ``allowed`` accepts.
+
+        A rate or share (``allowed.percent``) may be written ``"15 %"`` for 0.15. A
+        plain number above ``allowed.plain_hi``, or above a share's 1 where a hundredth
+        of it would fit, is reported as the percentage it would be, with the fraction
+        the user probably meant.
+
+        Parameters
+        ----------
+        node : object
+            The parsed YAML value.
+        path : str
+            Its key path, for messages.
+        allowed : Allowed
+            The values allowed.
+        parent, key : object
+            The mapping holding the value and its key there, for the line number.
+
+        Returns
+        -------
+        float
+            The value (NaN when it is not a number at all).
+        """
+        what = allowed.what
         value = _to_float(node)
+        explicit = False
+        if value is None and allowed.percent:
+            value = _percent(node)
+            explicit = value is not None
         if value is None:
-            self.fail(path, f"expected {what}, got {_show(node)}", parent, key)
+            hint = ""
+            if allowed.percent and isinstance(node, str) and "%" in node:
+                hint = " (a percentage is a number followed by %, e.g. 15 %)"
+            elif isinstance(node, str) and "/" in node:
+                hint = (
+                    " (a fraction such as 1/3 has two numbers of at most 40 digits each, "
+                    "with an exponent of at most 3 digits)"
+                )
+            self.fail(path, f"expected {what}, got {_show(node)}{hint}", parent, key)
             return math.nan
+        shown = node.strip()[:40] if isinstance(node, str) else _fmt(value)
         if not math.isfinite(value):
-            self.fail(path, f"{_fmt(value)} is not a finite number: expected {what}", parent, key)
+            self.fail(path, f"{shown} is not a finite number: expected {what}", parent, key)
             return value
-        if (lo is not None and (value < lo or (lo_open and value == lo))) or (
-            hi is not None and value > hi
-        ):
-            self.fail(path, f"{_fmt(value)} is out of range: expected {what}", parent, key)
+        pct = f"{value * 100:,.6g} {allowed.unit}"
+        if not allowed.contains(value):
+            msg = f"{shown} is out of range: expected {what}"
+            if (
+                allowed.percent
+                and not explicit
+                and allowed.hi is not None
+                and value > allowed.hi
+                and allowed.contains(value / 100)
+            ):
+                msg += f"; {shown} would be {pct}: did you mean {_fmt(value / 100)}?"
+            self.fail(path, msg, parent, key)
+        elif not explicit and allowed.plain_hi is not None and value > allowed.plain_hi:
+            self.fail(
+                path,
+                f"{shown} is {pct}; did you mean {_fmt(value / 100)}? Expected {what}, as a "
+                f"fraction; to mean {pct}, write '{_fmt(value * 100)} %'",
+                parent,
+                key,
+            )
         return value
 
     def number_field(
@@ -252,14 +574,30 @@ class Reader:
         float
             As :meth:`number`.
         """
-        node, lo, hi, what = m.get(key, default), allowed.lo, allowed.hi, allowed.what
-        return self.number(node, _join(path, key), lo, hi, what, m, key, allowed.lo_open)
+        return self.value(m.get(key, default), _join(path, key), allowed, m, key)
 
-    def integer(self, node: Any, path: str, what: str, parent: Any = None, key: Any = None) -> int:
-        """Convert ``node`` to an int."""
+    def integer(
+        self,
+        node: Any,
+        path: str,
+        what: str,
+        parent: Any = None,
+        key: Any = None,
+        bounds: tuple[int, int] | None = None,
+    ) -> int:
+        """Convert ``node`` to an int, within ``bounds`` (inclusive) when given."""
         if isinstance(node, bool) or not isinstance(node, int):
             self.fail(path, f"expected {what} (a whole number), got {_show(node)}", parent, key)
             return 0
+        if bounds is not None and not bounds[0] <= node <= bounds[1]:
+            shown = f"{node}" if abs(node) < 10**15 else f"{node:.3e}"
+            self.fail(
+                path,
+                f"{shown} is out of range: expected {what} from {bounds[0]} to {bounds[1]}",
+                parent,
+                key,
+            )
+            return min(max(node, bounds[0]), bounds[1])
         return node
 
     def flag(self, node: Any, path: str, parent: Any = None, key: Any = None) -> bool:
@@ -288,15 +626,7 @@ class _Context:
         self.n_years = n_years
 
     def path(
-        self,
-        node: Any,
-        path: str,
-        lo: float | None,
-        hi: float | None,
-        what: str,
-        parent: Any = None,
-        key: Any = None,
-        lo_open: bool = False,
+        self, node: Any, path: str, allowed: Allowed, parent: Any = None, key: Any = None
     ) -> YearPath:
         """Read a per-year path: a constant, a list of T+1 values, or a move to a target."""
         r, n = self.r, self.n_years
@@ -312,12 +642,11 @@ class _Context:
                 )
                 return YearPath.constant(math.nan, n)
             vals = tuple(
-                r.number(v, f"{path}[{i}]", lo, hi, what, parent, key, lo_open)
-                for i, v in enumerate(node)
+                r.value(v, f"{path}[{i}]", allowed, parent, key) for i, v in enumerate(node)
             )
             return YearPath(vals, given_values=True)
         if isinstance(node, Mapping) and "targets" in node:
-            return self.milestones(node, path, lo, hi, what, parent, key, lo_open)
+            return self.milestones(node, path, allowed, parent, key)
         if isinstance(node, Mapping):
             m = r.mapping(
                 node,
@@ -329,25 +658,24 @@ class _Context:
             )
             if not all(k in m for k in ("base", "target", "arrival")):
                 return YearPath.constant(math.nan, n)
-            base = r.number(m["base"], _join(path, "base"), lo, hi, what, m, "base", lo_open)
-            target = r.number(
-                m["target"], _join(path, "target"), lo, hi, what, m, "target", lo_open
+            base = r.value(m["base"], _join(path, "base"), allowed, m, "base")
+            target = r.value(m["target"], _join(path, "target"), allowed, m, "target")
+            delay = r.integer(
+                m.get("delay", 0), _join(path, "delay"), "years of delay", m, "delay", DELAYS
             )
-            delay = r.integer(m.get("delay", 0), _join(path, "delay"), "years of delay", m, "delay")
             arrival = r.integer(
-                m["arrival"], _join(path, "arrival"), "an arrival year", m, "arrival"
+                m["arrival"], _join(path, "arrival"), "an arrival year", m, "arrival", ARRIVALS
             )
             self.check_timing(path, delay, arrival, m)
             return YearPath.from_linear(LinearPath(base, target, arrival, delay), self.base_year, n)
-        value = r.number(node, path, lo, hi, what, parent, key, lo_open)
+        value = r.value(node, path, allowed, parent, key)
         return YearPath.constant(value, n)
 
     def path_field(
         self, m: Mapping[str, Any], path: str, key: str, allowed: Allowed, default: Any = None
     ) -> YearPath:
         """Read the per-year path under ``key`` in ``m`` (``default`` when absent)."""
-        node, lo, hi, what = m.get(key, default), allowed.lo, allowed.hi, allowed.what
-        return self.path(node, _join(path, key), lo, hi, what, m, key, allowed.lo_open)
+        return self.path(m.get(key, default), _join(path, key), allowed, m, key)
 
     def target_field(
         self, m: Mapping[str, Any], path: str, key: str, allowed: Allowed
@@ -359,12 +687,9 @@ class _Context:
         self,
         node: Mapping[str, Any],
         path: str,
-        lo: float | None,
-        hi: float | None,
-        what: str,
+        allowed: Allowed,
         parent: Any,
         key: Any,
-        lo_open: bool,
     ) -> YearPath:
         """(extension) Read ``{base: v, targets: {year: value, ...}}``: straight lines through targets."""
         r, n = self.r, self.n_years
@@ -378,13 +703,21 @@ class _Context:
                     "targets",
                 )
             return YearPath.constant(math.nan, n)
-        base = r.number(m["base"], _join(path, "base"), lo, hi, what, m, "base", lo_open)
+        base = r.value(m["base"], _join(path, "base"), allowed, m, "base")
         points: list[tuple[int, float]] = []
         last = self.base_year
         for year, value in m["targets"].items():
             p = f"{path}.targets.{year}"
             if isinstance(year, bool) or not isinstance(year, int):
-                r.fail(p, f"expected a year as the key, got {year!r}", m["targets"], year)
+                r.fail(p, f"expected a year as the key, got {_show(year)}", m["targets"], year)
+                continue
+            if not ARRIVALS[0] <= year <= ARRIVALS[1]:
+                r.fail(
+                    p,
+                    f"expected a target year from {ARRIVALS[0]} to {ARRIVALS[1]}",
+                    m["targets"],
+                    year,
+                )
                 continue
             if year <= last:
                 r.fail(
@@ -395,7 +728,7 @@ class _Context:
                     year,
                 )
                 continue
-            points.append((year, r.number(value, p, lo, hi, what, m["targets"], year, lo_open)))
+            points.append((year, r.value(value, p, allowed, m["targets"], year)))
             last = year
         return YearPath.from_milestones(base, tuple(points), self.base_year, n)
 
@@ -439,9 +772,11 @@ class _Context:
             if has_t
             else r.number_field(m, path, "ratio", Allowed(0.0, None, "a non-negative multiplier"))
         )
-        delay = r.integer(m.get("delay", 0), _join(path, "delay"), "years of delay", m, "delay")
+        delay = r.integer(
+            m.get("delay", 0), _join(path, "delay"), "years of delay", m, "delay", DELAYS
+        )
         arrival = r.integer(
-            m.get("arrival", 0), _join(path, "arrival"), "an arrival year", m, "arrival"
+            m.get("arrival", 0), _join(path, "arrival"), "an arrival year", m, "arrival", ARRIVALS
         )
         self.check_timing(path, delay, arrival, m)
         return Target(value, has_r, delay, arrival)
@@ -530,17 +865,7 @@ def load_scenario(source: str | Path) -> Scenario:
     from schemerisk.scenario.builtin import resolve_scenario
 
     path = resolve_scenario(source)
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problem = Problem(
-            "",
-            f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be read; save it as UTF-8",
-            line,
-        )
-        raise ScenarioError(str(path), [problem]) from None
+    text = read_input_text(path, "scenario")
     return parse_scenario(text, source=str(path), default_name=path.stem)
 
 
@@ -577,11 +902,24 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
             problems.append(Problem("", "the file is empty; expected a scenario mapping"))
         raise ScenarioError(source, problems)
 
-    base_year = r.integer(top.get("base_year", 0), "base_year", "a base year", top, "base_year")
-    horizon = r.integer(top.get("horizon", 10), "horizon", "a number of years", top, "horizon")
-    if horizon < 0:
-        r.fail("horizon", f"the horizon must be 0 or more years, got {horizon}", top, "horizon")
-        horizon = 0
+    base_year = r.integer(
+        top.get("base_year", 0), "base_year", "a base year", top, "base_year", YEARS
+    )
+    horizon = r.integer(
+        top.get("horizon", 10),
+        "horizon",
+        "a number of years after the base year",
+        top,
+        "horizon",
+        (0, MAX_HORIZON),
+    )
+    if problems:  # with no valid base year or horizon, every yearly list would be reported too
+        raise ScenarioError(source, problems)
+    # names and notes are read before the numbers, so that a problem with them is listed too
+    name = r.text(top.get("name", default_name), "name", top, "name")
+    title = r.text(top.get("title", ""), "title", top, "title")
+    currency = r.text(top.get("currency", "LCU"), "currency", top, "currency")
+    notes = _notes(r, top)
     cx = _Context(r, base_year, horizon + 1)
 
     demography = _demography(cx, top.get("demography"), top)
@@ -590,12 +928,7 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
     cat_names = tuple(c.name for c in categories)
     admission_rate = None
     if "admission_rate" in top:
-        admission_rate = r.number_field(
-            top,
-            "",
-            "admission_rate",
-            Allowed(0.0, None, "admissions per person per year, 0 or more"),
-        )
+        admission_rate = r.number_field(top, "", "admission_rate", ADMISSION_RATE)
     loading = r.number_field(
         top,
         "",
@@ -619,17 +952,12 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
         else None
     )
 
-    notes: tuple[str, ...] = ()
-    if "notes" in top:
-        raw = top["notes"]
-        notes = tuple(str(x) for x in raw) if isinstance(raw, list) else (str(raw),)
-
     if problems:
         raise ScenarioError(source, problems)
     return Scenario(
-        name=r.text(top.get("name", default_name), "name"),
-        title=r.text(top.get("title", ""), "title"),
-        currency=r.text(top.get("currency", "LCU"), "currency"),
+        name=name,
+        title=title,
+        currency=currency,
         base_year=base_year,
         horizon=horizon,
         demography=demography,
@@ -649,6 +977,16 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
     )
 
 
+def _notes(r: Reader, top: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``notes``: one text, or a list of texts."""
+    if "notes" not in top:
+        return ()
+    raw = top["notes"]
+    if isinstance(raw, list):
+        return tuple(r.text(x, f"notes[{i}]", top, "notes") for i, x in enumerate(raw))
+    return (r.text(raw, "notes", top, "notes"),)
+
+
 def _demography(cx: _Context, node: Any, top: Any) -> Demography:
     r = cx.r
     m = r.mapping(
@@ -663,13 +1001,7 @@ def _demography(cx: _Context, node: Any, top: Any) -> Demography:
     pop = (
         r.number_field(m, "demography", "population", population) if "population" in m else math.nan
     )
-    growth = cx.path_field(
-        m,
-        "demography",
-        "growth_rate",
-        Allowed(-1.0, None, "a growth rate above -1 (e.g. 0.022 for 2.2 %/yr)", lo_open=True),
-        default=0.0,
-    )
+    growth = cx.path_field(m, "demography", "growth_rate", POPULATION_GROWTH, default=0.0)
     dep = cx.path_field(m, "demography", "dependant_share", SHARE, default=0.0)
     return Demography(pop, growth, dep)
 
@@ -744,6 +1076,9 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
                 None,
                 "a rate above -1 (0.05: the local currency loses 5 % a year beyond parity)",
                 lo_open=True,
+                percent=True,
+                plain_hi=1.0,
+                unit="%/yr",
             ),
         )
     return Economy(dp, ep, rate, ppp, real_dep)
@@ -831,7 +1166,7 @@ def _category(cx: _Context, name: str, node: Any, parent: Any) -> Category:
             m,
             p,
             "contribution_rate",
-            Allowed(0.0, 1.0, "a share of income between 0 and 1"),
+            Allowed(0.0, 1.0, "a share of income between 0 and 1", percent=True),
             default=0.0,
         ),
         flat_premium=cx.path_field(
@@ -1004,7 +1339,7 @@ def _volume(
     allowed = {
         "count": Allowed(0.0, None, "a number of services of 0 or more"),
         "rate_per_person": Allowed(0.0, None, "services per person per year, 0 or more"),
-        "per_admission": Allowed(0.0, 1.0, "a share of admissions between 0 and 1"),
+        "per_admission": Allowed(0.0, 1.0, "a share of admissions between 0 and 1", percent=True),
     }[kind]
     amount = r.number_field(m, path, kind, allowed)
     los = 1.0
@@ -1237,7 +1572,11 @@ def _subsidies(cx: _Context, node: Any, path: str, parent: Any) -> tuple[Premium
                 "premium_subsidy",
             )
         share = cx.path_field(
-            m, p, "share", Allowed(0.0, 1.0, "a share of the premium between 0 and 1"), default=0.0
+            m,
+            p,
+            "share",
+            Allowed(0.0, 1.0, "a share of the premium between 0 and 1", percent=True),
+            default=0.0,
         )
         amount = cx.path_field(m, p, "amount", AMOUNT_PER_MEMBER, default=0.0)
         out.append(PremiumSubsidy(payer, share, amount))
@@ -1308,14 +1647,14 @@ def _provider_payment(
             bonus,
             bp,
             "share",
-            Allowed(0.0, 1.0, "a share of payments between 0 and 1"),
+            Allowed(0.0, 1.0, "a share of payments between 0 and 1", percent=True),
             default=0.0,
         )
         achieved = cx.path_field(
             bonus,
             bp,
             "achievement",
-            Allowed(0.0, 1.0, "a share of facilities between 0 and 1"),
+            Allowed(0.0, 1.0, "a share of facilities between 0 and 1", percent=True),
             default=1.0,
         )
         out.append(TierPayment(tier, method, cap, share, achieved))
@@ -1366,7 +1705,7 @@ def _coverage_target(
         m,
         "coverage_target",
         "population_share",
-        Allowed(0.0, 1.0, "a share of the population between 0 and 1"),
+        Allowed(0.0, 1.0, "a share of the population between 0 and 1", percent=True),
     )
     return CoverageTarget(share, rules[rule_name], tuple(str(c) for c in chosen))
 
@@ -1376,23 +1715,38 @@ def _reserve(cx: _Context, node: Any, top: Any) -> Reserve:
     m = r.mapping(node, "reserve", ("initial", "interest_rate"), (), top, "reserve")
     debt = Allowed(None, None, "an amount (negative for a debt)")
     initial = r.number_field(m, "reserve", "initial", debt, default=0.0)
-    interest = Allowed(-1.0, None, "an interest rate above -1", lo_open=True)
-    rate = cx.path_field(m, "reserve", "interest_rate", interest, default=0.0)
+    rate = cx.path_field(m, "reserve", "interest_rate", INTEREST, default=0.0)
     return Reserve(initial, rate)
 
 
 def _to_float(node: Any) -> float | None:
+    """A YAML number, or a fraction written as text ("1/3"), as a float (inf when too large)."""
     if isinstance(node, bool):
         return None
     if isinstance(node, int | float):
-        return float(node)
-    if isinstance(node, str):
+        try:
+            return float(node)
+        except OverflowError:  # an integer of more than 308 digits
+            return math.inf if node > 0 else -math.inf
+    if isinstance(node, str) and len(node) <= 200:
         match = _FRACTION.match(node)
         if match:
-            den = Fraction(match.group(2))
+            num, den = Fraction(match.group(1)), Fraction(match.group(2))
             if den == 0:
                 return None
-            return float(Fraction(match.group(1)) / den)
+            try:
+                return float(num / den)
+            except OverflowError:
+                return math.inf
+    return None
+
+
+def _percent(node: Any) -> float | None:
+    """A percentage written with its sign ("15 %") as a fraction (0.15); None otherwise."""
+    if isinstance(node, str) and len(node) <= 200:
+        match = _PERCENT.match(node)
+        if match:
+            return float(match.group(1)) / 100.0
     return None
 
 

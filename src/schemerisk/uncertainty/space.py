@@ -28,7 +28,7 @@ from schemerisk.errors import InputError, Problem, suggest
 from schemerisk.model.kernel import ELEMENT, PATH_TARGET, REPLACE, SCALE, SHIFT, Modifications
 from schemerisk.model.layout import ModelInputs, compile_inputs
 from schemerisk.scenario.builtin import resolve_builtin
-from schemerisk.scenario.parse import Reader, load_yaml
+from schemerisk.scenario.parse import Reader, _show, load_yaml, read_input_text
 from schemerisk.scenario.types import Scenario
 from schemerisk.uncertainty.families import FAMILIES, FamilyError, Marginal, make_marginal
 from schemerisk.uncertainty.targets import TargetSlot, path_target_weights, resolve
@@ -227,7 +227,10 @@ def load_space(
         With every problem found, each naming the entry and the reason.
     """
     path = resolve_builtin(source, "distributions")
-    text = path.read_text(encoding="utf-8")
+    try:  # the same checks and messages as for a scenario file: size, readable, UTF-8
+        text = read_input_text(path, "distributions")
+    except InputError as exc:
+        raise DistributionsError(exc.source, list(exc.problems)) from None
     return parse_space(text, scenario, str(path), inputs)
 
 
@@ -243,6 +246,13 @@ def parse_space(
     raw_entries = r.mapping(top.get("inputs"), "inputs", None, (), top, "inputs") if top else {}
     if top and "inputs" in top and not raw_entries:
         r.fail("inputs", "no uncertain inputs are listed", top, "inputs")
+    for key in ("scenario", "title"):
+        if top and key in top:
+            r.text(top[key], key, top, key)
+    if top and "notes" in top:
+        notes = top["notes"] if isinstance(top["notes"], list) else [top["notes"]]
+        for i, note in enumerate(notes):
+            r.text(note, f"notes[{i}]" if isinstance(top["notes"], list) else "notes", top, "notes")
     entries: list[Entry] = []
     for name, node in raw_entries.items():
         entry = _entry(r, str(name), node, raw_entries, scenario, inputs)
@@ -471,7 +481,15 @@ def _correlations(
             continue
         ok = True
         for e in ents:
-            if e not in names:
+            if not isinstance(e, str):
+                r.fail(
+                    f"{p}.entries",
+                    f"expected entry names, got {_show(e)} (entries: {', '.join(names)})",
+                    m,
+                    "entries",
+                )
+                ok = False
+            elif e not in names:
                 r.fail(
                     f"{p}.entries",
                     f"unknown entry '{e}'{suggest(str(e), names)} (entries: {', '.join(names)})",
@@ -488,7 +506,7 @@ def _correlations(
                 )
                 ok = False
             seen.add(str(e))
-        if len(set(ents)) != len(ents):
+        if all(isinstance(e, str) for e in ents) and len(set(ents)) != len(ents):
             r.fail(f"{p}.entries", "an entry is listed twice", m, "entries")
             ok = False
         mat = _matrix(r, m["matrix"], f"{p}.matrix", len(ents), m)
