@@ -8,6 +8,7 @@ exit code, never a Python traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -17,9 +18,118 @@ import numpy as np
 
 from schemerisk import __version__
 from schemerisk.errors import InputError
+from schemerisk.scenario.parse import ARRIVALS, MAX_HORIZON, YEARS, Allowed
 
 EXIT_INPUT = 2  #: bad input (a file, a key, an option)
 EXIT_FAILED = 1  #: the work itself failed
+
+
+def _most_threads() -> int:
+    """The most threads numba may use: NUMBA_NUM_THREADS, else the cores this process may run on.
+
+    The same rule as numba's own default (``numba.core.config``), without importing numba.
+    """
+    env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class NumberOption:
+    """An argparse ``type``: a number within an :class:`~schemerisk.scenario.parse.Allowed` range.
+
+    A bad value is refused while the command line is read, before any file is
+    opened, and argparse names the option: ``argument --scale: 0 is out of
+    range: expected a divisor above 0``. Counts may be written ``1e6``.
+
+    Parameters
+    ----------
+    allowed : Allowed
+        The values accepted, and the words for them.
+    integer : bool
+        Whether the value is a whole number.
+    """
+
+    def __init__(self, allowed: Allowed, integer: bool = False) -> None:
+        self.allowed = allowed
+        self.integer = integer
+        self.__name__ = allowed.what  # argparse's name for the type
+
+    def __call__(self, text: str) -> float | int:
+        what = self.allowed.what
+        shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+        value: float | int
+        try:
+            value = int(text) if self.integer else float(text)
+        except ValueError:
+            value = math.nan
+        if self.integer and isinstance(value, float):  # 1e6 for a count
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+            if math.isfinite(value) and not value.is_integer():
+                raise argparse.ArgumentTypeError(f"expected {what} (a whole number), got '{shown}'")
+            value = int(value) if math.isfinite(value) else value
+        if isinstance(value, float) and math.isnan(value) and text.strip().lower() != "nan":
+            raise argparse.ArgumentTypeError(f"expected {what}, got '{shown}'")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{shown} is not a finite number: expected {what}")
+        if not self.allowed.contains(value):
+            raise argparse.ArgumentTypeError(f"{shown} is out of range: expected {what}")
+        return value
+
+
+#: The largest number of projections a command accepts. Beyond a billion the run takes days on
+#: any machine; memory is checked separately before the run (schemerisk.resources).
+MAX_DRAWS = 10**9
+#: The seed is a 64-bit integer: numpy's SeedSequence takes any integer of 0 or more, but the
+#: seed is stored in the results as a netCDF attribute, which holds at most a signed 64-bit one.
+MAX_SEED = 2**63 - 1
+
+
+class OPTIONS:
+    """The ranges of every numeric option, as data (one place; see :class:`NumberOption`)."""
+
+    DRAWS = NumberOption(Allowed(1, MAX_DRAWS, "a number of projections from 1 to 10^9"), True)
+    REPORT_DRAWS = NumberOption(
+        Allowed(10, MAX_DRAWS, "a number of projections from 10 to 10^9"), True
+    )
+    BASE_SAMPLES = NumberOption(
+        Allowed(2, 10**7, "a base sample size N from 2 to 10^7 (a power of two, e.g. 1024)"), True
+    )
+    SEED = NumberOption(Allowed(0, MAX_SEED, "a seed from 0 to 2^63 - 1"), True)
+    HORIZON = NumberOption(
+        Allowed(0, MAX_HORIZON, f"a number of years after the base year from 0 to {MAX_HORIZON}"),
+        True,
+    )
+    LEVEL = NumberOption(
+        Allowed(
+            0, 1, "a probability strictly between 0 and 1 (e.g. 0.05)", lo_open=True, hi_open=True
+        )
+    )
+    THREADS = NumberOption(
+        Allowed(1, _most_threads(), f"a number of threads from 1 to {_most_threads()}"), True
+    )
+    WORKERS = NumberOption(
+        Allowed(
+            1,
+            max(8, 4 * _most_threads()),
+            f"a number of worker processes from 1 to {max(8, 4 * _most_threads())} "
+            "(more than the cores gains nothing)",
+        ),
+        True,
+    )
+    CHUNK_SIZE = NumberOption(Allowed(1, 10**7, "a number of draws per chunk from 1 to 10^7"), True)
+    SCALE = NumberOption(
+        Allowed(0, None, "a divisor above 0 (e.g. 1000 for thousands)", lo_open=True)
+    )
+    TOP = NumberOption(Allowed(1, None, "a number of inputs of 1 or more"), True)
+    YEAR = NumberOption(Allowed(YEARS[0], ARRIVALS[1], "a year of the projection"), True)
+    COST = NumberOption(Allowed(0, None, "a loss per unit of currency, 0 or more"))
 
 
 class CliError(Exception):
@@ -36,7 +146,7 @@ def _scenario_arg(p: argparse.ArgumentParser) -> None:
 def _level_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--level",
-        type=float,
+        type=OPTIONS.LEVEL,
         default=0.05,
         help="target probability of deficit for the required premium (default 0.05)",
     )
@@ -44,7 +154,9 @@ def _level_arg(p: argparse.ArgumentParser) -> None:
 
 def _horizon_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
+        "--horizon",
+        type=OPTIONS.HORIZON,
+        help="years after the base year (default: the scenario's own)",
     )
 
 
@@ -52,6 +164,24 @@ def _output_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o", "--output", type=Path, help="also write the result: .nc, .zarr or .csv (long format)"
     )
+
+
+def _check_memory(rows: int, space, keep, design_matrix: bool, advice: str, extra: int = 0) -> None:  # type: ignore[no-untyped-def]
+    """Refuse a run whose arrays would not fit in the memory available now (before any work).
+
+    ``rows`` projections are held at once, keeping the outputs ``keep`` (None: the
+    default set); ``extra`` bytes are needed besides (e.g. a design matrix).
+    """
+    from schemerisk.resources import MemoryEstimate, available_memory, kept_numbers, run_bytes
+
+    outputs = kept_numbers(space.inputs, keep)
+    needed = run_bytes(rows, space.n_columns, outputs, design_matrix) + extra
+    est = MemoryEstimate(needed, available_memory())
+    if not est.fits:
+        raise CliError(
+            f"{rows:,} projections of {outputs:,} numbers each would need {est.describe()}: "
+            f"{advice}"
+        )
 
 
 def cmd_project(args: argparse.Namespace) -> int:
@@ -175,6 +305,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             )
         if "balance" not in keep:
             keep = [*keep, "balance"]
+    if not chunked:
+        _check_memory(
+            args.draws,
+            space,
+            keep,
+            args.sampler != "mc",
+            "keep only streaming summaries (--keep summary -o STORE.zarr), keep fewer outputs "
+            "(e.g. --keep balance), or run in chunks into a store (--workers K -o STORE.zarr)",
+        )
+    else:  # chunks held at once by local workers, and the design where it is made up front
+        at_once = 0 if args.scheduler else min(args.chunk_size, args.draws) * (args.workers or 1)
+        design_bytes = 0 if args.sampler == "mc" else 8 * args.draws * space.n_columns
+        _check_memory(
+            at_once,
+            space,
+            keep,
+            False,
+            "use --sampler mc (drawn chunk by chunk), a smaller --chunk-size, or fewer --workers",
+            extra=design_bytes,
+        )
     design = unit_design(space, args.draws, args.seed, args.sampler)
     if chunked:
         return _simulate_chunked(args, space, design, keep)
@@ -378,6 +528,14 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     draws = args.draws if args.draws is not None else 100_000
     if draws < 1:
         raise CliError(f"-n must be at least 1, got {draws}")
+    _check_memory(
+        draws,
+        space,
+        RISK_OUTPUTS,
+        (args.sampler or "mc") != "mc",
+        "use fewer projections (-n), or keep only streaming summaries: schemerisk simulate "
+        "SCENARIO DISTRIBUTIONS -n N --keep summary -o STORE.zarr, then schemerisk risk STORE.zarr",
+    )
     design = unit_design(space, draws, args.seed or 0, args.sampler or "mc")
     cube = run_design(
         space,
@@ -416,6 +574,9 @@ def _load_study(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     sc, space = _bound_space(args.scenario, args.distributions, args.horizon)
     if args.base_samples < 2:
         raise CliError(f"-N must be at least 2, got {args.base_samples}")
+    groups = len(space.groups())
+    rows = args.base_samples * ((2 if getattr(args, "second_order", False) else 1) * groups + 2)
+    _check_memory(rows, space, None, True, "use a smaller base sample size (-N)")
     return sc, space
 
 
@@ -598,6 +759,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         decision = PremiumDecision(args.deficit_cost, args.surplus_cost)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    sobol_rows = args.base_samples * (len(space.groups()) + 2)
+    _check_memory(  # the Monte Carlo cube and the Saltelli cube, held together
+        args.draws + sobol_rows,
+        space,
+        None,
+        True,
+        "use fewer projections (-n) or a smaller base sample size (-N)",
+    )
     study = run_study(
         sc,
         space,
@@ -647,7 +816,7 @@ def build_parser() -> argparse.ArgumentParser:
     _horizon_arg(p)
     p.add_argument(
         "--scale",
-        type=float,
+        type=OPTIONS.SCALE,
         default=1000.0,
         help="divide amounts and people by this in the tables (default 1000: thousands, as Annex II)",
     )
@@ -667,7 +836,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="which premiums to scale (default: flat-premiums)",
     )
     p.add_argument(
-        "--scale", type=float, default=1000.0, help="divide amounts by this in the tables"
+        "--scale", type=OPTIONS.SCALE, default=1000.0, help="divide amounts by this in the tables"
     )
     p.set_defaults(func=cmd_solve)
 
@@ -680,9 +849,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="distributions file (YAML) or built-in name (hai_phong_1993_1997)",
     )
     p.add_argument(
-        "-n", "--draws", type=int, default=10_000, help="number of projections (default 10000)"
+        "-n",
+        "--draws",
+        type=OPTIONS.DRAWS,
+        default=10_000,
+        help="number of projections (default 10000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="the one seed (default 0)")
+    p.add_argument("--seed", type=OPTIONS.SEED, default=0, help="the one seed (default 0)")
     p.add_argument(
         "--sampler",
         choices=["mc", "lhs", "sobol"],
@@ -702,13 +875,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _horizon_arg(p)
     p.add_argument(
-        "--chunk-size", type=int, default=16_384, help="draws projected at once (default 16384)"
+        "--chunk-size",
+        type=OPTIONS.CHUNK_SIZE,
+        default=16_384,
+        help="draws projected at once (default 16384)",
     )
-    p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
+    p.add_argument("--threads", type=OPTIONS.THREADS, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.add_argument(
         "--workers",
-        type=int,
+        type=OPTIONS.WORKERS,
         metavar="K",
         help="run the chunks on a local dask cluster of K worker processes (needs -o STORE.zarr)",
     )
@@ -744,19 +920,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-n",
         "--draws",
-        type=int,
+        type=OPTIONS.DRAWS,
         help="with a scenario: number of projections (default 100000)",
     )
-    p.add_argument("--seed", type=int, help="with a scenario: the one seed (default 0)")
+    p.add_argument("--seed", type=OPTIONS.SEED, help="with a scenario: the one seed (default 0)")
     p.add_argument(
         "--sampler", choices=["mc", "lhs", "sobol"], help="with a scenario: the design (default mc)"
     )
     p.add_argument(
         "--horizon",
-        type=int,
+        type=OPTIONS.HORIZON,
         help="with a scenario: years after the base year (default: the scenario's own)",
     )
-    p.add_argument("--threads", type=int, help="with a scenario: numba threads (default: all)")
+    p.add_argument(
+        "--threads", type=OPTIONS.THREADS, help="with a scenario: numba threads (default: all)"
+    )
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.add_argument(
         "-o",
@@ -783,7 +961,7 @@ def build_parser() -> argparse.ArgumentParser:
         n_help="base sample size N of the Saltelli design (default 1024; the model runs N (G+2) times)",
     )
     p.add_argument("--second-order", action="store_true", help="also compute second-order indices")
-    p.add_argument("--year", type=int, help="year to print (default the last)")
+    p.add_argument("--year", type=OPTIONS.YEAR, help="year to print (default the last)")
     p.add_argument(
         "--csv", type=Path, metavar="DIR", help="write the indices as CSV files into DIR"
     )
@@ -799,7 +977,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="pawn",
         help="given-data measure (default pawn)",
     )
-    p.add_argument("--year", type=int, help="year to print (default the last)")
+    p.add_argument("--year", type=OPTIONS.YEAR, help="year to print (default the last)")
     p.set_defaults(func=cmd_drivers)
 
     p = sub.add_parser(
@@ -808,18 +986,22 @@ def build_parser() -> argparse.ArgumentParser:
     _study_args(p, n_help="base sample size N of the Saltelli design (default 1024)")
     p.add_argument(
         "--deficit-cost",
-        type=float,
+        type=OPTIONS.COST,
         default=2.0,
         help="loss per unit of currency of deficit (default 2: emergency financing, arrears)",
     )
     p.add_argument(
         "--surplus-cost",
-        type=float,
+        type=OPTIONS.COST,
         default=1.0,
         help="loss per unit of currency of surplus, i.e. over-set premiums (default 1)",
     )
-    p.add_argument("--year", type=int, help="year of the decision to rank for (default the last)")
-    p.add_argument("--top", type=int, default=5, help="how many inputs to describe (default 5)")
+    p.add_argument(
+        "--year", type=OPTIONS.YEAR, help="year of the decision to rank for (default the last)"
+    )
+    p.add_argument(
+        "--top", type=OPTIONS.TOP, default=5, help="how many inputs to describe (default 5)"
+    )
     p.set_defaults(func=cmd_priorities)
     p = sub.add_parser(
         "report", help="the whole study as one self-contained HTML page (and CSV tables)"
@@ -841,31 +1023,41 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, required=True, help="the HTML report to write (.html)"
     )
     p.add_argument(
-        "-n", "--draws", type=int, default=20_000, help="Monte Carlo draws (default 20000)"
+        "-n",
+        "--draws",
+        type=OPTIONS.REPORT_DRAWS,
+        default=20_000,
+        help="Monte Carlo draws (default 20000)",
     )
     p.add_argument(
         "-N",
         "--base-samples",
-        type=int,
+        type=OPTIONS.BASE_SAMPLES,
         default=4096,
         help="base sample size of the Saltelli design for the Sobol' indices (default 4096)",
     )
-    p.add_argument("--seed", type=int, default=0, help="the one seed (default 0)")
+    p.add_argument("--seed", type=OPTIONS.SEED, default=0, help="the one seed (default 0)")
     p.add_argument(
         "--sampler", choices=["mc", "lhs", "sobol"], default="mc", help="Monte Carlo design"
     )
     _horizon_arg(p)
     _level_arg(p)
     p.add_argument(
-        "--deficit-cost", type=float, default=2.0, help="loss per unit of deficit (default 2)"
+        "--deficit-cost",
+        type=OPTIONS.COST,
+        default=2.0,
+        help="loss per unit of deficit (default 2)",
     )
     p.add_argument(
-        "--surplus-cost", type=float, default=1.0, help="loss per unit of surplus (default 1)"
+        "--surplus-cost",
+        type=OPTIONS.COST,
+        default=1.0,
+        help="loss per unit of surplus (default 1)",
     )
     p.add_argument(
         "--csv", type=Path, metavar="DIR", help="also write the report's tables as CSV into DIR"
     )
-    p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
+    p.add_argument("--threads", type=OPTIONS.THREADS, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=cmd_report)
     return parser
@@ -876,10 +1068,10 @@ def _study_args(p: argparse.ArgumentParser, n_help: str) -> None:
     p.add_argument(
         "distributions", help="distributions file (YAML) or built-in name (hai_phong_1993_1997)"
     )
-    p.add_argument("-N", "--base-samples", type=int, default=1024, help=n_help)
-    p.add_argument("--seed", type=int, default=0, help="the one seed (default 0)")
+    p.add_argument("-N", "--base-samples", type=OPTIONS.BASE_SAMPLES, default=1024, help=n_help)
+    p.add_argument("--seed", type=OPTIONS.SEED, default=0, help="the one seed (default 0)")
     _horizon_arg(p)
-    p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
+    p.add_argument("--threads", type=OPTIONS.THREADS, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 
 
@@ -912,6 +1104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
+    except MemoryError:  # a last resort: runs are checked against the memory available first
+        print(
+            "error: the run ran out of memory (other programs may have taken what was free when "
+            "it started); use fewer projections, or --keep summary or --workers",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     except BrokenPipeError:  # output piped into 'head' and the like: stop quietly
         import os
 

@@ -104,6 +104,8 @@ class Allowed:
         value that is conceivable (hyperinflation) can still be given on purpose.
     unit : str
         How a percentage of this kind reads in messages: ``"%"`` or ``"%/yr"``.
+    hi_open : bool
+        Whether ``hi`` itself is excluded.
     """
 
     lo: float | None
@@ -113,12 +115,15 @@ class Allowed:
     percent: bool = False
     plain_hi: float | None = None
     unit: str = "%"
+    hi_open: bool = False
 
     def contains(self, value: float) -> bool:
-        """Whether ``value`` lies within [lo, hi] (or (lo, hi] when ``lo_open``)."""
+        """Whether ``value`` lies within the range (NaN never does)."""
+        if isinstance(value, float) and math.isnan(value):
+            return False
         if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
             return False
-        return self.hi is None or value <= self.hi
+        return self.hi is None or value < self.hi or (value == self.hi and not self.hi_open)
 
 
 # Ranges that several keys share. A range used once is written where it is used.
