@@ -81,10 +81,19 @@ def test_report_refuses_anything_but_html(
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("-n", "5", "-n must be at least 10"),
-        ("-N", "1", "-N must be at least 2"),
-        ("--level", "1.5", "--level must be strictly between 0 and 1"),
-        ("--deficit-cost", "-1", "deficit_cost and surplus_cost must be 0 or more"),
+        # refused while the command line is read: argparse names the option
+        (
+            "-n",
+            "5",
+            "argument -n/--draws: 5 is out of range: expected a number of projections from 10",
+        ),
+        ("-N", "1", "argument -N/--base-samples: 1 is out of range: expected a base sample size"),
+        (
+            "--level",
+            "1.5",
+            "argument --level: 1.5 is out of range: expected a probability strictly",
+        ),
+        ("--deficit-cost", "-1", "argument --deficit-cost: -1 is out of range: expected a loss"),
     ],
 )
 def test_report_refuses_bad_numbers(
@@ -144,7 +153,7 @@ def test_risk_of_a_cube_without_revenue(cli: Cli, cube_file: Path, tmp_path: Pat
 def test_risk_refuses_a_level_outside_0_1(cli: Cli, cube_file: Path, level: str) -> None:
     run = cli("risk", cube_file, "--level", level)
     assert run.code == 2
-    assert "--level must be strictly between 0 and 1" in run.err
+    assert f"argument --level: {level} is out of range: expected a probability strictly" in run.err
 
 
 def test_risk_prints_the_table(cli: Cli, cube_file: Path) -> None:

@@ -66,6 +66,8 @@ def resolve_builtin(source: str | Path, kind: str) -> Path:
     path = Path(source)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise FileNotFoundError(f"{source}: this is a directory, not a {kind[:-1]} file (YAML)")
     if path.suffix == "" and path.name == str(source):
         for d in _builtin_dirs(kind):
             candidate = d / f"{source}.yaml"
