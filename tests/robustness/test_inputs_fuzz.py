@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from schemerisk.errors import InputError
@@ -183,6 +183,9 @@ def _edited(text: str, data: st.DataObject) -> str:
 
 @FUZZ
 @given(path=st.sampled_from(SCENARIO_PATHS), value=VALUES)
+@example(path=("admission_rate",), value="1e400/1")
+@example(path=("horizon",), value=10**20)
+@example(path=("title",), value={"a": 1})
 def test_any_value_anywhere_in_a_scenario(path: tuple[Any, ...], value: Any) -> None:
     _read_scenario(_replaced(scenario_doc(), path, value))
 
@@ -195,6 +198,9 @@ def test_edited_scenario_text(data: st.DataObject) -> None:
 
 @FUZZ
 @given(path=st.sampled_from(DISTRIBUTIONS_PATHS), value=VALUES)
+# found by a deeper search: an integer of 400 digits as a parameter overflowed a float
+@example(path=("inputs", "admission_rate", "distribution", "low"), value=10**400)
+@example(path=("correlations", 0, "entries", 0), value=["domestic_inflation"])
 def test_any_value_anywhere_in_a_distributions_file(path: tuple[Any, ...], value: Any) -> None:
     _read_distributions(_replaced(distributions_doc(), path, value))
 
