@@ -13,6 +13,7 @@ and the report carries how many were unknown (see
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,10 +120,12 @@ def counted_probability(
     xarray.Dataset
         ``p``, ``se`` (sqrt(p (1-p) / n)), ``lower`` and ``upper``.
     """
+    known = xr.DataArray(n).astype(np.float64)
+    known = known.where(known > 0)  # no known draw: every figure NaN (unknown)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = count / xr.DataArray(n).where(xr.DataArray(n) > 0)
-        lower, upper = wilson_interval(count, n, confidence)
-        se = np.sqrt(p * (1 - p) / n)
+        p = count / known
+        lower, upper = wilson_interval(count, known, confidence)
+        se = np.sqrt(p * (1 - p) / known)
     return xr.Dataset({"p": p, "se": se, "lower": lower, "upper": upper})
 
 
@@ -192,7 +195,9 @@ def required_multiplier(
     # a draw whose adjusted premiums raise nothing cannot be balanced: count it as needing +inf;
     # a draw with no finite balance is unknown (NaN), left out of the quantile
     k = xr.where(finite(cube["balance"]), k.fillna(np.inf), np.nan)
-    q = k.quantile(1.0 - level, dim=DRAW, method="inverted_cdf", skipna=True)
+    with warnings.catch_warnings():  # a year with no known draw: NaN, said by the report
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = k.quantile(1.0 - level, dim=DRAW, method="inverted_cdf", skipna=True)
     q = q.drop_vars("quantile")
     # the boundary draw breaks even exactly at q: a hair above keeps rounding in a re-run of the
     # model with premiums scaled by q from putting it a few units below zero
@@ -506,7 +511,7 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
         k = float(t.required_premium_multiplier[i])
         lines.append(
             f"{int(y):>6}{_pct(float(t.p_deficit[i])):>12}{f'{_pct(lo)} - {_pct(hi)}':>18}"
-            f"{ed:>15,.1f}{es:>14,.1f}{_pct(es_share):>11}{k:>11.3f}"
+            f"{_amount(ed):>15}{_amount(es):>14}{_pct(es_share):>11}{_amount(k, '.3f'):>11}"
             + (f"{int(n_unknown[i]):>11,}" if unknowns else "")
         )
     pa = report.p_any_deficit
@@ -515,8 +520,8 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
         f"Amounts in {unit}{cur}. Expected deficit: mean deficit in the years with one; ES 95 %: mean of the "
         "worst 5 % of deficits.",
         f"Premium x: multiplier on all premiums that keeps P(deficit) at or below {report.level:.0%} that year.",
-        f"P(at least one deficit over the horizon) = {float(pa.p):.1%} "
-        f"(95 % interval {float(pa.lower):.1%} - {float(pa.upper):.1%})",
+        f"P(at least one deficit over the horizon) = {_pct(float(pa.p))} "
+        f"(95 % interval {_pct(float(pa.lower))} - {_pct(float(pa.upper))})",
     ]
     if report.p_ruin is not None:
         pr = report.p_ruin
@@ -537,7 +542,14 @@ def _finite_or_none(x: float) -> float | None:
 
 
 def _pct(x: float) -> str:
-    return f"{x:.1%}" if np.isfinite(x) else "unknown"
+    if not np.isfinite(x):
+        return "unknown" if np.isnan(x) else f"{x}"
+    return f"{x:.1%}" if abs(x) < 1e6 else f"{100 * x:.3g}%"
+
+
+def _amount(x: float, spec: str = ",.1f") -> str:
+    """An amount for a fixed-width column: absurdly large ones (an overflow's neighbours) as 1.2e+300."""
+    return format(x, spec) if not np.isfinite(x) or abs(x) < 1e12 else f"{x:.3g}"
 
 
 def unknown_lines(report: RiskReport) -> list[str]:

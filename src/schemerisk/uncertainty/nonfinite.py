@@ -207,8 +207,9 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sample Kolmogorov-Smirnov statistic: the largest gap between two empirical CDFs.
 
     ``D = max_x |F_a(x) - F_b(x)|`` (Kolmogorov 1933; Smirnov 1939): 0 when the
-    two samples are alike, 1 when they do not overlap. Non-finite values are
-    left out. (The tests check it against ``scipy.stats.ks_2samp``.)
+    two samples are alike, 1 when they do not overlap. NaN values are left out;
+    infinite ones are the largest (smallest) values, as they are what an
+    overflowing input draws. (The tests check it against ``scipy.stats.ks_2samp``.)
 
     Parameters
     ----------
@@ -220,8 +221,8 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
     float
         ``D`` in [0, 1]; NaN when either sample is empty.
     """
-    a = np.sort(a[np.isfinite(a)])
-    b = np.sort(b[np.isfinite(b)])
+    a = np.sort(a[~np.isnan(a)])
+    b = np.sort(b[~np.isnan(b)])
     if a.size == 0 or b.size == 0:
         return float("nan")
     at = np.concatenate([a, b])
@@ -365,8 +366,12 @@ class Screening:
         """What is not finite, in which projection and years."""
 
         def listing(found: dict[str, list[int]]) -> str:
+            by_years: dict[tuple[int, ...], list[str]] = {}
+            for name, years in found.items():
+                by_years.setdefault(tuple(years), []).append(name)
             return "; ".join(
-                f"{name} {_years_text([str(y) for y in years])}" for name, years in found.items()
+                f"{', '.join(names)} in {_years_text([str(y) for y in years])}"
+                for years, names in by_years.items()
             )
 
         parts = []
