@@ -759,12 +759,26 @@ def _check_output(path: Path | None) -> None:
         )
 
 
+#: the share of UNKNOWN_SHARE_LIMIT (schemerisk.uncertainty.nonfinite), as the help says it
+_UNKNOWN_LIMIT_TEXT = "1 %"
+#: the exit codes, as --help shows them (README, "Exit codes")
+_EXIT_CODES = (
+    f"exit codes: 0 done; {EXIT_FAILED} the work failed; {EXIT_INPUT} bad input (a file, a key, "
+    "an option), or a projection that would not be finite even at the inputs' medians (refused "
+    f"before any work); {EXIT_UNTRUSTWORTHY} results not trustworthy: more than "
+    f"{_UNKNOWN_LIMIT_TEXT} of the projections have no finite balance in some year (an amount "
+    "overflowed, or 0/0; they are shown as unknown, never as 'no deficit', and the inputs most "
+    "associated with them are named); 130 interrupted."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``schemerisk`` command."""
     parser = argparse.ArgumentParser(
         prog="schemerisk",
         description="Deficit risk of health insurance schemes: the WHO cost-sharing and premium "
         "simulation model (Carrin, Ron & Murray 1993) with an uncertainty layer.",
+        epilog=_EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"schemerisk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -855,6 +869,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "risk",
         help="probability and size of deficits: from a cube, or simulated from a scenario",
+        description="Probability and size of deficits, by year. A projection whose balance is not "
+        "finite (an overflow, or 0/0) is unknown: left out of every figure of the year and "
+        "counted in an 'unknown' column, never counted as 'no deficit'.",
+        epilog=_EXIT_CODES,
     )
     p.add_argument(
         "source",
@@ -1022,7 +1040,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 for bad input, 1 when the work failed, 130 when interrupted.
+        0 on success, 2 for bad input, 1 when the work failed, 3 when the results are not
+        trustworthy (too many non-finite projections), 130 when interrupted.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
