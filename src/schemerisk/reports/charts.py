@@ -221,8 +221,7 @@ def _note_unknown(ax: Axes, *arrays: xr.DataArray) -> None:
             ax.text(
                 0.99,
                 0.98,
-                f"{unknown:,} of {da.sizes[DRAW]:,} projections have no finite value "
-                "(overflow): left out, unknown",
+                f"{unknown:,} of {da.sizes[DRAW]:,} projections not finite: left out",
                 transform=ax.transAxes,
                 ha="right",
                 va="top",

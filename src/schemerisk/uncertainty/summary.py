@@ -315,16 +315,17 @@ def summarise_chunk(chunk: xr.Dataset, bins: LogBins, adjust: str = "all-premium
         )
     share = np.where(known, share, np.nan)
     bal0 = np.where(known, bal, 0.0)
-    moments = np.stack(
-        [
-            bal0.sum(axis=0),
-            (bal0 * bal0).sum(axis=0),
-            rev.sum(axis=0),
-            (rev * rev).sum(axis=0),
-            np.where(deficit, loss, 0.0).sum(axis=0),
-            np.where(deficit, share, 0.0).sum(axis=0),
-        ]
-    )
+    with np.errstate(over="ignore"):  # a finite balance near 1e308 squares to inf: kept as inf
+        moments = np.stack(
+            [
+                bal0.sum(axis=0),
+                (bal0 * bal0).sum(axis=0),
+                rev.sum(axis=0),
+                (rev * rev).sum(axis=0),
+                np.where(deficit, loss, 0.0).sum(axis=0),
+                np.where(deficit, share, 0.0).sum(axis=0),
+            ]
+        )
     counts = np.stack([deficit.sum(axis=0), negative.sum(axis=0)]).astype(np.int64)
     n_any, n_any_unknown = horizon_counts(deficit, known)
     n_ruin, n_ruin_unknown = horizon_counts(negative, known_reserve)
@@ -356,7 +357,8 @@ class StreamingSummary:
     bins: LogBins = field(default_factory=LogBins)
     n: int = 0
     sketches: dict[str, np.ndarray] = field(default_factory=dict)
-    moments: list[list[Fraction]] = field(default_factory=list)
+    #: exact sums; a sum that overflowed (a chunk's sum is inf or NaN) stays a float inf or NaN
+    moments: list[list[Fraction | float]] = field(default_factory=list)
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     horizon_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     nonfinite: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -384,7 +386,8 @@ class StreamingSummary:
             self.sketches[name].reshape(-1)[idx] += cnt
         for i, row in enumerate(chunk.moments):
             for t, v in enumerate(row):
-                self.moments[i][t] += Fraction(float(v))
+                x = float(v)  # Fraction + float is a float: once inf or NaN, the sum stays so
+                self.moments[i][t] += Fraction(x) if math.isfinite(x) else x
         self.counts += chunk.counts
         self.horizon_counts += chunk.horizon_counts
         self.nonfinite += chunk.nonfinite
@@ -392,7 +395,13 @@ class StreamingSummary:
     def state(self) -> dict[str, np.ndarray]:
         """Everything needed to carry on later, as named arrays (for ``numpy.savez``)."""
         exact = json.dumps(
-            [[f"{f.numerator}/{f.denominator}" for f in row] for row in self.moments]
+            [
+                [
+                    f"{f.numerator}/{f.denominator}" if isinstance(f, Fraction) else repr(f)
+                    for f in row
+                ]
+                for row in self.moments
+            ]
         )
         out = {f"sketch_{k}": v for k, v in self.sketches.items()}
         out.update(
@@ -410,7 +419,10 @@ class StreamingSummary:
     def from_state(cls, state: dict[str, np.ndarray]) -> StreamingSummary:
         """Rebuild a summary from :meth:`state`."""
         a, lo, hi = (float(v) for v in state["bins"])
-        moments = [[Fraction(s) for s in row] for row in json.loads(str(state["moments"]))]
+        moments: list[list[Fraction | float]] = [
+            [Fraction(s) if "/" in s else float(s) for s in row]
+            for row in json.loads(str(state["moments"]))
+        ]
         return cls(
             n_years=int(state["n_years"]),
             bins=LogBins(a, lo, hi),
@@ -466,7 +478,7 @@ class StreamingSummary:
         known = n - nonfinite["balance"]
         known_reserve = n - nonfinite["reserve"]
         valid = self.sketches["balance"][:, :-1].sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             bal_mean = sums["balance_sum"] / known
             rev_mean = sums["premium_revenue_sum"] / known
             bal_var = np.where(
