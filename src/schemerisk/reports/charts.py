@@ -43,6 +43,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator, StrMethodFormatter
 from matplotlib.transforms import ScaledTranslation
 
@@ -199,15 +200,26 @@ def _literal_text(func: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run a chart (or an export) with :data:`_CHART_STYLE`: a ``$`` in user text is a dollar sign.
 
     Text objects take ``text.parse_math`` when they are made, so every public
-    chart and the export (where tick labels are made) run inside it.
+    chart and the export (where tick labels are made) run inside it; the texts
+    the axes had before (title, axis labels) are then set literal too.
     """
 
     @functools.wraps(func)
     def literal(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         with plt.rc_context(_CHART_STYLE):
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+        fig = result if isinstance(result, Figure) else getattr(result, "figure", None)
+        if isinstance(fig, Figure):
+            _texts_literal(fig)
+        return result
 
     return literal
+
+
+def _texts_literal(fig: Figure) -> None:
+    """Set every text of the figure not to parse mathtext."""
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
 
 
 def _note_unknown(ax: Axes, *arrays: xr.DataArray) -> None:
@@ -1029,12 +1041,12 @@ def dashboard(
 
 @_literal_text
 def figure_to_png_bytes(fig: Figure, dpi: int = 110) -> bytes:
-    """The figure as PNG bytes.
+    """The figure as PNG bytes, every text drawn literally (a ``$`` is a dollar sign).
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
-        The figure.
+        The figure (its texts are set not to parse mathtext).
     dpi : int
         Resolution [dots per inch].
 
@@ -1043,6 +1055,7 @@ def figure_to_png_bytes(fig: Figure, dpi: int = 110) -> bytes:
     bytes
         The PNG file's content.
     """
+    _texts_literal(fig)  # also text added to the charts after they were drawn
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
     return buffer.getvalue()
