@@ -22,6 +22,9 @@ from schemerisk.scenario.parse import ARRIVALS, MAX_HORIZON, YEARS, Allowed
 
 EXIT_INPUT = 2  #: bad input (a file, a key, an option)
 EXIT_FAILED = 1  #: the work itself failed
+#: results not trustworthy: more than UNKNOWN_SHARE_LIMIT (1 %) of the projections have no finite
+#: balance in some year (schemerisk.uncertainty.nonfinite.EXIT_UNTRUSTWORTHY)
+EXIT_UNTRUSTWORTHY = 3
 
 
 def _most_threads() -> int:
@@ -200,7 +203,28 @@ def cmd_project(args: argparse.Namespace) -> int:
     if args.output:
         write_dataset(ds, args.output)
         print(f"\nwrote {args.output}", file=sys.stderr)
-    return 0
+    return _deterministic_verdict(ds)
+
+
+def _deterministic_verdict(ds) -> int:  # type: ignore[no-untyped-def]
+    """0, or :data:`EXIT_UNTRUSTWORTHY` with a message naming the non-finite outputs and years."""
+    from schemerisk.analysis.risk import RISK_OUTPUTS
+
+    bad = {
+        v: [int(y) for y in ds.year.values[~np.isfinite(ds[v].values)]]
+        for v in RISK_OUTPUTS
+        if v in ds and not np.isfinite(ds[v].values).all()
+    }
+    if not bad:
+        return 0
+    where = "; ".join(f"{v} {', '.join(map(str, ys))}" for v, ys in bad.items())
+    print(
+        f"error: results not trustworthy: the projection is not finite (an amount overflows past "
+        f"1.8e308, or 0/0): {where}; '-' in the tables marks them. Check the scenario's amounts "
+        "and rates.",
+        file=sys.stderr,
+    )
+    return EXIT_UNTRUSTWORTHY
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -341,10 +365,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if args.output:
         write_dataset(cube, args.output)
-    _print_balance_table(args, space, balance_summary(cube))
+    summary = balance_summary(cube)
+    _print_balance_table(args, space, summary)
     if args.output:
         print(f"\nwrote {args.output}", file=sys.stderr)
-    return 0
+    return _unknown_verdict(summary["n_unknown"], args.draws, lambda: _suspects_of(cube))
 
 
 def _print_balance_table(args: argparse.Namespace, space, summary) -> None:  # type: ignore[no-untyped-def]
@@ -357,11 +382,24 @@ def _print_balance_table(args: argparse.Namespace, space, summary) -> None:  # t
     )
     print(f"\nBalance of the scheme, millions of {sc.currency}")
     print(f"{'year':>6}{'5 %':>14}{'median':>14}{'95 %':>14}{'P(deficit)':>12}")
+    unknown = summary["n_unknown"] if "n_unknown" in summary else 0 * summary["p_deficit"]
+    shown = bool(unknown.any())  # draws with no finite balance: a column, never "no deficit"
+    if shown:
+        print(f"{'':>56}{'unknown':>12}")
     for y in summary.year.values:
         lo, mid, hi, p = (
             float(summary[v].sel(year=y)) for v in ("p05", "median", "p95", "p_deficit")
         )
-        print(f"{int(y):>6}{lo / 1e6:>14,.1f}{mid / 1e6:>14,.1f}{hi / 1e6:>14,.1f}{p:>12.1%}")
+        print(
+            f"{int(y):>6}{lo / 1e6:>14,.1f}{mid / 1e6:>14,.1f}{hi / 1e6:>14,.1f}"
+            + (f"{p:>12.1%}" if np.isfinite(p) else f"{'unknown':>12}")
+            + (f"{int(unknown.sel(year=y)):>12,}" if shown else "")
+        )
+    if shown:
+        print(
+            "unknown: projections with no finite balance (an amount overflowed, or 0/0), left out "
+            "of the quantiles and of P(deficit), not counted as 'no deficit'"
+        )
 
 
 def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # type: ignore[no-untyped-def]
@@ -418,6 +456,8 @@ def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # 
                 "p_deficit": ds["p_deficit"],
             }
         )
+        if "n_nonfinite" in ds:
+            table["n_unknown"] = ds["n_nonfinite"].sel(output="balance", drop=True)
         _print_balance_table(args, space, table)
         print(
             f"\nQuantiles from a streaming sketch (relative error <= {job.bins.relative_accuracy:g}); "
@@ -431,10 +471,71 @@ def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # 
     else:
         with xr.open_zarr(args.output, consolidated=True) as cube:
             bal = cube[["balance"]].load()  # one variable, not the cube
-        _print_balance_table(args, space, balance_summary(bal))
+        table = balance_summary(bal)
+        _print_balance_table(args, space, table)
     if args.output:
         print(f"\nwrote {args.output}", file=sys.stderr)
-    return 0
+    if job.summary:
+        return _unknown_verdict(table.get("n_unknown", 0 * table["p_deficit"]), args.draws, None)
+
+    def suspects():  # type: ignore[no-untyped-def]
+        with xr.open_zarr(args.output, consolidated=True) as cube:
+            return _suspects_of(cube)
+
+    return _unknown_verdict(table["n_unknown"], args.draws, suspects)
+
+
+def _suspects_of(cube):  # type: ignore[no-untyped-def]
+    from schemerisk.uncertainty.nonfinite import cube_suspects
+
+    return cube_suspects(cube)
+
+
+def _unknown_verdict(n_unknown, n_draws: int, suspects) -> int:  # type: ignore[no-untyped-def]
+    """Exit code of a run with ``n_unknown`` draws (by year) without a finite balance.
+
+    0 when none is unknown or their share stays within the limit (a warning
+    then); above it, :data:`EXIT_UNTRUSTWORTHY` with a message that names the
+    inputs most associated with the failures (``suspects()`` finds them; None
+    when the run kept no drawn inputs).
+    """
+    from schemerisk.uncertainty.nonfinite import UNKNOWN_SHARE_LIMIT
+
+    counts = np.asarray(n_unknown, dtype=np.int64).reshape(-1)
+    if not counts.any():
+        return 0
+    worst = int(np.argmax(counts))
+    year = int(np.asarray(n_unknown.year.values)[worst])
+    share = counts[worst] / n_draws
+    head = (
+        f"{counts[worst]:,} of {n_draws:,} projections ({share:.1%}) have no finite balance in "
+        f"{year} (an amount overflowed, or 0/0)"
+    )
+    shown = "they are shown as unknown, not as 'no deficit'"
+    if share <= UNKNOWN_SHARE_LIMIT:
+        print(
+            f"warning: {head}, within the {UNKNOWN_SHARE_LIMIT:.0%} allowed; {shown}",
+            file=sys.stderr,
+        )
+        return 0
+    found = suspects() if suspects is not None else None
+    if found is None:
+        culprits = (
+            "the drawn inputs were not kept, so the inputs behind the failures cannot be named "
+            "here: 'schemerisk risk SCENARIO DISTRIBUTIONS' names them"
+        )
+    elif not found:
+        culprits = "no drawn input differs between the failed and the finite projections"
+    else:
+        culprits = "inputs most associated with the failures: " + "; ".join(
+            s.describe() for s in found
+        )
+    print(
+        f"error: results not trustworthy: {head}, more than the {UNKNOWN_SHARE_LIMIT:.0%} "
+        f"allowed (exit code {EXIT_UNTRUSTWORTHY}); {shown}; {culprits}",
+        file=sys.stderr,
+    )
+    return EXIT_UNTRUSTWORTHY
 
 
 _RISK_RUN_OPTIONS = ("draws", "seed", "sampler", "horizon", "threads", "output")
@@ -478,8 +579,16 @@ def cmd_risk(args: argparse.Namespace) -> int:
             raise CliError(f"{args.source}: {exc}") from None
     else:
         report = _risk_of_cube(cube, args)
+    # the inputs behind too many non-finite draws (a summary store keeps no drawn inputs)
+    found = None if report.trustworthy or _is_summary(cube) else _suspects_of(cube)
+    if found:
+        import dataclasses
+
+        report = dataclasses.replace(report, suspects=tuple(found))
     print(report.to_json() if args.json else format_risk(report))
-    return 0
+    return _unknown_verdict(
+        report.table["n_unknown"], report.n_draws, None if found is None else (lambda: found)
+    )
 
 
 #: a cube whose risk outputs need more than this share of the memory is read by chunks
@@ -565,7 +674,23 @@ def _bound_space(scenario: str, distributions: str, horizon: int | None):  # typ
         if horizon < 0:
             raise CliError(f"--horizon must be 0 or more, got {horizon}")
         sc = sc.with_horizon(horizon)
-    return sc, load_space(distributions, sc, compile_inputs(sc))
+    space = load_space(distributions, sc, compile_inputs(sc))
+    _refuse_nonfinite(space)
+    return sc, space
+
+
+def _refuse_nonfinite(space) -> None:  # type: ignore[no-untyped-def]
+    """Refuse, before any work, a study whose projection at the inputs' medians is not finite."""
+    from schemerisk.analysis.risk import RISK_OUTPUTS
+    from schemerisk.uncertainty.nonfinite import screen_projections
+
+    screening = screen_projections(space, RISK_OUTPUTS)
+    if screening.refuse:
+        raise CliError(
+            f"{space.scenario.source} with {space.source}: {screening.message()}: every "
+            "projection would be unknown, so nothing was run. Check the scenario's amounts and "
+            "rates and the distributions' parameters"
+        )
 
 
 def _load_study(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -749,6 +874,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"schemerisk report {args.scenario} DISTRIBUTIONS -o {args.output}"
             ) from None
         raise
+    _refuse_nonfinite(space)
     if args.draws < 10:
         raise CliError(f"-n must be at least 10, got {args.draws}")
     if args.base_samples < 2:
@@ -788,7 +914,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.csv:
         for path in write_tables(study, args.csv):
             print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return _unknown_verdict(
+        study.risk.table["n_unknown"], study.risk.n_draws, lambda: _suspects_of(study.cube)
+    )
 
 
 def _check_output(path: Path | None) -> None:
@@ -800,12 +928,26 @@ def _check_output(path: Path | None) -> None:
         )
 
 
+#: the share of UNKNOWN_SHARE_LIMIT (schemerisk.uncertainty.nonfinite), as the help says it
+_UNKNOWN_LIMIT_TEXT = "1 %"
+#: the exit codes, as --help shows them (README, "Exit codes")
+_EXIT_CODES = (
+    f"exit codes: 0 done; {EXIT_FAILED} the work failed; {EXIT_INPUT} bad input (a file, a key, "
+    "an option), or a projection that would not be finite even at the inputs' medians (refused "
+    f"before any work); {EXIT_UNTRUSTWORTHY} results not trustworthy: more than "
+    f"{_UNKNOWN_LIMIT_TEXT} of the projections have no finite balance in some year (an amount "
+    "overflowed, or 0/0; they are shown as unknown, never as 'no deficit', and the inputs most "
+    "associated with them are named); 130 interrupted."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``schemerisk`` command."""
     parser = argparse.ArgumentParser(
         prog="schemerisk",
         description="Deficit risk of health insurance schemes: the WHO cost-sharing and premium "
         "simulation model (Carrin, Ron & Murray 1993) with an uncertainty layer.",
+        epilog=_EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"schemerisk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -903,6 +1045,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "risk",
         help="probability and size of deficits: from a cube, or simulated from a scenario",
+        description="Probability and size of deficits, by year. A projection whose balance is not "
+        "finite (an overflow, or 0/0) is unknown: left out of every figure of the year and "
+        "counted in an 'unknown' column, never counted as 'no deficit'.",
+        epilog=_EXIT_CODES,
     )
     p.add_argument(
         "source",
@@ -1086,7 +1232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 for bad input, 1 when the work failed, 130 when interrupted.
+        0 on success, 2 for bad input, 1 when the work failed, 3 when the results are not
+        trustworthy (too many non-finite projections), 130 when interrupted.
     """
     parser = build_parser()
     args = parser.parse_args(argv)

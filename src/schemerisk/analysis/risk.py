@@ -2,11 +2,18 @@
 
 Every function takes and returns xarray objects and works along ``year`` (and
 any other dimension) at once. UNCERTAINTY.md section 4.
+
+A draw whose balance is not finite in a year (an overflow, or 0/0) is
+*unknown* that year: never counted as "no deficit". Probabilities, expected
+deficits, shortfalls and the multiplier are estimated over the known draws,
+and the report carries how many were unknown (see
+:mod:`schemerisk.uncertainty.nonfinite` for the rule and why).
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +22,15 @@ import xarray as xr
 from scipy import stats
 
 from schemerisk.analysis.solver import Adjust, equilibrium_multiplier
+from schemerisk.uncertainty.nonfinite import (
+    UNKNOWN_SHARE_LIMIT,
+    Suspect,
+    count_dataset,
+    describe_counts,
+    finite,
+    horizon_counts,
+    probability_bounds,
+)
 
 DRAW = "draw"
 #: the outputs :func:`deficit_risk` reads: a run for the risk report need keep no others
@@ -29,7 +45,7 @@ RISK_OUTPUTS: tuple[str, ...] = (
 
 
 def wilson_interval(
-    successes: xr.DataArray, n: int, confidence: float = 0.95
+    successes: xr.DataArray, n: int | xr.DataArray, confidence: float = 0.95
 ) -> tuple[xr.DataArray, xr.DataArray]:
     """Wilson score interval for a binomial proportion, for every element at once.
 
@@ -43,8 +59,8 @@ def wilson_interval(
     ----------
     successes : xarray.DataArray
         Counts of draws with the event.
-    n : int
-        Number of draws.
+    n : int or xarray.DataArray
+        Number of draws (of known draws, by year).
     confidence : float
         Confidence level.
 
@@ -54,6 +70,13 @@ def wilson_interval(
         Interval bounds.
     """
     z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    with np.errstate(invalid="ignore", divide="ignore"):  # n = 0 (no known draw): NaN
+        return _wilson(successes, n, z)
+
+
+def _wilson(
+    successes: xr.DataArray, n: int | xr.DataArray, z: float
+) -> tuple[xr.DataArray, xr.DataArray]:
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
@@ -78,15 +101,17 @@ def probability(event: xr.DataArray, confidence: float = 0.95) -> xr.Dataset:
     return counted_probability(event.sum(DRAW), event.sizes[DRAW], confidence)
 
 
-def counted_probability(count: xr.DataArray, n: int, confidence: float = 0.95) -> xr.Dataset:
+def counted_probability(
+    count: xr.DataArray, n: int | xr.DataArray, confidence: float = 0.95
+) -> xr.Dataset:
     """Probability from a count of draws with an event, with its standard error and Wilson interval.
 
     Parameters
     ----------
     count : xarray.DataArray
         Draws with the event.
-    n : int
-        Number of draws.
+    n : int or xarray.DataArray
+        Number of draws (the known ones, by year; where none is known, NaN).
     confidence : float
         Level of the interval.
 
@@ -95,9 +120,13 @@ def counted_probability(count: xr.DataArray, n: int, confidence: float = 0.95) -
     xarray.Dataset
         ``p``, ``se`` (sqrt(p (1-p) / n)), ``lower`` and ``upper``.
     """
-    p = count / n
-    lower, upper = wilson_interval(count, n, confidence)
-    return xr.Dataset({"p": p, "se": np.sqrt(p * (1 - p) / n), "lower": lower, "upper": upper})
+    known = xr.DataArray(n).astype(np.float64)
+    known = known.where(known > 0)  # no known draw: every figure NaN (unknown)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = count / known
+        lower, upper = wilson_interval(count, known, confidence)
+        se = np.sqrt(p * (1 - p) / known)
+    return xr.Dataset({"p": p, "se": se, "lower": lower, "upper": upper})
 
 
 def expected_shortfall(loss: xr.DataArray, level: float = 0.95) -> xr.DataArray:
@@ -105,7 +134,8 @@ def expected_shortfall(loss: xr.DataArray, level: float = 0.95) -> xr.DataArray:
 
     Computed from the empirical distribution (Acerbi & Tasche 2002): the mean
     of losses at or above the ``level`` quantile, with the boundary draw weighted
-    so that exactly ``(1 - level) n`` draws count.
+    so that exactly ``(1 - level) n`` draws count. NaN losses (unknown draws)
+    are left out: ``n`` is then the number of known draws of each year.
 
     Parameters
     ----------
@@ -121,14 +151,15 @@ def expected_shortfall(loss: xr.DataArray, level: float = 0.95) -> xr.DataArray:
     """
 
     def es(values: np.ndarray) -> np.ndarray:
-        n = values.shape[-1]
-        tail = (1.0 - level) * n
-        k = int(np.floor(tail))
-        srt = -np.sort(-values, axis=-1)  # descending
-        total = srt[..., :k].sum(axis=-1)
-        if tail > k:
-            total = total + (tail - k) * srt[..., k]
-        return total / tail
+        known = ~np.isnan(values)
+        tail = (1.0 - level) * known.sum(axis=-1)
+        # descending, unknown (NaN) draws last: each draw weighs 1 until the tail is full,
+        # the boundary draw the fraction left, the others 0
+        srt = -np.sort(-np.where(known, values, -np.inf), axis=-1)
+        weight = np.clip(tail[..., None] - np.arange(values.shape[-1]), 0.0, 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total = np.where(weight > 0, weight * srt, 0.0).sum(axis=-1)
+            return total / tail
 
     return xr.apply_ufunc(es, loss, input_core_dims=[[DRAW]], keep_attrs=False)
 
@@ -161,9 +192,13 @@ def required_multiplier(
         Multiplier by year (1 = premiums as planned).
     """
     k = equilibrium_multiplier(cube, Adjust(adjust))
-    # a draw whose adjusted premiums raise nothing cannot be balanced: count it as needing +inf
-    k = k.fillna(np.inf)
-    q = k.quantile(1.0 - level, dim=DRAW, method="inverted_cdf").drop_vars("quantile")
+    # a draw whose adjusted premiums raise nothing cannot be balanced: count it as needing +inf;
+    # a draw with no finite balance is unknown (NaN), left out of the quantile
+    k = xr.where(finite(cube["balance"]), k.fillna(np.inf), np.nan)
+    with warnings.catch_warnings():  # a year with no known draw: NaN, said by the report
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = k.quantile(1.0 - level, dim=DRAW, method="inverted_cdf", skipna=True)
+    q = q.drop_vars("quantile")
     # the boundary draw breaks even exactly at q: a hair above keeps rounding in a re-run of the
     # model with premiums scaled by q from putting it a few units below zero
     q = q + 1e-12 * abs(q)
@@ -196,6 +231,17 @@ class RiskReport:
     approximate : str
         Empty for a report from a cube; from a streaming summary, which figures
         are approximate and within what bound.
+    nonfinite : xarray.DataArray or None
+        Draws with a non-finite value of each of :data:`RISK_OUTPUTS`, dims
+        (output, year). The table's ``n_unknown`` is its ``balance`` row: those
+        draws are unknown that year, left out of every figure of the year.
+    n_unknown_any : int
+        Draws without a known deficit but with an unknown year: left out of
+        ``p_any_deficit``.
+    suspects : tuple of Suspect
+        The inputs most associated with the unknown draws (filled in by the
+        caller, who has the drawn inputs; see
+        :func:`~schemerisk.uncertainty.nonfinite.cube_suspects`).
     """
 
     table: xr.Dataset
@@ -205,6 +251,21 @@ class RiskReport:
     level: float
     currency: str
     approximate: str = ""
+    nonfinite: xr.DataArray | None = None
+    n_unknown_any: int = 0
+    suspects: tuple[Suspect, ...] = ()
+
+    @property
+    def unknown_share(self) -> float:
+        """Largest share, over the years, of draws with no finite balance."""
+        if "n_unknown" not in self.table or self.n_draws == 0:
+            return 0.0
+        return float(self.table["n_unknown"].max()) / self.n_draws
+
+    @property
+    def trustworthy(self) -> bool:
+        """Whether the unknown share stays within :data:`UNKNOWN_SHARE_LIMIT` in every year."""
+        return self.unknown_share <= UNKNOWN_SHARE_LIMIT
 
     def to_json_dict(self) -> dict[str, Any]:
         """The report as plain data (keys ``p_deficit``, ``p_any_deficit``, ``expected_shortfall``,
@@ -218,8 +279,8 @@ class RiskReport:
                 for y, v in zip(years, vals, strict=True)
             }
 
-        def scalar(ds: xr.Dataset) -> dict[str, float]:
-            return {k: float(ds[k]) for k in ("p", "se", "lower", "upper")}
+        def scalar(ds: xr.Dataset) -> dict[str, float | None]:
+            return {k: _finite_or_none(float(ds[k])) for k in ("p", "se", "lower", "upper")}
 
         out: dict[str, Any] = {
             "n_draws": self.n_draws,
@@ -227,7 +288,7 @@ class RiskReport:
             "p_deficit": per_year("p_deficit"),
             "p_deficit_se": per_year("p_deficit_se"),
             "p_deficit_interval_95": {
-                y: [float(lo), float(hi)]
+                y: [_finite_or_none(float(lo)), _finite_or_none(float(hi))]
                 for y, lo, hi in zip(
                     years,
                     self.table.p_deficit_lower.values,
@@ -247,6 +308,48 @@ class RiskReport:
             out["p_ruin"] = scalar(self.p_ruin)
         if self.approximate:
             out["approximate"] = self.approximate
+        out.update(self._unknown_json(years))
+        return out
+
+    def _unknown_json(self, years: list[str]) -> dict[str, Any]:
+        """The unknown (non-finite) draws, as plain data."""
+        n_unknown = (
+            self.table["n_unknown"].values
+            if "n_unknown" in self.table
+            else np.zeros(len(years), dtype=np.int64)
+        )
+        bounds = {}
+        for y, p, u in zip(years, self.table.p_deficit.values, n_unknown, strict=True):
+            lo, hi = probability_bounds(float(p), int(u) / self.n_draws)
+            bounds[y] = [lo, hi]
+        out: dict[str, Any] = {
+            "n_unknown": {y: int(u) for y, u in zip(years, n_unknown, strict=True)},
+            "p_deficit_bounds_all_draws": bounds,
+            "n_unknown_any_deficit": self.n_unknown_any,
+            "unknown_share": self.unknown_share,
+            "unknown_share_limit": UNKNOWN_SHARE_LIMIT,
+            "trustworthy": self.trustworthy,
+            "note": "p_deficit is over the draws with a finite balance; n_unknown draws had none "
+            "and are not counted as safe; p_deficit_bounds_all_draws holds P(deficit) over all "
+            "draws if none or all of the unknown ones were in deficit",
+        }
+        if self.nonfinite is not None:
+            out["nonfinite_by_output"] = {
+                str(o): {
+                    y: int(c)
+                    for y, c in zip(years, self.nonfinite.sel(output=o).values, strict=True)
+                }
+                for o in self.nonfinite.output.values
+            }
+        out["suspects"] = [
+            {
+                "input": s.name,
+                "ks_distance": s.distance,
+                "median_failed": s.failed_median,
+                "median_finite": s.finite_median,
+            }
+            for s in self.suspects
+        ]
         return out
 
     def to_json(self) -> str:
@@ -287,13 +390,17 @@ def deficit_risk(
     if DRAW not in cube.dims:
         raise ValueError("deficit_risk needs a Monte Carlo cube with a 'draw' dimension")
     bal, rev = cube["balance"], cube["premium_revenue"]
-    deficit = bal < 0
-    per_year = probability(deficit, confidence)
-    loss = (-bal).clip(min=0.0)
-    share = (loss / rev.where(rev != 0)).fillna(np.where(loss > 0, np.inf, 0.0))
+    known = finite(bal)  # a draw without a finite balance is unknown, not "no deficit"
+    n_known = known.sum(DRAW)
+    deficit = (bal < 0) & known
+    per_year = counted_probability(deficit.sum(DRAW), n_known, confidence)
+    loss = (-bal).clip(min=0.0).where(known)
+    share = (loss / rev.where(rev != 0)).fillna(np.where(loss > 0, np.inf, 0.0)).where(known)
     n_def = deficit.sum(DRAW)
+    nonfinite = count_dataset(cube, RISK_OUTPUTS)
     table = xr.Dataset(
         {
+            "n_unknown": nonfinite.sel(output="balance", drop=True),
             "p_deficit": per_year.p,
             "p_deficit_se": per_year.se,
             "p_deficit_lower": per_year.lower,
@@ -312,12 +419,17 @@ def deficit_risk(
     p_ruin = None
     # ruin needs a reserve fund; without one, "reserve" is just the cumulated balance
     if "reserve" in cube and int(cube.attrs.get("reserve_fund", 0)):
-        negative = cube["reserve"] < 0
-        table["p_reserve_negative"] = negative.mean(DRAW)
-        p_ruin = probability(negative.any("year"), confidence)
+        known_reserve = finite(cube["reserve"])
+        negative = (cube["reserve"] < 0) & known_reserve
+        table["p_reserve_negative"] = negative.sum(DRAW) / known_reserve.sum(DRAW).where(
+            known_reserve.any(DRAW)
+        )
+        p_ruin = _over_horizon(negative, known_reserve, confidence)[0]
+    p_any, n_unknown_any = _over_horizon(deficit, known, confidence)
     units = cube["balance"].attrs.get("units", "")
     for v, long_name, unit in (
-        ("p_deficit", "Probability of a deficit", "1"),
+        ("n_unknown", "Draws with no finite balance (unknown, left out of the figures)", "draws"),
+        ("p_deficit", "Probability of a deficit, among the draws with a finite balance", "1"),
         ("p_deficit_se", "Monte Carlo standard error of the probability of a deficit", "1"),
         ("p_deficit_lower", f"Wilson {confidence:.0%} interval, lower bound", "1"),
         ("p_deficit_upper", f"Wilson {confidence:.0%} interval, upper bound", "1"),
@@ -341,12 +453,26 @@ def deficit_risk(
         table[v].attrs.update(long_name=long_name, units=unit)
     return RiskReport(
         table=table,
-        p_any_deficit=probability(deficit.any("year"), confidence),
+        p_any_deficit=p_any,
         p_ruin=p_ruin,
         n_draws=int(cube.sizes[DRAW]),
         level=level,
         currency=str(cube.attrs.get("currency", "")),
+        nonfinite=nonfinite,
+        n_unknown_any=n_unknown_any,
     )
+
+
+def _over_horizon(
+    event: xr.DataArray, known: xr.DataArray, confidence: float
+) -> tuple[xr.Dataset, int]:
+    """Probability of the event in at least one year, over the draws whose answer is known."""
+    dims = (DRAW, "year")
+    n_event, n_unknown = horizon_counts(
+        event.transpose(*dims).values, known.transpose(*dims).values
+    )
+    n_answered = event.sizes[DRAW] - n_unknown
+    return counted_probability(xr.DataArray(n_event), n_answered, confidence), n_unknown
 
 
 def format_risk(report: RiskReport, scale: float = 1e6) -> str:
@@ -369,11 +495,13 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
         scale, f"{scale:g} "
     )
     cur = report.currency
+    n_unknown = t["n_unknown"].values if "n_unknown" in t else np.zeros(t.sizes["year"], int)
+    unknowns = bool(n_unknown.any())
     lines = [
         f"Deficit risk from {report.n_draws:,} projections",
         "",
         f"{'year':>6}{'P(deficit)':>12}{'95 % interval':>18}{'exp. deficit':>15}{'ES 95 %':>14}"
-        f"{'ES % rev.':>11}{'premium x':>11}",
+        f"{'ES % rev.':>11}{'premium x':>11}" + (f"{'unknown':>11}" if unknowns else ""),
     ]
     for i, y in enumerate(t.year.values):
         lo, hi = float(t.p_deficit_lower[i]), float(t.p_deficit_upper[i])
@@ -382,8 +510,9 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
         es_share = float(t.expected_shortfall_share[i])
         k = float(t.required_premium_multiplier[i])
         lines.append(
-            f"{int(y):>6}{float(t.p_deficit[i]):>12.1%}{f'{lo:.1%} - {hi:.1%}':>18}"
-            f"{ed:>15,.1f}{es:>14,.1f}{es_share:>11.1%}{k:>11.3f}"
+            f"{int(y):>6}{_pct(float(t.p_deficit[i])):>12}{f'{_pct(lo)} - {_pct(hi)}':>18}"
+            f"{_amount(ed):>15}{_amount(es):>14}{_pct(es_share):>11}{_amount(k, '.3f'):>11}"
+            + (f"{int(n_unknown[i]):>11,}" if unknowns else "")
         )
     pa = report.p_any_deficit
     lines += [
@@ -391,8 +520,8 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
         f"Amounts in {unit}{cur}. Expected deficit: mean deficit in the years with one; ES 95 %: mean of the "
         "worst 5 % of deficits.",
         f"Premium x: multiplier on all premiums that keeps P(deficit) at or below {report.level:.0%} that year.",
-        f"P(at least one deficit over the horizon) = {float(pa.p):.1%} "
-        f"(95 % interval {float(pa.lower):.1%} - {float(pa.upper):.1%})",
+        f"P(at least one deficit over the horizon) = {_pct(float(pa.p))} "
+        f"(95 % interval {_pct(float(pa.lower))} - {_pct(float(pa.upper))})",
     ]
     if report.p_ruin is not None:
         pr = report.p_ruin
@@ -402,7 +531,70 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
         )
     if report.approximate:
         lines.append(report.approximate)
+    if unknowns:
+        lines += ["", *unknown_lines(report)]
     return "\n".join(lines)
+
+
+def _finite_or_none(x: float) -> float | None:
+    """JSON has no NaN: an unknown figure is null."""
+    return x if np.isfinite(x) else None
+
+
+def _pct(x: float) -> str:
+    if not np.isfinite(x):
+        return "unknown" if np.isnan(x) else f"{x}"
+    return f"{x:.1%}" if abs(x) < 1e6 else f"{100 * x:.3g}%"
+
+
+def _amount(x: float, spec: str = ",.1f") -> str:
+    """An amount for a fixed-width column: absurdly large ones (an overflow's neighbours) as 1.2e+300."""
+    return format(x, spec) if not np.isfinite(x) or abs(x) < 1e12 else f"{x:.3g}"
+
+
+def unknown_lines(report: RiskReport) -> list[str]:
+    """What the report says about its unknown (non-finite) draws: counts, bounds, suspects.
+
+    Parameters
+    ----------
+    report : RiskReport
+        A report with unknown draws.
+
+    Returns
+    -------
+    list of str
+        Empty when every draw's balance is finite.
+    """
+    t = report.table
+    if "n_unknown" not in t or not t["n_unknown"].values.any():
+        return []
+    n = report.n_draws
+    worst = int(np.argmax(t["n_unknown"].values))
+    year = int(t.year.values[worst])
+    u = int(t["n_unknown"].values[worst])
+    lo, hi = probability_bounds(float(t.p_deficit.values[worst]), u / n)
+    lines = [
+        f"Unknown: {u:,} of {n:,} projections ({u / n:.1%}) have no finite balance in {year} "
+        "(an amount overflowed, or 0/0): they are not counted as 'no deficit'. P(deficit) and the "
+        "other figures are over the projections with a finite balance; over all projections, "
+        f"P(deficit) in {year} lies between {lo:.1%} (no unknown one in deficit) and {hi:.1%} "
+        "(every one).",
+    ]
+    if report.n_unknown_any:
+        lines.append(
+            f"{report.n_unknown_any:,} projections without a known deficit have an unknown year: "
+            "they are left out of P(at least one deficit)."
+        )
+    if report.nonfinite is not None:
+        lines.append("Non-finite values, draws by output and year:")
+        lines += [f"  {line}" for line in describe_counts(report.nonfinite, n)]
+    if report.suspects:
+        lines.append(
+            "Inputs most associated with the non-finite projections (Kolmogorov-Smirnov distance "
+            "between their values in failed and in finite projections: 0 alike, 1 no overlap):"
+        )
+        lines += [f"  {s.describe()}" for s in report.suspects]
+    return lines
 
 
 def deficit_risk_by_chunks(
@@ -503,9 +695,16 @@ def risk_from_summary(
     n = int(attrs["n_draws"])
     stored_level = float(attrs["required_premium_multiplier_level"])
     level = stored_level if level is None else level
-    per_year = counted_probability(summary["n_deficit"], n, confidence)
+    nonfinite = summary["n_nonfinite"].load() if "n_nonfinite" in summary else None
+    n_unknown = (
+        nonfinite.sel(output="balance", drop=True)
+        if nonfinite is not None
+        else xr.zeros_like(summary["n_deficit"])
+    )
+    per_year = counted_probability(summary["n_deficit"], n - n_unknown, confidence)
     table = xr.Dataset(
         {
+            "n_unknown": n_unknown,
             "p_deficit": per_year.p,
             "p_deficit_se": per_year.se,
             "p_deficit_lower": per_year.lower,
@@ -528,13 +727,20 @@ def risk_from_summary(
         k = sketch_quantile(counts, summary["bin_value"].values, np.array([1.0 - level]))[0]
         table["required_premium_multiplier"] = ("year", k)
     p_ruin = None
+
+    def unknown(name: str) -> int:  # a store from before unknowns were counted has none
+        return int(summary[name].values) if name in summary else 0
+
     if int(attrs.get("reserve_fund", 0)):
         table["p_reserve_negative"] = summary["p_reserve_negative"]
-        p_ruin = counted_probability(summary["n_ruin"], n, confidence)
+        p_ruin = counted_probability(summary["n_ruin"], n - unknown("n_ruin_unknown"), confidence)
     units = str(summary["expected_deficit"].attrs.get("units", ""))
+    n_unknown_any = unknown("n_any_deficit_unknown")
     return RiskReport(
         table=table.load(),
-        p_any_deficit=counted_probability(summary["n_any_deficit"], n, confidence).load(),
+        p_any_deficit=counted_probability(
+            summary["n_any_deficit"], n - n_unknown_any, confidence
+        ).load(),
         p_ruin=None if p_ruin is None else p_ruin.load(),
         n_draws=n,
         level=level,
@@ -544,4 +750,6 @@ def risk_from_summary(
             "shortfalls and the premium multiplier are within a relative "
             f"{float(attrs['summary_relative_accuracy']):g} (quantile sketch)."
         ),
+        nonfinite=nonfinite,
+        n_unknown_any=n_unknown_any,
     )

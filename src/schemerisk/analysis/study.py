@@ -42,10 +42,12 @@ class Study:
         The Monte Carlo cube.
     risk : RiskReport
         Deficit risk from the cube.
-    sobol : SobolResult
-        Sobol' indices from a Saltelli design.
-    priorities : Priorities
-        The data-collection ranking.
+    sobol : SobolResult or None
+        Sobol' indices from a Saltelli design; None when some Monte Carlo
+        projections have no finite balance (the indices and the value of
+        information need every projection; a warning says so).
+    priorities : Priorities or None
+        The data-collection ranking; None as ``sobol``.
     warnings : tuple of str
         Warnings raised on the way (e.g. imprecise indices).
     """
@@ -55,8 +57,8 @@ class Study:
     deterministic: xr.Dataset
     cube: xr.Dataset
     risk: RiskReport
-    sobol: SobolResult
-    priorities: Priorities
+    sobol: SobolResult | None
+    priorities: Priorities | None
     warnings: tuple[str, ...]
 
 
@@ -111,6 +113,24 @@ def run_study(
         space, unit_design(space, n, seed, sampler), threads=threads, progress=progress
     )
     risk = deficit_risk(cube, level=level)
+    n_unknown = int(risk.table["n_unknown"].max())
+    if n_unknown:
+        # unknown projections have no place in a variance decomposition: rather than guess, skip it
+        return Study(
+            sc,
+            space,
+            deterministic,
+            cube,
+            risk,
+            None,
+            None,
+            (
+                f"Sobol' indices and the value of information were not computed: {n_unknown:,} of "
+                f"{n:,} projections have no finite balance in some year (an amount overflowed), "
+                "and both need every projection. Fix the inputs that overflow (see the risk "
+                "section) and run the report again.",
+            ),
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PrecisionWarning)
         design = unit_design(space, n_sobol, seed + 1, Sampler.SALTELLI)

@@ -12,6 +12,12 @@ new figure with ``plt.subplots``. Nothing else here touches pyplot's global
 state: :func:`dashboard` builds a :class:`matplotlib.figure.Figure` directly,
 so a report can make any number of them without closing them. Everything works
 with the non-interactive Agg backend.
+
+User text (scenario titles, category labels, input names) is drawn literally:
+every public chart runs with ``text.parse_math`` off (:func:`_literal_text`),
+so a ``$`` is a dollar sign, never the start of mathtext that could fail to
+parse. Projections with no finite value (an overflow) are left out of the
+bands and counted in a note on the chart, never drawn as if they were known.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ from __future__ import annotations
 import base64
 import difflib
 import enum
+import functools
 import io
 import itertools
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -35,6 +43,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator, StrMethodFormatter
 from matplotlib.transforms import ScaledTranslation
 
@@ -181,6 +190,61 @@ class ScaledFormatter(Formatter):
 
 # --------------------------------------------------------------------------- helpers
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+#: the style every chart is drawn in: text is literal (no mathtext from a "$" in a label)
+_CHART_STYLE: dict[Any, Any] = {"text.parse_math": False}
+
+
+def _literal_text(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a chart (or an export) with :data:`_CHART_STYLE`: a ``$`` in user text is a dollar sign.
+
+    Text objects take ``text.parse_math`` when they are made, so every public
+    chart and the export (where tick labels are made) run inside it; the texts
+    the axes had before (title, axis labels) are then set literal too.
+    """
+
+    @functools.wraps(func)
+    def literal(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with plt.rc_context(_CHART_STYLE):
+            result = func(*args, **kwargs)
+        fig = result if isinstance(result, Figure) else getattr(result, "figure", None)
+        if isinstance(fig, Figure):
+            _texts_literal(fig)
+        return result
+
+    return literal
+
+
+def _texts_literal(fig: Figure) -> None:
+    """Set every text of the figure not to parse mathtext."""
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+
+
+def _note_unknown(ax: Axes, *arrays: xr.DataArray) -> None:
+    """Say on the chart how many projections have no finite value (left out of the bands)."""
+    from schemerisk.uncertainty.nonfinite import finite
+
+    for da in arrays:
+        other = [d for d in da.dims if d != DRAW]
+        unknown = int((~finite(da)).any(other).sum()) if other else 0
+        if unknown:
+            ax.text(
+                0.99,
+                0.98,
+                f"{unknown:,} of {da.sizes[DRAW]:,} projections not finite: left out",
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize="x-small",
+                color="#a00000",
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#a00000"},
+                zorder=10,
+                gid="unknown",
+            )
+            return
+
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 5.0)) -> Axes:
     if ax is not None:
@@ -322,8 +386,10 @@ def _format_amount_axis(ax: Axes, scale: Scale, label: str) -> None:
 
 
 def _quantiles(da: xr.DataArray, probs: Sequence[float]) -> xr.DataArray:
-    """Quantiles along ``draw`` for every year at once (one xarray call)."""
-    return da.quantile(list(probs), dim=DRAW)
+    """Quantiles along ``draw`` for every year at once (one xarray call), of the finite values."""
+    from schemerisk.uncertainty.nonfinite import finite
+
+    return da.where(finite(da)).quantile(list(probs), dim=DRAW, skipna=True)
 
 
 def _at(q: xr.DataArray, p: float) -> np.ndarray:
@@ -422,6 +488,7 @@ def _draw_zero_line(ax: Axes, *arrays: np.ndarray | None) -> None:
 # --------------------------------------------------------------------------- fan charts
 
 
+@_literal_text
 def fan_chart(
     ds: xr.Dataset,
     var: str | xr.DataArray,
@@ -515,9 +582,11 @@ def fan_chart(
     _format_amount_axis(ax, sc, sc.label(_noun(da)))
     ax.set_title(title if title is not None else _title_of(da))
     _legend_below(ax, list(reversed(band_handles)), lines)
+    _note_unknown(ax, da)
     return ax
 
 
+@_literal_text
 def revenue_expenditure_chart(
     ds: xr.Dataset,
     *,
@@ -592,6 +661,7 @@ def revenue_expenditure_chart(
     _format_year_axis(ax, years)
     _format_amount_axis(ax, sc, sc.label(_noun(arrays["premium_revenue"])))
     ax.set_title("Revenue and expenditure")
+    _note_unknown(ax, *arrays.values())
     ax.legend(
         handles,
         labels,
@@ -618,6 +688,7 @@ def _total_members(ds: xr.Dataset) -> xr.DataArray:
     raise ValueError("the result has neither 'total_members' nor 'members'")
 
 
+@_literal_text
 def membership_chart(
     ds: xr.Dataset,
     *,
@@ -648,6 +719,7 @@ def membership_chart(
     return ax
 
 
+@_literal_text
 def premiums_chart(
     ds: xr.Dataset,
     *,
@@ -708,6 +780,7 @@ def premiums_chart(
     _format_amount_axis(ax, sc, f"{sc.label(_noun(da))} per member per year")
     ax.set_title(_title_of(da))
     ax.set_ylim(bottom=0)
+    _note_unknown(ax, da)
     ax.legend(
         handles,
         labels,
@@ -756,6 +829,7 @@ def readable_input_name(name: object) -> str:
     return text[:1].upper() + text[1:]
 
 
+@_literal_text
 def sobol_chart(
     indices: xr.Dataset,
     *,
@@ -846,6 +920,7 @@ def sobol_chart(
     return ax
 
 
+@_literal_text
 def sobol_over_years_chart(
     indices: xr.Dataset,
     *,
@@ -916,6 +991,7 @@ def sobol_over_years_chart(
 # --------------------------------------------------------------------------- dashboard and export
 
 
+@_literal_text
 def dashboard(
     ds: xr.Dataset,
     *,
@@ -963,13 +1039,14 @@ def dashboard(
     return fig
 
 
+@_literal_text
 def figure_to_png_bytes(fig: Figure, dpi: int = 110) -> bytes:
-    """The figure as PNG bytes.
+    """The figure as PNG bytes, every text drawn literally (a ``$`` is a dollar sign).
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
-        The figure.
+        The figure (its texts are set not to parse mathtext).
     dpi : int
         Resolution [dots per inch].
 
@@ -978,6 +1055,7 @@ def figure_to_png_bytes(fig: Figure, dpi: int = 110) -> bytes:
     bytes
         The PNG file's content.
     """
+    _texts_literal(fig)  # also text added to the charts after they were drawn
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
     return buffer.getvalue()

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from matplotlib.figure import Figure
 
+from schemerisk.analysis.risk import unknown_lines
 from schemerisk.analysis.sensitivity import OUTPUT_LABELS
 from schemerisk.analysis.study import Study
 from schemerisk.io import atomic_path
@@ -107,11 +109,13 @@ def key_messages(study: Study) -> list[str]:
         f"To keep the chance of a deficit in {last} at or below {study.risk.level:.0%}, all premiums would "
         f"have to be {k:.2f} times the plan.",
     ]
+    # projections without a finite balance are unknown, never "no deficit": said first
+    msgs[:0] = unknown_lines(study.risk)[:2]
     if study.risk.p_ruin is not None and study.scenario.reserve is not None:
         msgs.append(
             f"The chance that the reserve fund runs out in some year is {float(study.risk.p_ruin.p):.0%}."
         )
-    top = study.priorities.sentences(last, top=1)
+    top = study.priorities.sentences(last, top=1) if study.priorities is not None else []
     if top:
         sentence = top[0].split(". ", 1)[1]  # drop the rank number
         msgs.append("Data to collect first: " + sentence[0].lower() + sentence[1:])
@@ -170,19 +174,21 @@ def _scenario_summary(study: Study) -> str:
 def _risk_table(study: Study) -> str:
     t = study.risk.table
     cur = study.scenario.currency
+    unknown = "n_unknown" in t and bool(t["n_unknown"].any())
     rows = []
     for y in t.year.values:
         r = t.sel(year=y)
         rows.append(
             (
                 int(y),
-                f"{float(r.p_deficit):.1%}",
+                f"{float(r.p_deficit):.1%}" if np.isfinite(float(r.p_deficit)) else "unknown",
                 f"{float(r.p_deficit_se):.2%}",
                 f"{float(r.p_deficit_lower):.1%} to {float(r.p_deficit_upper):.1%}",
                 _millions(float(r.expected_deficit)),
                 _millions(float(r.expected_shortfall)),
                 f"{float(r.expected_shortfall_share):.1%}",
                 f"{float(r.required_premium_multiplier):.3f}",
+                *([f"{int(r.n_unknown):,}"] if unknown else []),
             )
         )
     return _table(
@@ -195,6 +201,7 @@ def _risk_table(study: Study) -> str:
             f"Expected shortfall 95 % (M {cur})",
             "ES as % of revenue",
             f"Premium multiplier for P <= {study.risk.level:.0%}",
+            *(["Unknown: projections with no finite balance"] if unknown else []),
         ],
         rows,
     )
@@ -221,6 +228,8 @@ def _inputs_table(study: Study) -> str:
 
 def _priorities_section(study: Study) -> str:
     pri = study.priorities
+    if pri is None:  # not computed: the warning of section 4 says why
+        return "<p>Not computed: see the warning in section 4.</p>"
     last = int(pri.table.year.values[-1])
     t = pri.table.sel(year=last)
     cur = study.scenario.currency
@@ -277,7 +286,9 @@ def _provenance(study: Study) -> str:
         (
             "Sobol' analysis",
             f"Saltelli design, N = {study.sobol.n_base}, "
-            f"{study.sobol.indices.attrs.get('n_runs'):,} projections, seed {int(c.get('seed', 0)) + 1}",
+            f"{study.sobol.indices.attrs.get('n_runs'):,} projections, seed {int(c.get('seed', 0)) + 1}"
+            if study.sobol is not None
+            else "not computed (projections without a finite balance)",
         ),
         ("Generated", _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")),
         *[
@@ -287,6 +298,30 @@ def _provenance(study: Study) -> str:
         ],
     ]
     return _table(["", ""], rows, 2)
+
+
+def _sobol_figures(ind: xr.Dataset, last: int) -> tuple[str, str, str]:
+    """The Sobol' charts of the report: balance and deficit in the last year, balance over the years."""
+    fig_sobol = _figure(
+        _axes_figure(
+            lambda ax: charts.sobol_chart(ind, output="balance", year=last, ax=ax), (8.0, 5.2)
+        ),
+        f"Sobol' indices for the {last} balance, with 95 % bootstrap intervals.",
+        "Bar chart of Sobol' indices",
+    )
+    fig_sobol_def = _figure(
+        _axes_figure(
+            lambda ax: charts.sobol_chart(ind, output="deficit", year=last, ax=ax), (8.0, 5.2)
+        ),
+        f"Sobol' indices for the {last} deficit indicator.",
+        "Bar chart of Sobol' indices for the deficit",
+    )
+    fig_years = _figure(
+        _axes_figure(lambda ax: charts.sobol_over_years_chart(ind, output="balance", ax=ax)),
+        "Total-order indices for the balance, year by year: which assumptions matter more as time goes on.",
+        "Line chart of Sobol' indices over the years",
+    )
+    return fig_sobol, fig_sobol_def, fig_years
 
 
 def render_html(study: Study) -> str:
@@ -325,26 +360,9 @@ def render_html(study: Study) -> str:
         "Premium per person by category (median and 90 % band).",
         "Premiums by category",
     )
-    ind = study.sobol.indices
-    fig_sobol = _figure(
-        _axes_figure(
-            lambda ax: charts.sobol_chart(ind, output="balance", year=last, ax=ax), (8.0, 5.2)
-        ),
-        f"Sobol' indices for the {last} balance, with 95 % bootstrap intervals.",
-        "Bar chart of Sobol' indices",
-    )
-    fig_sobol_def = _figure(
-        _axes_figure(
-            lambda ax: charts.sobol_chart(ind, output="deficit", year=last, ax=ax), (8.0, 5.2)
-        ),
-        f"Sobol' indices for the {last} deficit indicator.",
-        "Bar chart of Sobol' indices for the deficit",
-    )
-    fig_years = _figure(
-        _axes_figure(lambda ax: charts.sobol_over_years_chart(ind, output="balance", ax=ax)),
-        "Total-order indices for the balance, year by year: which assumptions matter more as time goes on.",
-        "Line chart of Sobol' indices over the years",
-    )
+    fig_sobol = fig_sobol_def = fig_years = ""  # no indices when projections are unknown
+    if study.sobol is not None:
+        fig_sobol, fig_sobol_def, fig_years = _sobol_figures(study.sobol.indices, last)
     warn = "".join(f'<div class="warn">{_e(w)}</div>' for w in study.warnings)
     messages = "".join(f"<li>{_e(m)}</li>" for m in key_messages(study))
     title = f"Deficit risk: {sc.title or sc.name}"
@@ -414,8 +432,16 @@ def write_tables(study: Study, directory: str | Path) -> list[Path]:
     frames = {
         "deficit_risk.csv": study.risk.table.to_dataframe(),
         "balance_quantiles.csv": q.to_pandas().T.rename(columns=lambda p: f"p{round(100 * p):02d}"),
-        "sobol_indices.csv": study.sobol.indices[["S1", "S1_conf", "ST", "ST_conf"]].to_dataframe(),
-        "priorities.csv": study.priorities.table.to_dataframe(),
+        **(
+            {
+                "sobol_indices.csv": study.sobol.indices[
+                    ["S1", "S1_conf", "ST", "ST_conf"]
+                ].to_dataframe(),
+                "priorities.csv": study.priorities.table.to_dataframe(),
+            }
+            if study.sobol is not None and study.priorities is not None
+            else {}
+        ),
         "uncertain_inputs.csv": pd.DataFrame(
             [
                 {

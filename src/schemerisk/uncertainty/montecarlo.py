@@ -310,6 +310,10 @@ def simulate(
 def balance_summary(cube: xr.Dataset) -> xr.Dataset:
     """Median and 5-95 % range of the balance by year, and the share of draws in deficit.
 
+    A draw whose balance is not finite is unknown: left out of the quantiles
+    and of the share in deficit, and counted in ``n_unknown`` (see
+    :mod:`schemerisk.uncertainty.nonfinite`).
+
     Parameters
     ----------
     cube : xarray.Dataset
@@ -318,14 +322,21 @@ def balance_summary(cube: xr.Dataset) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        ``p05``, ``median``, ``p95`` and ``p_deficit`` by year.
+        ``p05``, ``median``, ``p95``, ``p_deficit`` (over the draws with a
+        finite balance) and ``n_unknown`` by year.
     """
-    q = cube["balance"].quantile([0.05, 0.5, 0.95], dim=DRAW)
+    from schemerisk.uncertainty.nonfinite import count_dataset, finite
+
+    bal = cube["balance"]
+    known = finite(bal)
+    q = bal.where(known).quantile([0.05, 0.5, 0.95], dim=DRAW, skipna=True)
+    n_known = known.sum(DRAW)
     return xr.Dataset(
         {
             "p05": q.sel(quantile=0.05, drop=True),
             "median": q.sel(quantile=0.5, drop=True),
             "p95": q.sel(quantile=0.95, drop=True),
-            "p_deficit": (cube["balance"] < 0).mean(DRAW),
+            "p_deficit": ((bal < 0) & known).sum(DRAW) / n_known.where(n_known > 0),
+            "n_unknown": count_dataset(cube, ["balance"]).sel(output="balance", drop=True),
         }
     )

@@ -219,7 +219,8 @@ def to_values(space: ParameterSpace, unit: np.ndarray) -> np.ndarray:
     for e in space.entries:
         cols = space.columns[e.name]
         uu = special.ndtr(z[e.name]) if e.name in z else u[:, cols]
-        out[:, cols] = e.marginal.ppf(np.clip(uu, _EPS, 1.0 - _EPS))
+        with np.errstate(over="ignore"):  # an overflowing draw is inf, counted as such downstream
+            out[:, cols] = e.marginal.ppf(np.clip(uu, _EPS, 1.0 - _EPS))
     return out
 
 

@@ -56,6 +56,7 @@ import numpy as np
 import xarray as xr
 
 from schemerisk.analysis.risk import RISK_OUTPUTS
+from schemerisk.uncertainty.nonfinite import count_nonfinite, horizon_counts
 
 #: the fan-chart bands kept by a summary run
 FAN_QUANTILES: tuple[float, ...] = (0.05, 0.20, 0.35, 0.50, 0.65, 0.80, 0.95)
@@ -72,8 +73,13 @@ MOMENTS: tuple[str, ...] = (
 )
 #: the exact per-year counts, in this order
 COUNTS: tuple[str, ...] = ("n_deficit", "n_reserve_negative")
-#: the exact counts over the horizon, in this order
-HORIZON_COUNTS: tuple[str, ...] = ("n_any_deficit", "n_ruin")
+#: the exact counts over the horizon, in this order (``_unknown``: draws left out of the one before)
+HORIZON_COUNTS: tuple[str, ...] = (
+    "n_any_deficit",
+    "n_ruin",
+    "n_any_deficit_unknown",
+    "n_ruin_unknown",
+)
 #: the sketched quantities
 SKETCHES: tuple[str, ...] = ("balance", "deficit_share", "break_even_multiplier")
 
@@ -253,6 +259,9 @@ class ChunkSummary:
         Per-year counts, shape (len(COUNTS), years).
     horizon_counts : numpy.ndarray
         Counts over the horizon, shape (len(HORIZON_COUNTS),).
+    nonfinite : numpy.ndarray
+        Draws with a non-finite value of each of :data:`SUMMARY_OUTPUTS`, shape
+        (outputs, years) (:func:`~schemerisk.uncertainty.nonfinite.count_nonfinite`).
     """
 
     n: int
@@ -260,6 +269,7 @@ class ChunkSummary:
     moments: np.ndarray
     counts: np.ndarray
     horizon_counts: np.ndarray
+    nonfinite: np.ndarray
 
 
 def summarise_chunk(chunk: xr.Dataset, bins: LogBins, adjust: str = "all-premiums") -> ChunkSummary:
@@ -283,35 +293,49 @@ def summarise_chunk(chunk: xr.Dataset, bins: LogBins, adjust: str = "all-premium
     # the one formula of the break-even multiplier lives in the solver
     from schemerisk.analysis.solver import Adjust, equilibrium_multiplier
 
-    bal = chunk["balance"].transpose("draw", "year").values
-    rev = chunk["premium_revenue"].transpose("draw", "year").values
+    nonfinite = np.stack(
+        [count_nonfinite(chunk[v].transpose("draw", "year").values) for v in SUMMARY_OUTPUTS]
+    )
+    # a draw-year without a finite balance is unknown: left out of every statistic of that year
+    # (NaN goes to the sketches' NaN bin, zero into the sums), as in deficit_risk
+    known = np.isfinite(chunk["balance"].transpose("draw", "year").values)
+    bal = np.where(known, chunk["balance"].transpose("draw", "year").values, np.nan)
+    rev = np.where(known, chunk["premium_revenue"].transpose("draw", "year").values, 0.0)
     reserve = chunk["reserve"].transpose("draw", "year").values
+    known_reserve = np.isfinite(reserve)
     k = equilibrium_multiplier(chunk, Adjust(adjust)).transpose("draw", "year").values
-    k = np.where(np.isnan(k), np.inf, k)  # as required_multiplier: unbalanceable draws need +inf
-    deficit = bal < 0
-    loss = np.clip(-bal, 0.0, None)
+    # as required_multiplier: unbalanceable draws need +inf, unknown ones are left out
+    k = np.where(known, np.where(np.isnan(k), np.inf, k), np.nan)
+    deficit = (bal < 0) & known
+    negative = (reserve < 0) & known_reserve
+    loss = np.where(known, np.clip(-bal, 0.0, None), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(
             rev != 0, loss / np.where(rev != 0, rev, 1.0), np.where(loss > 0, np.inf, 0.0)
         )
-    moments = np.stack(
-        [
-            bal.sum(axis=0),
-            (bal * bal).sum(axis=0),
-            rev.sum(axis=0),
-            (rev * rev).sum(axis=0),
-            np.where(deficit, loss, 0.0).sum(axis=0),
-            np.where(deficit, share, 0.0).sum(axis=0),
-        ]
-    )
-    counts = np.stack([deficit.sum(axis=0), (reserve < 0).sum(axis=0)]).astype(np.int64)
-    horizon = np.array([deficit.any(axis=1).sum(), (reserve < 0).any(axis=1).sum()], np.int64)
+    share = np.where(known, share, np.nan)
+    bal0 = np.where(known, bal, 0.0)
+    with np.errstate(over="ignore"):  # a finite balance near 1e308 squares to inf: kept as inf
+        moments = np.stack(
+            [
+                bal0.sum(axis=0),
+                (bal0 * bal0).sum(axis=0),
+                rev.sum(axis=0),
+                (rev * rev).sum(axis=0),
+                np.where(deficit, loss, 0.0).sum(axis=0),
+                np.where(deficit, share, 0.0).sum(axis=0),
+            ]
+        )
+    counts = np.stack([deficit.sum(axis=0), negative.sum(axis=0)]).astype(np.int64)
+    n_any, n_any_unknown = horizon_counts(deficit, known)
+    n_ruin, n_ruin_unknown = horizon_counts(negative, known_reserve)
+    horizon = np.array([n_any, n_ruin, n_any_unknown, n_ruin_unknown], np.int64)
     sketches = {}
     for name, x in (("balance", bal), ("deficit_share", share), ("break_even_multiplier", k)):
         h = bins.histogram(x).ravel()
         nz = np.flatnonzero(h)
         sketches[name] = (nz, h[nz])
-    return ChunkSummary(bal.shape[0], sketches, moments, counts, horizon)
+    return ChunkSummary(bal.shape[0], sketches, moments, counts, horizon, nonfinite)
 
 
 @dataclass
@@ -333,9 +357,11 @@ class StreamingSummary:
     bins: LogBins = field(default_factory=LogBins)
     n: int = 0
     sketches: dict[str, np.ndarray] = field(default_factory=dict)
-    moments: list[list[Fraction]] = field(default_factory=list)
+    #: exact sums; a sum that overflowed (a chunk's sum is inf or NaN) stays a float inf or NaN
+    moments: list[list[Fraction | float]] = field(default_factory=list)
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     horizon_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    nonfinite: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __post_init__(self) -> None:
         if not self.sketches:
@@ -346,8 +372,12 @@ class StreamingSummary:
             self.moments = [[Fraction(0)] * self.n_years for _ in MOMENTS]
         if self.counts.size == 0:
             self.counts = np.zeros((len(COUNTS), self.n_years), np.int64)
-        if self.horizon_counts.size == 0:
-            self.horizon_counts = np.zeros(len(HORIZON_COUNTS), np.int64)
+        if self.horizon_counts.size < len(HORIZON_COUNTS):  # a state saved before unknowns
+            self.horizon_counts = np.concatenate(
+                [self.horizon_counts, np.zeros(len(HORIZON_COUNTS), np.int64)]
+            )[: len(HORIZON_COUNTS)].astype(np.int64)
+        if self.nonfinite.size == 0:
+            self.nonfinite = np.zeros((len(SUMMARY_OUTPUTS), self.n_years), np.int64)
 
     def add(self, chunk: ChunkSummary) -> None:
         """Merge one chunk's summary (exact: the order of chunks does not matter)."""
@@ -356,14 +386,22 @@ class StreamingSummary:
             self.sketches[name].reshape(-1)[idx] += cnt
         for i, row in enumerate(chunk.moments):
             for t, v in enumerate(row):
-                self.moments[i][t] += Fraction(float(v))
+                x = float(v)  # Fraction + float is a float: once inf or NaN, the sum stays so
+                self.moments[i][t] += Fraction(x) if math.isfinite(x) else x
         self.counts += chunk.counts
         self.horizon_counts += chunk.horizon_counts
+        self.nonfinite += chunk.nonfinite
 
     def state(self) -> dict[str, np.ndarray]:
         """Everything needed to carry on later, as named arrays (for ``numpy.savez``)."""
         exact = json.dumps(
-            [[f"{f.numerator}/{f.denominator}" for f in row] for row in self.moments]
+            [
+                [
+                    f"{f.numerator}/{f.denominator}" if isinstance(f, Fraction) else repr(f)
+                    for f in row
+                ]
+                for row in self.moments
+            ]
         )
         out = {f"sketch_{k}": v for k, v in self.sketches.items()}
         out.update(
@@ -373,6 +411,7 @@ class StreamingSummary:
             moments=np.array(exact),
             counts=self.counts,
             horizon_counts=self.horizon_counts,
+            nonfinite=self.nonfinite,
         )
         return out
 
@@ -380,7 +419,10 @@ class StreamingSummary:
     def from_state(cls, state: dict[str, np.ndarray]) -> StreamingSummary:
         """Rebuild a summary from :meth:`state`."""
         a, lo, hi = (float(v) for v in state["bins"])
-        moments = [[Fraction(s) for s in row] for row in json.loads(str(state["moments"]))]
+        moments: list[list[Fraction | float]] = [
+            [Fraction(s) if "/" in s else float(s) for s in row]
+            for row in json.loads(str(state["moments"]))
+        ]
         return cls(
             n_years=int(state["n_years"]),
             bins=LogBins(a, lo, hi),
@@ -389,6 +431,7 @@ class StreamingSummary:
             moments=moments,
             counts=np.array(state["counts"]),
             horizon_counts=np.array(state["horizon_counts"]),
+            nonfinite=np.array(state["nonfinite"]) if "nonfinite" in state else np.zeros(0, int),
         )
 
     def to_dataset(
@@ -430,19 +473,21 @@ class StreamingSummary:
         }
         counts = dict(zip(COUNTS, self.counts, strict=True))
         n_def = counts["n_deficit"]
+        # draws with a finite balance (reserve) each year: the others are unknown, left out
+        nonfinite = dict(zip(SUMMARY_OUTPUTS, self.nonfinite, strict=True))
+        known = n - nonfinite["balance"]
+        known_reserve = n - nonfinite["reserve"]
         valid = self.sketches["balance"][:, :-1].sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            bal_mean = sums["balance_sum"] / n
-            rev_mean = sums["premium_revenue_sum"] / n
-            bal_var = (
-                (sums["balance_sum_squares"] - n * bal_mean**2) / (n - 1)
-                if n > 1
-                else bal_mean * np.nan
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            bal_mean = sums["balance_sum"] / known
+            rev_mean = sums["premium_revenue_sum"] / known
+            bal_var = np.where(
+                known > 1, (sums["balance_sum_squares"] - known * bal_mean**2) / (known - 1), np.nan
             )
-            rev_var = (
-                (sums["premium_revenue_sum_squares"] - n * rev_mean**2) / (n - 1)
-                if n > 1
-                else rev_mean * np.nan
+            rev_var = np.where(
+                known > 1,
+                (sums["premium_revenue_sum_squares"] - known * rev_mean**2) / (known - 1),
+                np.nan,
             )
             exp_def = np.where(n_def > 0, sums["deficit_sum"] / np.maximum(n_def, 1), np.nan)
             exp_share = np.where(
@@ -485,7 +530,20 @@ class StreamingSummary:
                 {"long_name": "Standard deviation of premium revenue", "units": cur},
             ),
             "p_deficit": xr.Variable(
-                yr, n_def / n, {"long_name": "Probability of a deficit", "units": "1"}
+                yr,
+                np.where(known > 0, n_def / np.maximum(known, 1), np.nan),
+                {
+                    "long_name": "Probability of a deficit, among the draws with a finite balance",
+                    "units": "1",
+                },
+            ),
+            "n_nonfinite": xr.Variable(
+                ("output", "year"),
+                self.nonfinite,
+                {
+                    "long_name": "Exact count: draws with a non-finite value (overflow or 0/0)",
+                    "units": "draws",
+                },
             ),
             "expected_deficit": xr.Variable(
                 yr, exp_def, {"long_name": "Expected deficit, given a deficit", "units": cur}
@@ -528,17 +586,21 @@ class StreamingSummary:
             ),
             "p_reserve_negative": xr.Variable(
                 yr,
-                counts["n_reserve_negative"] / n,
+                np.where(
+                    known_reserve > 0,
+                    counts["n_reserve_negative"] / np.maximum(known_reserve, 1),
+                    np.nan,
+                ),
                 {"long_name": "Probability that the reserve is negative", "units": "1"},
             ),
             "p_any_deficit": xr.Variable(
                 (),
-                hc["n_any_deficit"] / n,
+                _ratio(hc["n_any_deficit"], n - hc["n_any_deficit_unknown"]),
                 {"long_name": "Probability of at least one deficit over the horizon", "units": "1"},
             ),
             "p_ruin": xr.Variable(
                 (),
-                hc["n_ruin"] / n,
+                _ratio(hc["n_ruin"], n - hc["n_ruin_unknown"]),
                 {
                     "long_name": "Probability that the reserve falls below zero in some year",
                     "units": "1",
@@ -566,6 +628,7 @@ class StreamingSummary:
             coords={
                 "year": ("year", np.asarray(years)),
                 "quantile": ("quantile", np.array(FAN_QUANTILES)),
+                "output": ("output", list(SUMMARY_OUTPUTS)),
                 "bin_value": ("bin", values, {"long_name": "Value answered for the bin"}),
             },
         )
@@ -578,3 +641,8 @@ class StreamingSummary:
             shortfall_level=shortfall_level,
         )
         return ds
+
+
+def _ratio(count: int, n: int) -> float:
+    """A probability from counts; NaN when no draw's answer is known."""
+    return count / n if n > 0 else float("nan")
