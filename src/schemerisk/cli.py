@@ -374,6 +374,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def _print_balance_table(args: argparse.Namespace, space, summary) -> None:  # type: ignore[no-untyped-def]
     """The header and the balance fan table printed by ``simulate``."""
+    import xarray as xr
+
     sc = space.scenario
     print(f"{sc.title or sc.name}")
     print(
@@ -382,7 +384,11 @@ def _print_balance_table(args: argparse.Namespace, space, summary) -> None:  # t
     )
     print(f"\nBalance of the scheme, millions of {sc.currency}")
     print(f"{'year':>6}{'5 %':>14}{'median':>14}{'95 %':>14}{'P(deficit)':>12}")
-    unknown = summary["n_unknown"] if "n_unknown" in summary else 0 * summary["p_deficit"]
+    unknown = (
+        summary["n_unknown"]
+        if "n_unknown" in summary
+        else xr.zeros_like(summary["p_deficit"], dtype=np.int64)
+    )
     shown = bool(unknown.any())  # draws with no finite balance: a column, never "no deficit"
     if shown:
         print(f"{'':>56}{'unknown':>12}")
@@ -456,8 +462,11 @@ def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # 
                 "p_deficit": ds["p_deficit"],
             }
         )
-        if "n_nonfinite" in ds:
-            table["n_unknown"] = ds["n_nonfinite"].sel(output="balance", drop=True)
+        table["n_unknown"] = (
+            ds["n_nonfinite"].sel(output="balance", drop=True)
+            if "n_nonfinite" in ds
+            else xr.zeros_like(ds["p_deficit"], dtype=np.int64)
+        )
         _print_balance_table(args, space, table)
         print(
             f"\nQuantiles from a streaming sketch (relative error <= {job.bins.relative_accuracy:g}); "
@@ -476,7 +485,7 @@ def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # 
     if args.output:
         print(f"\nwrote {args.output}", file=sys.stderr)
     if job.summary:
-        return _unknown_verdict(table.get("n_unknown", 0 * table["p_deficit"]), args.draws, None)
+        return _unknown_verdict(table["n_unknown"], args.draws, None)
 
     def suspects():  # type: ignore[no-untyped-def]
         with xr.open_zarr(args.output, consolidated=True) as cube:

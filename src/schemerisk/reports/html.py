@@ -424,7 +424,8 @@ def write_tables(study: Study, directory: str | Path) -> list[Path]:
     -------
     list of Path
         The files written: ``deficit_risk.csv``, ``balance_quantiles.csv``,
-        ``sobol_indices.csv``, ``priorities.csv`` and ``uncertain_inputs.csv``.
+        ``sobol_indices.csv``, ``priorities.csv`` (not when the study has unknown
+        projections: see :class:`~schemerisk.analysis.study.Study`) and ``uncertain_inputs.csv``.
     """
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
