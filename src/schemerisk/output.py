@@ -780,7 +780,8 @@ def reserve(
     ok = False
     try:
         with hold_lock(target, option):
-            clean_leftovers(target)
+            if clean_leftovers(target):  # an old result put back: the rule applies to it
+                check_destination(target, kind, overwrite=overwrite, option=option)
             if tables:
                 res.check_tables(tables)
             yield res
