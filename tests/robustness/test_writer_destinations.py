@@ -257,7 +257,7 @@ def test_overwrite_of_a_page_and_tables_replaces_only_ours(tmp_path: Path) -> No
     with pytest.raises(OutputError, match="--overwrite"):
         with reserve(tmp_path / "r.html"):
             pass
-    with pytest.raises(OutputError, match="deficit_risk.csv already exists"):
+    with pytest.raises(OutputError, match=r"deficit_risk\.csv already exists"):
         with reserve(tmp_path / "t", "tables", tables=["deficit_risk.csv"]):
             pass
 
