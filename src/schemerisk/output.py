@@ -553,17 +553,21 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+        if _is_text(out[col].dtype):
             out[col] = out[col].map(_escape_cell)
     out.columns = pd.Index([_escape_cell(c) for c in out.columns], name=out.columns.name)
     index = out.index
     if isinstance(index, pd.MultiIndex):
         out.index = index.set_levels(
-            [lvl.map(_escape_cell) if lvl.dtype == object else lvl for lvl in index.levels]
+            [lvl.map(_escape_cell) if _is_text(lvl.dtype) else lvl for lvl in index.levels]
         )
-    elif index.dtype == object:
+    elif _is_text(index.dtype):
         out.index = index.map(_escape_cell)
     return out
+
+
+def _is_text(dtype: Any) -> bool:
+    return bool(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path, index: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -340,3 +341,30 @@ def test_full_disk_says_so_and_leaves_nothing(
     assert "Traceback" not in err
     assert "no space left on the device" in err and f"r{suffix}" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_real_full_disk(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A 1 MiB tmpfs (needs root and mount(8)): netCDF's "HDF error" is reported as a full disk."""
+    disk = tmp_path / "small"
+    disk.mkdir()
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True
+        ).returncode
+        == 0
+    )
+    if not mounted:
+        pytest.skip("cannot mount a small tmpfs here (needs root); covered by the ENOSPC test")
+    try:
+        for suffix in (".nc", ".zarr"):
+            code = main(
+                [*SIMULATE[:3], "-n", "3000", "--no-progress", "-o", str(disk / f"c{suffix}")]
+            )
+            err = capsys.readouterr().err
+            assert code == 1, err
+            assert "Traceback" not in err
+            assert "no space left on the device" in err and f"c{suffix}" in err
+            assert list(disk.iterdir()) == []  # nothing that looks complete, nothing at all
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
