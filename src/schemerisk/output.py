@@ -534,7 +534,7 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells a spreadsheet would run as a formula, prefixed with a single quote.
 
     Following OWASP's guidance on CSV injection (owasp.org/www-community/attacks/CSV_Injection;
-    ASVS 4.0 requirement 5.3.x / 5.0 requirement 1.2.10): a text cell that
+    Application Security Verification Standard 5.0, requirement 1.2.10): a text cell that
     begins with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return or a null
     character is written with a leading ``'``, so that Excel, LibreOffice and
     Google Sheets show it as text. Numeric columns are left alone: ``-3.5`` in a
