@@ -357,7 +357,9 @@ def cmd_risk(args: argparse.Namespace) -> int:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
     if args.distributions is None:
         given = [
-            f"--{o.replace('_', '-')}" for o in _RISK_RUN_OPTIONS if getattr(args, o) is not None
+            f"--{o.replace('_', '-')}"
+            for o in _RISK_RUN_OPTIONS
+            if getattr(args, o) is not None and getattr(args, o) is not False
         ]
         if given:
             raise CliError(

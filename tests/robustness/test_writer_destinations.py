@@ -368,3 +368,15 @@ def test_a_real_full_disk(tmp_path: Path, capsys) -> None:  # type: ignore[no-un
             assert list(disk.iterdir()) == []  # nothing that looks complete, nothing at all
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_risk_of_a_cube_accepts_no_overwrite_and_refuses_it_given(
+    result, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """--overwrite belongs to the simulated run's -o; reading a cube writes nothing."""
+    cube = tmp_path / "c.nc"
+    assert main(["risk", SC, SC, "-n", "20", "--no-progress", "-o", str(cube)]) == 0
+    assert main(["risk", str(cube)]) == 0
+    capsys.readouterr()
+    assert main(["risk", str(cube), "--overwrite"]) == 2
+    assert "--overwrite only apply" in capsys.readouterr().err
