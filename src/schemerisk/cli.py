@@ -296,7 +296,7 @@ def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # 
                 progress=False if args.no_progress else None,
             )
     except KeyboardInterrupt:
-        kept = f"the finished chunks are kept in {args.output}; " if args.output else ""
+        kept = f"the finished chunks are kept in {args.output}.partial; " if args.output else ""
         print(f"\ninterrupted: {kept}run the same command again to finish", file=sys.stderr)
         return 130
     except StoreMismatchError as exc:
