@@ -12,6 +12,7 @@ import xarray as xr
 
 from schemerisk.io import open_dataset, to_long_frame, write_dataset
 from schemerisk.model import project
+from schemerisk.output import OutputError
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,10 @@ def test_overwrite_replaces_the_old_result(result: xr.Dataset, tmp_path: Path, s
     write_dataset(result, target)
     newer = result.assign(balance=result.balance * 2)
 
-    write_dataset(newer, target)
+    with pytest.raises(OutputError, match="add --overwrite"):  # never replaced by default
+        write_dataset(newer, target)
+    xr.testing.assert_identical(open_dataset(target), result)
+    write_dataset(newer, target, overwrite=True)
 
     xr.testing.assert_identical(open_dataset(target), newer)
     assert _leftovers(tmp_path) == []
@@ -103,7 +107,7 @@ def test_long_frame_matches_every_variable(result: xr.Dataset) -> None:
 
 
 def test_unknown_suffix_is_refused(result: xr.Dataset, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"unknown output format '\.xlsx'"):
+    with pytest.raises(OutputError, match=r"unknown output format '\.xlsx'"):
         write_dataset(result, tmp_path / "out.xlsx")
     assert list(tmp_path.iterdir()) == []
 
@@ -165,7 +169,7 @@ def test_failed_write_keeps_the_older_file(
     monkeypatch.setattr(owner, method, failing)
 
     with pytest.raises(InjectedWriteError):
-        write_dataset(result.assign(balance=result.balance * 0), target)
+        write_dataset(result.assign(balance=result.balance * 0), target, overwrite=True)
 
     after = {p.relative_to(tmp_path): p.read_bytes() for p in _files(tmp_path)}
     assert after == before  # byte for byte, and nothing added

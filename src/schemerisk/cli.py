@@ -8,11 +8,13 @@ exit code, never a Python traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -167,6 +169,34 @@ def _output_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o", "--output", type=Path, help="also write the result: .nc, .zarr or .csv (long format)"
     )
+    _overwrite_arg(p)
+
+
+def _overwrite_arg(p: argparse.ArgumentParser, what: str = "the output") -> None:
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace {what} if it is a schemerisk result written earlier (anything else is never "
+        "replaced); the old result stays until the new one is complete",
+    )
+
+
+def _reserve(
+    stack: contextlib.ExitStack,
+    path: Path | None,
+    overwrite: bool,
+    kind: str | None = None,
+    option: str = "-o",
+    tables: list[str] | None = None,
+) -> Any:
+    """Check and lock a destination before any work (see :mod:`schemerisk.output`)."""
+    from schemerisk.output import reserve
+
+    if path is None:
+        return None
+    return stack.enter_context(
+        reserve(path, kind, overwrite=overwrite, option=option, tables=tables)
+    )
 
 
 def _check_memory(rows: int, space, keep, design_matrix: bool, advice: str, extra: int = 0) -> None:  # type: ignore[no-untyped-def]
@@ -189,7 +219,6 @@ def _check_memory(rows: int, space, keep, design_matrix: bool, advice: str, extr
 
 def cmd_project(args: argparse.Namespace) -> int:
     """``schemerisk project``: print Sheet C and optionally write the result."""
-    from schemerisk.io import write_dataset
     from schemerisk.model import project
     from schemerisk.reports.tables import format_sheet_c
     from schemerisk.scenario import load_scenario
@@ -198,11 +227,13 @@ def cmd_project(args: argparse.Namespace) -> int:
     _check_output(args.output)
     if args.horizon is not None and args.horizon < 0:
         raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
-    ds = project(sc, horizon=args.horizon)
-    print(format_sheet_c(ds, scale=args.scale))
-    if args.output:
-        write_dataset(ds, args.output)
-        print(f"\nwrote {args.output}", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        out = _reserve(stack, args.output, args.overwrite)
+        ds = project(sc, horizon=args.horizon)
+        print(format_sheet_c(ds, scale=args.scale))
+        if out is not None:
+            out.write_dataset(ds)
+            print(f"\nwrote {args.output}", file=sys.stderr)
     return _deterministic_verdict(ds)
 
 
@@ -242,13 +273,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_solve(args: argparse.Namespace) -> int:
     """``schemerisk solve``: premiums that balance the scheme every year."""
-    from schemerisk.analysis.solver import solve_equilibrium
-    from schemerisk.io import write_dataset
-    from schemerisk.reports.tables import Row, Section, format_sheet_c, values_of
     from schemerisk.scenario import load_scenario
 
     sc = load_scenario(args.scenario)
     _check_output(args.output)
+    with contextlib.ExitStack() as stack:
+        out = _reserve(stack, args.output, args.overwrite)
+        return _solve(args, sc, out)
+
+
+def _solve(args: argparse.Namespace, sc, out) -> int:  # type: ignore[no-untyped-def]
+    from schemerisk.analysis.solver import solve_equilibrium
+    from schemerisk.reports.tables import Row, Section, format_sheet_c, values_of
+
     try:
         sol = solve_equilibrium(sc, args.adjust)
     except ValueError as exc:
@@ -276,8 +313,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         ),
     ]
     print(format_sheet_c(ds, scale=args.scale, sections=sections))
-    if args.output:
-        write_dataset(ds, args.output)
+    if out is not None:
+        out.write_dataset(ds)
         print(f"\nwrote {args.output}", file=sys.stderr)
     return 0
 
@@ -289,9 +326,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     cluster and stream into a resumable Zarr store; with ``--keep summary``
     only streaming summaries are kept (see :mod:`schemerisk.uncertainty.distributed`).
     """
-    from schemerisk.io import write_dataset
     from schemerisk.model.results import VARIABLE_FIELDS
-    from schemerisk.uncertainty.montecarlo import balance_summary, run_design
     from schemerisk.uncertainty.sampling import unit_design
 
     _, space = _bound_space(args.scenario, args.distributions, args.horizon)
@@ -316,8 +351,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError(
             "--workers/--scheduler need -o STORE.zarr: the cube is written chunk by chunk"
         )
-    if args.overwrite and not chunked:
-        raise CliError("--overwrite is for chunked runs (--workers, --scheduler or --keep summary)")
+    if args.dashboard and args.workers is None:
+        raise CliError("--dashboard is for a local cluster: give --workers K too")
+    if args.scheduler is not None and args.output is not None and not args.output.is_absolute():
+        raise CliError(
+            f"-o {args.output}: with --scheduler give an absolute path on a file system that the "
+            "workers share (a relative path would be read against each worker's own folder)"
+        )
     if keep and keep != ["all"] and not summary_only:
         unknown = [k for k in keep if k not in VARIABLE_FIELDS]
         if unknown:
@@ -352,6 +392,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     design = unit_design(space, args.draws, args.seed, args.sampler)
     if chunked:
         return _simulate_chunked(args, space, design, keep)
+    with contextlib.ExitStack() as stack:
+        out = _reserve(stack, args.output, args.overwrite)
+        return _simulate_in_memory(args, space, design, keep, out)
+
+
+def _simulate_in_memory(args: argparse.Namespace, space, design, keep, out) -> int:  # type: ignore[no-untyped-def]
+    from schemerisk.uncertainty.montecarlo import balance_summary, run_design
+
     try:
         cube = run_design(
             space,
@@ -363,8 +411,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    if args.output:
-        write_dataset(cube, args.output)
+    if out is not None:
+        out.write_dataset(cube)
     summary = balance_summary(cube)
     _print_balance_table(args, space, summary)
     if args.output:
@@ -427,9 +475,13 @@ def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # 
         if args.threads is not None
         else (None if args.workers is None and args.scheduler is None else 1)
     )
+    from schemerisk.output import OutputError, check_destination
+
     try:
         job = make_job(space, design, keep=keep, chunk_size=args.chunk_size, threads=threads)
-        with connect(args.scheduler, args.workers) as client:
+        if args.output is not None:  # before a cluster starts; the run checks again, locked
+            check_destination(args.output, "zarr", overwrite=args.overwrite, existing_ok=True)
+        with connect(args.scheduler, args.workers, dashboard=args.dashboard) as client:
             report = run_to_store(
                 job,
                 args.output,
@@ -438,11 +490,13 @@ def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # 
                 progress=False if args.no_progress else None,
             )
     except KeyboardInterrupt:
-        kept = f"the finished chunks are kept in {args.output}; " if args.output else ""
+        kept = f"the finished chunks are kept in {args.output}.partial; " if args.output else ""
         print(f"\ninterrupted: {kept}run the same command again to finish", file=sys.stderr)
         return 130
     except StoreMismatchError as exc:
         raise CliError(str(exc)) from None
+    except OutputError:
+        raise
     except ValueError as exc:
         raise CliError(str(exc)) from None
     done = f" ({report.already_done} already done)" if report.already_done else ""
@@ -547,7 +601,7 @@ def _unknown_verdict(n_unknown, n_draws: int, suspects) -> int:  # type: ignore[
     return EXIT_UNTRUSTWORTHY
 
 
-_RISK_RUN_OPTIONS = ("draws", "seed", "sampler", "horizon", "threads", "output")
+_RISK_RUN_OPTIONS = ("draws", "seed", "sampler", "horizon", "threads", "output", "overwrite")
 
 
 def cmd_risk(args: argparse.Namespace) -> int:
@@ -563,7 +617,9 @@ def cmd_risk(args: argparse.Namespace) -> int:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
     if args.distributions is None:
         given = [
-            f"--{o.replace('_', '-')}" for o in _RISK_RUN_OPTIONS if getattr(args, o) is not None
+            f"--{o.replace('_', '-')}"
+            for o in _RISK_RUN_OPTIONS
+            if getattr(args, o) is not None and getattr(args, o) is not False
         ]
         if given:
             raise CliError(
@@ -633,7 +689,6 @@ def _builtin_scenarios() -> list[str]:
 def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The Monte Carlo run behind ``schemerisk risk SCENARIO DISTRIBUTIONS``."""
     from schemerisk.analysis.risk import RISK_OUTPUTS
-    from schemerisk.io import write_dataset
     from schemerisk.uncertainty.montecarlo import run_design
     from schemerisk.uncertainty.sampling import unit_design
 
@@ -655,16 +710,18 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         "SCENARIO DISTRIBUTIONS -n N --keep summary -o STORE.zarr, then schemerisk risk STORE.zarr",
     )
     design = unit_design(space, draws, args.seed or 0, args.sampler or "mc")
-    cube = run_design(
-        space,
-        design,
-        keep=RISK_OUTPUTS,
-        threads=args.threads,
-        progress=False if args.no_progress else None,
-    )
-    if args.output:
-        write_dataset(cube, args.output)
-        print(f"wrote {args.output} (the outputs the risk report reads)", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        out = _reserve(stack, args.output, args.overwrite)
+        cube = run_design(
+            space,
+            design,
+            keep=RISK_OUTPUTS,
+            threads=args.threads,
+            progress=False if args.no_progress else None,
+        )
+        if out is not None:
+            out.write_dataset(cube)
+            print(f"wrote {args.output} (the outputs the risk report reads)", file=sys.stderr)
     print(
         f"{sc.title or sc.name}: {draws:,} projections, seed {args.seed or 0}, "
         f"{len(space.entries)} uncertain inputs ({space.source})\n"
@@ -745,9 +802,18 @@ def _check_year(year: int | None, years: np.ndarray) -> int:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``schemerisk sensitivity``: Sobol' indices for the balance, its share of revenue and deficits."""
-    from schemerisk.analysis.sensitivity import OUTPUT_LABELS
 
     _, space = _load_study(args)
+    with contextlib.ExitStack() as stack:
+        out = _reserve(
+            stack, args.csv, args.overwrite, "tables", "--csv", tables=["sobol_indices.csv"]
+        )
+        return _sensitivity(args, space, out)
+
+
+def _sensitivity(args: argparse.Namespace, space, out) -> int:  # type: ignore[no-untyped-def]
+    from schemerisk.analysis.sensitivity import OUTPUT_LABELS
+
     res = _sobol(args, space, args.second_order)
     ind = res.indices
     year = _check_year(args.year, ind.year.values)
@@ -765,12 +831,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 f"{t.input.values[i]!s:<58}{float(t.S1[i]):>10.3f} +- {float(t.S1_conf[i]):.3f}"
                 f"{float(t.ST[i]):>10.3f} +- {float(t.ST_conf[i]):.3f}"
             )
-    if args.csv:
-        from schemerisk.io import write_dataset
-
-        args.csv.mkdir(parents=True, exist_ok=True)
-        write_dataset(ind[["S1", "S1_conf", "ST", "ST_conf"]], args.csv / "sobol_indices.csv")
-        print(f"\nwrote {args.csv / 'sobol_indices.csv'}", file=sys.stderr)
+    if out is not None:
+        frame = ind[["S1", "S1_conf", "ST", "ST_conf"]].to_dataframe()
+        for path in out.write_tables({"sobol_indices.csv": frame}):
+            print(f"\nwrote {path}", file=sys.stderr)
     return 0
 
 
@@ -840,6 +904,12 @@ def _open_cube(path: Path, summary_ok: bool = False, lazy: bool = False):  # typ
     from schemerisk.io import open_dataset, open_lazily
 
     if not path.exists():
+        if path.with_name(path.name + ".partial").exists():
+            raise CliError(
+                f"{path}: not finished: the run writing it was interrupted or is still running "
+                f"(its chunks so far are in {path.name}.partial); run the same 'schemerisk "
+                "simulate' command again to finish it"
+            )
         raise CliError(f"{path}: no such cube (write one with 'schemerisk simulate ... -o {path}')")
     try:
         cube = open_lazily(path) if lazy else open_dataset(path)
@@ -862,7 +932,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from schemerisk.analysis.study import run_study
     from schemerisk.analysis.voi import PremiumDecision
     from schemerisk.model import compile_inputs
-    from schemerisk.reports.html import key_messages, write_report, write_tables
+    from schemerisk.reports.html import TABLE_FILES, key_messages, render_html, table_frames
     from schemerisk.scenario import load_scenario
     from schemerisk.uncertainty.space import load_space
 
@@ -902,27 +972,33 @@ def cmd_report(args: argparse.Namespace) -> int:
         True,
         "use fewer projections (-n) or a smaller base sample size (-N)",
     )
-    study = run_study(
-        sc,
-        space,
-        n=args.draws,
-        n_sobol=args.base_samples,
-        seed=args.seed,
-        sampler=args.sampler,
-        level=args.level,
-        decision=decision,
-        threads=args.threads,
-        progress=False if args.no_progress else None,
-    )
-    write_report(study, args.output)
+    stack = contextlib.ExitStack()
+    with stack:  # both destinations checked and locked before any work
+        page = _reserve(stack, args.output, args.overwrite, "html")
+        tables = _reserve(
+            stack, args.csv, args.overwrite, "tables", "--csv", tables=list(TABLE_FILES)
+        )
+        study = run_study(
+            sc,
+            space,
+            n=args.draws,
+            n_sobol=args.base_samples,
+            seed=args.seed,
+            sampler=args.sampler,
+            level=args.level,
+            decision=decision,
+            threads=args.threads,
+            progress=False if args.no_progress else None,
+        )
+        page.write_text(render_html(study))
+        written = tables.write_tables(table_frames(study)) if tables is not None else []
     for line in key_messages(study):
         print(f"- {line}")
     for w in study.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"\nwrote {args.output}", file=sys.stderr)
-    if args.csv:
-        for path in write_tables(study, args.csv):
-            print(f"wrote {path}", file=sys.stderr)
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
     return _unknown_verdict(
         study.risk.table["n_unknown"], study.risk.n_draws, lambda: _suspects_of(study.cube)
     )
@@ -1045,10 +1121,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the chunks on an existing dask-distributed scheduler, e.g. tcp://host:8786 "
         "(the workers must see the output path)",
     )
+    _overwrite_arg(p, "the output (for a chunked run: a store of a different run)")
     p.add_argument(
-        "--overwrite",
+        "--dashboard",
         action="store_true",
-        help="replace an existing store of a different run (chunked runs only)",
+        help="with --workers: open dask's dashboard, on this machine only (127.0.0.1); "
+        "without it no dashboard is opened",
     )
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser(
@@ -1097,6 +1175,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="with a scenario: also write the run's cube (.nc or .zarr; risk outputs only)",
     )
+    _overwrite_arg(p, "the -o cube")
     _level_arg(p)
     p.add_argument(
         "--adjust",
@@ -1120,6 +1199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--csv", type=Path, metavar="DIR", help="write the indices as CSV files into DIR"
     )
+    _overwrite_arg(p, "the CSV tables")
     p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser(
@@ -1212,6 +1292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--csv", type=Path, metavar="DIR", help="also write the report's tables as CSV into DIR"
     )
+    _overwrite_arg(p, "the report and its CSV tables")
     p.add_argument("--threads", type=OPTIONS.THREADS, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=cmd_report)
@@ -1244,10 +1325,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 2 for bad input, 1 when the work failed, 3 when the results are not
         trustworthy (too many non-finite projections), 130 when interrupted.
     """
+    from schemerisk.output import OutputError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except InputError as exc:
         print(f"error: {exc.render()}", file=sys.stderr)
         return EXIT_INPUT

@@ -1,56 +1,18 @@
 """Writing results to disk without ever leaving a half-written file that looks complete.
 
-Every writer writes to a temporary name beside the target and renames it at the
-end; an interrupted or failed run leaves the previous file (if any) untouched
-and no partial one under the final name.
+Writing goes through the one writer, :mod:`schemerisk.output` (checked and
+locked destinations, written aside and swapped into place); this module keeps
+the long CSV format and the readers.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 
 SUFFIXES = (".nc", ".zarr", ".csv")
-
-
-@contextlib.contextmanager
-def atomic_path(target: str | Path, directory: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; move it onto ``target`` only on success.
-
-    Parameters
-    ----------
-    target : str or Path
-        The final file or folder.
-    directory : bool
-        True when the output is a folder (a Zarr store).
-
-    Yields
-    ------
-    Path
-        Where to write.
-    """
-    target = Path(target)
-    parent = target.parent if str(target.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
-    work = tmp / target.name
-    try:
-        yield work
-        if directory:
-            if target.exists():
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
-            os.replace(work, target)
-        else:
-            os.replace(work, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def to_long_frame(ds: xr.Dataset) -> pd.DataFrame:
@@ -81,8 +43,13 @@ def to_long_frame(ds: xr.Dataset) -> pd.DataFrame:
     return out.reindex(columns=cols)
 
 
-def write_dataset(ds: xr.Dataset, target: str | Path) -> Path:
+def write_dataset(ds: xr.Dataset, target: str | Path, *, overwrite: bool = False) -> Path:
     """Write a result to ``.nc`` (netCDF), ``.zarr`` (Zarr store) or ``.csv`` (long format).
+
+    The work is done by the one writer, :func:`schemerisk.output.write_dataset`:
+    the destination is checked and locked, the result is written aside and
+    swapped into place, and an existing destination is replaced only when it is
+    a schemerisk result and ``overwrite`` is given.
 
     Parameters
     ----------
@@ -90,33 +57,26 @@ def write_dataset(ds: xr.Dataset, target: str | Path) -> Path:
         The result.
     target : str or Path
         The output path; its extension chooses the format.
+    overwrite : bool
+        Replace an existing schemerisk result of the same kind.
 
     Returns
     -------
     Path
-        The path written.
+        The path written (absolute).
 
     Raises
     ------
-    ValueError
-        For an extension other than ``.nc``, ``.zarr`` or ``.csv``.
+    schemerisk.output.OutputError
+        For an extension other than ``.nc``, ``.zarr`` or ``.csv``, a
+        destination that is refused, or a write that failed (full disk).
     """
-    target = Path(target)
-    suffix = target.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ValueError(
-            f"{target}: unknown output format '{suffix}'; use one of {', '.join(SUFFIXES)}"
-        )
-    if suffix == ".zarr":
-        with atomic_path(target, directory=True) as work:
-            ds.to_zarr(work, mode="w", zarr_format=2, consolidated=True)
-    elif suffix == ".nc":
-        with atomic_path(target) as work:
-            ds.to_netcdf(work)
-    else:
-        with atomic_path(target) as work:
-            to_long_frame(ds).to_csv(work, index=False)
-    return target
+    from schemerisk.output import OutputError, kind_of
+    from schemerisk.output import write_dataset as write
+
+    if kind_of(target) == "html":
+        raise OutputError(f"{target}: a result is written as .nc, .zarr or .csv, not HTML")
+    return write(ds, target, overwrite=overwrite)
 
 
 def open_dataset(path: str | Path) -> xr.Dataset:
@@ -160,12 +120,16 @@ def open_lazily(path: str | Path) -> xr.Dataset:
     ValueError
         For an unfinished Zarr store, as :func:`open_dataset`.
     """
+    from schemerisk.output import STAMP
+
     path = Path(path)
-    if path.suffix.lower() == ".zarr":
+    if path.suffix.lower() == ".zarr" or path.name.lower().endswith(".zarr.partial"):
         ds = xr.open_zarr(path, consolidated=True)
         _check_complete(ds, path)
-        return ds
-    return xr.open_dataset(path)
+    else:
+        ds = xr.open_dataset(path)
+    ds.attrs.pop(STAMP, None)  # the writer's mark on the file, not part of the result
+    return ds
 
 
 #: attribute of a store written chunk by chunk: 1 once every chunk is in

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from schemerisk.analysis.risk import unknown_lines
 from schemerisk.analysis.sensitivity import OUTPUT_LABELS
 from schemerisk.analysis.study import Study
-from schemerisk.io import atomic_path
+from schemerisk.output import GENERATOR, reserve
 from schemerisk.reports import charts
 
 _CSS = """
@@ -370,6 +370,7 @@ def render_html(study: Study) -> str:
 <html lang="en">
 <head>
 <meta charset="utf-8">
+{GENERATOR}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title>
 <style>{_CSS}</style>
@@ -410,25 +411,31 @@ horizon: {float(study.risk.p_any_deficit.p):.1%} (95 % interval {float(study.ris
 """
 
 
-def write_tables(study: Study, directory: str | Path) -> list[Path]:
-    """Write the report's tables as CSV files into ``directory``.
+#: the files written by :func:`write_tables`
+TABLE_FILES = (
+    "deficit_risk.csv",
+    "balance_quantiles.csv",
+    "sobol_indices.csv",
+    "priorities.csv",
+    "uncertain_inputs.csv",
+)
+
+
+def table_frames(study: Study) -> dict[str, pd.DataFrame]:
+    """The report's tables, by the CSV file name each is written to.
 
     Parameters
     ----------
     study : Study
         The study.
-    directory : str or Path
-        Folder to write into (created if needed).
 
     Returns
     -------
-    list of Path
-        The files written: ``deficit_risk.csv``, ``balance_quantiles.csv``,
-        ``sobol_indices.csv``, ``priorities.csv`` (not when the study has unknown
-        projections: see :class:`~schemerisk.analysis.study.Study`) and ``uncertain_inputs.csv``.
+    dict of str to pandas.DataFrame
+        :data:`TABLE_FILES`, in that order; ``sobol_indices.csv`` and ``priorities.csv``
+        are left out when the study has unknown projections (see
+        :class:`~schemerisk.analysis.study.Study`).
     """
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
     q = study.cube.balance.quantile([0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95], dim="draw")
     frames = {
         "deficit_risk.csv": study.risk.table.to_dataframe(),
@@ -457,16 +464,38 @@ def write_tables(study: Study, directory: str | Path) -> list[Path]:
             ]
         ).set_index("entry"),
     }
-    written = []
-    for name, frame in frames.items():
-        with atomic_path(d / name) as work:
-            frame.to_csv(work)
-        written.append(d / name)
-    return written
+    return frames
 
 
-def write_report(study: Study, path: str | Path) -> Path:
-    """Write the HTML report atomically (a failed run leaves no half-written page).
+def write_tables(study: Study, directory: str | Path, *, overwrite: bool = False) -> list[Path]:
+    """Write the report's tables as CSV files into ``directory``, through the one writer.
+
+    Text cells that a spreadsheet would run as a formula are escaped
+    (:func:`schemerisk.output.escape_formulas`).
+
+    Parameters
+    ----------
+    study : Study
+        The study.
+    directory : str or Path
+        Folder to write into (created if needed).
+    overwrite : bool
+        Replace tables written by an earlier run.
+
+    Returns
+    -------
+    list of Path
+        The files written: ``deficit_risk.csv``, ``balance_quantiles.csv``,
+        ``sobol_indices.csv``, ``priorities.csv`` and ``uncertain_inputs.csv``.
+    """
+    with reserve(
+        directory, "tables", overwrite=overwrite, option="--csv", tables=list(TABLE_FILES)
+    ) as res:
+        return res.write_tables(table_frames(study))
+
+
+def write_report(study: Study, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the HTML report through the one writer (a failed run leaves no half-written page).
 
     Parameters
     ----------
@@ -474,14 +503,14 @@ def write_report(study: Study, path: str | Path) -> Path:
         The study.
     path : str or Path
         The ``.html`` file.
+    overwrite : bool
+        Replace a report written by an earlier run.
 
     Returns
     -------
     Path
         The path written.
     """
-    page = render_html(study)
-    target = Path(path)
-    with atomic_path(target) as work:
-        work.write_text(page, encoding="utf-8")
-    return target
+    with reserve(path, "html", overwrite=overwrite) as res:
+        res.write_text(render_html(study))
+    return Path(path)

@@ -8,17 +8,31 @@ worker process or, without a cluster, this process. The client only ever holds
 a chunk number (or, for ``keep="summary"``, a chunk's small summary), never
 the cube.
 
-Resuming
---------
+Writing and resuming
+--------------------
+The store is written through the rules of :mod:`schemerisk.output`: the
+destination is checked and locked before any work (a second writer is
+refused), and until every chunk is in, the store lives under the name
+``<store>.partial`` -- plain xarray cannot mistake it for a finished store, as
+the finished name does not exist yet. When the last chunk is written the
+partial store is renamed onto ``<store>`` (swapped with an older result under
+``overwrite``), so an interruption leaves the old store or the new one.
+
 After a chunk's data are written, a marker file
-``<store>/_schemerisk_chunks/<chunk>`` records it; a run that is killed part
-way keeps its finished chunks, and running it again computes only the chunks
-without a marker. The store's attribute ``schemerisk_complete`` is 0 until
-every chunk is done, then 1 (:func:`schemerisk.io.open_dataset` refuses a store
-with 0). A store is reused only when its provenance (scenario and
-distributions sha256, horizon, seed, sampler, number of draws, kept outputs,
-chunk size, versions of schemerisk, numpy, scipy and numba) matches the
-run's; otherwise it is refused unless ``overwrite``.
+``<store>.partial/_schemerisk_chunks/<chunk>`` records it; a run that is killed
+part way keeps its finished chunks, and running it again computes only the
+chunks without a marker. The attribute ``schemerisk_complete`` is 0 until every
+chunk is done, then 1 (:func:`schemerisk.io.open_dataset` refuses a store with
+0). A store is reused only when its provenance (scenario and distributions
+sha256, horizon, seed, sampler, number of draws, kept outputs, chunk size,
+versions of schemerisk, numpy, scipy and numba) matches the run's; otherwise it
+is refused unless ``overwrite`` -- and even then only a schemerisk store is
+replaced, never a folder of anything else.
+
+Paths are made absolute on the client, and before any chunk every worker
+writes a probe file into the partial store that the client must then see: a
+cluster whose workers write somewhere else (another working folder, another
+machine's disk) is refused with a message.
 
 Summary runs keep their running :class:`~schemerisk.uncertainty.summary.StreamingSummary`
 and the list of chunks it contains in ``<store>/_schemerisk_summary.npz``,
@@ -30,14 +44,22 @@ for the same seed: the same rows, the same kernel, the same per-draw
 arithmetic, whatever the chunk size or the number of workers.
 
 Workers must see the store's path (one machine, or a shared file system).
+
+Without ``dashboard=True`` a local cluster opens no dashboard: its scheduler's
+HTTP server (which dask always starts) listens on a random port of 127.0.0.1
+and serves only ``/health``; with it, the dashboard listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
 import shutil
 import signal
+import socket
+import sys
 import tempfile
 import threading
 import time
@@ -51,7 +73,7 @@ import numpy as np
 import xarray as xr
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from schemerisk.io import COMPLETE_ATTR, atomic_path
+from schemerisk.io import COMPLETE_ATTR
 from schemerisk.model.kernel import run_kernel
 from schemerisk.model.results import (
     DRAW,
@@ -59,6 +81,17 @@ from schemerisk.model.results import (
     blocks_to_dataset,
     kept_positions,
     output_slices,
+)
+from schemerisk.output import (
+    STAMP,
+    OutputError,
+    check_destination,
+    clean_leftovers,
+    hold_lock,
+    is_ours,
+    make_aside,
+    partial_store,
+    swap_into_place,
 )
 from schemerisk.uncertainty.montecarlo import (
     DEFAULT_CHUNK,
@@ -405,6 +438,28 @@ def store_attrs(store: str | Path) -> dict[str, Any]:
     return dict(zarr.open_group(str(store), mode="r").attrs)
 
 
+def provenance_diffs(existing: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """The provenance attributes that differ between a store and a run, one line each.
+
+    Parameters
+    ----------
+    existing : dict
+        The store's attributes.
+    wanted : dict
+        The run's (:meth:`ChunkJob.provenance`).
+
+    Returns
+    -------
+    list of str
+        ``"key: store has X, this run Y"`` for each difference.
+    """
+    return [
+        f"{k}: store has {existing.get(k)!r}, this run {wanted.get(k)!r}"
+        for k in (*PROVENANCE_KEYS, CHUNK_SIZE)
+        if (k in existing or k in wanted) and str(existing.get(k)) != str(wanted.get(k))
+    ]
+
+
 def check_provenance(existing: dict[str, Any], wanted: dict[str, Any], store: Path) -> None:
     """Refuse a store made by a different run.
 
@@ -422,11 +477,7 @@ def check_provenance(existing: dict[str, Any], wanted: dict[str, Any], store: Pa
     StoreMismatchError
         Naming every attribute that differs.
     """
-    diffs = [
-        f"{k}: store has {existing.get(k)!r}, this run {wanted.get(k)!r}"
-        for k in (*PROVENANCE_KEYS, CHUNK_SIZE)
-        if (k in existing or k in wanted) and str(existing.get(k)) != str(wanted.get(k))
-    ]
+    diffs = provenance_diffs(existing, wanted)
     if diffs:
         raise StoreMismatchError(
             f"{store}: the store belongs to a different run ({'; '.join(diffs)}); "
@@ -434,26 +485,67 @@ def check_provenance(existing: dict[str, Any], wanted: dict[str, Any], store: Pa
         )
 
 
-def _open_existing(job: ChunkJob, store: Path, overwrite: bool) -> bool:
-    """Prepare ``store`` for the run; True when it already holds (part of) this run."""
-    if not store.exists():
-        return False
-    if overwrite:
-        shutil.rmtree(store) if store.is_dir() else store.unlink()
-        return False
+def _zattrs(store: Path) -> dict[str, Any]:
+    """The root attributes of a Zarr (format 2) store, read without zarr or its metadata cache."""
+    return dict(json.loads((store / ".zattrs").read_text(encoding="utf-8")))
+
+
+def _prepare(job: ChunkJob, final: Path, overwrite: bool) -> tuple[Path, str]:
+    """Decide where the run writes; call it holding the lock of ``final``.
+
+    Returns the store to write (``final`` itself when already complete, else
+    ``final.partial``) and what it holds: ``"complete"``, ``"finished"`` (every
+    chunk in, not yet renamed), ``"resume"`` or ``"new"``.
+    """
+    partial = partial_store(final)
+    wanted = job.provenance()
+    if final.exists():  # check_destination made sure it is a schemerisk store
+        attrs = _zattrs(final)
+        if COMPLETE not in attrs:
+            if not overwrite:
+                raise StoreMismatchError(
+                    f"{final}: exists and was not written by a chunked run (no '{COMPLETE}' "
+                    "attribute); use --overwrite to replace it, or another output path"
+                )
+        else:
+            try:
+                check_provenance(attrs, wanted, final)
+                same = True
+            except StoreMismatchError:
+                if not overwrite:
+                    raise
+                same = False
+            if same and int(attrs[COMPLETE]) == 1:
+                if os.path.lexists(partial) and is_ours(partial, "zarr"):
+                    shutil.rmtree(partial)  # left by a run killed after its rename
+                return final, "complete"
+            if same and not os.path.lexists(partial):
+                os.rename(final, partial)  # an unfinished store of an earlier version
+    if os.path.lexists(partial):
+        if partial.is_symlink() or not is_ours(partial, "zarr"):
+            raise StoreMismatchError(
+                f"{partial}: exists and was not written by schemerisk; it is never replaced or "
+                "deleted: move it away, or choose another output path"
+            )
+        attrs = _zattrs(partial)
+        diffs = provenance_diffs(attrs, wanted)
+        if not diffs:
+            return partial, "finished" if int(attrs.get(COMPLETE, 0)) == 1 else "resume"
+        if not overwrite:
+            raise StoreMismatchError(
+                f"{partial}: an unfinished store of another run is there ({'; '.join(diffs)}); "
+                "run that command again to finish it, or add --overwrite to discard it"
+            )
+        shutil.rmtree(partial)  # ours (stamped), and we hold the lock
+    clean_leftovers(partial)
+    aside = make_aside(partial)
     try:
-        attrs = store_attrs(store)
-    except Exception as exc:  # not a Zarr store at all
-        raise StoreMismatchError(
-            f"{store}: exists and is not a Zarr store ({exc}); use --overwrite to replace it"
-        ) from None
-    if COMPLETE not in attrs:
-        raise StoreMismatchError(
-            f"{store}: exists and was not written by a resumable run (no '{COMPLETE}' "
-            "attribute); use --overwrite to replace it"
-        )
-    check_provenance(attrs, job.provenance(), store)
-    return True
+        work = aside / partial.name
+        (_create_summary_store if job.summary else _create_cube_store)(job, work)
+        os.rename(work, partial)  # a store appears whole, or not at all
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+    return partial, "new"
 
 
 def _create_cube_store(job: ChunkJob, store: Path) -> None:
@@ -473,11 +565,19 @@ def _create_cube_store(job: ChunkJob, store: Path) -> None:
     template = xr.Dataset(data_vars, coords=coords, attrs=one.attrs)
     template.attrs.update(job.provenance())
     template.attrs[COMPLETE] = 0
+    template.attrs[STAMP] = _stamp()
     template.to_zarr(store, mode="w", compute=False, zarr_format=2, consolidated=True)
     (store / DONE_DIR).mkdir()
 
 
+def _stamp() -> str:
+    from schemerisk import __version__
+
+    return f"schemerisk {__version__}"
+
+
 def _mark_complete(store: Path) -> None:
+    """Set the complete flag and consolidate; safe to repeat after an interruption."""
     import zarr
 
     group = zarr.open_group(str(store), mode="r+", zarr_format=2, use_consolidated=False)
@@ -487,7 +587,7 @@ def _mark_complete(store: Path) -> None:
             "ignore", message=".*not recognized as a component", category=UserWarning
         )
         zarr.consolidate_metadata(str(store))
-    shutil.rmtree(store / DONE_DIR)  # every chunk is in: the markers have served
+    shutil.rmtree(store / DONE_DIR, ignore_errors=True)  # every chunk is in: markers served
 
 
 def _done_chunks(store: Path) -> set[int]:
@@ -505,29 +605,76 @@ def _save_state(store: Path, summary: StreamingSummary, done: set[int]) -> None:
 
 
 def _create_summary_store(job: ChunkJob, store: Path) -> None:
-    xr.Dataset(attrs={**job.provenance(), COMPLETE: 0}).to_zarr(
+    xr.Dataset(attrs={**job.provenance(), COMPLETE: 0, STAMP: _stamp()}).to_zarr(
         store, mode="w", zarr_format=2, consolidated=True
     )
 
 
+#: seconds to wait for a scheduler given with ``scheduler=`` before giving up
+CONNECT_TIMEOUT = 5.0
+
+
+class SchedulerUnreachableError(ValueError):
+    """The dask scheduler given cannot be reached."""
+
+
+#: the only HTTP route of a cluster started without a dashboard
+_QUIET_HTTP = {
+    "distributed.scheduler.http.routes": ["distributed.http.health"],
+    "distributed.worker.http.routes": ["distributed.http.health"],
+}
+
+
 @contextlib.contextmanager
 def _client_for(
-    scheduler: str | None, workers: int | None
+    scheduler: str | None, workers: int | None, dashboard: bool = False
 ) -> Iterator[Any]:  # pragma: no cover - thin
     if scheduler is None and workers is None:
         yield None
         return
+    import dask
+
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachableError(
+                f"--scheduler {scheduler}: no dask scheduler answered within "
+                f"{CONNECT_TIMEOUT:g} s ({type(exc).__name__}); check the address (e.g. "
+                "tcp://host:8786) and that the scheduler is running and reachable"
+            ) from None
+        except ValueError as exc:
+            raise SchedulerUnreachableError(
+                f"--scheduler {scheduler}: not a dask scheduler address ({exc}); e.g. "
+                "tcp://host:8786"
+            ) from None
+        except Exception as exc:  # something else answered: e.g. an HTTP server
+            raise SchedulerUnreachableError(
+                f"--scheduler {scheduler}: something answered there, but not a dask scheduler "
+                f"({type(exc).__name__}); check the address and port (the scheduler's, usually "
+                "8786, not its dashboard's)"
+            ) from None
+        with client:
             yield client
         return
-    with _started_without_ctrl_c():
+    # dask always starts an HTTP server on the scheduler (port 8787 by default, even with
+    # dashboard_address=None): bind it to a random port of 127.0.0.1 and, without
+    # --dashboard, serve nothing but /health there and on the workers
+    config = {} if dashboard else _QUIET_HTTP
+    with dask.config.set(config), _started_without_ctrl_c():
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0" if dashboard else None,
+            scheduler_kwargs={"dashboard": dashboard, "dashboard_address": "127.0.0.1:0"},
         )
     with cluster, Client(cluster) as client:
+        if dashboard:
+            print(f"dask dashboard (this machine only): {client.dashboard_link}", file=sys.stderr)
         yield client
 
 
@@ -550,7 +697,7 @@ def _started_without_ctrl_c() -> Iterator[None]:
 
 
 def connect(
-    scheduler: str | None = None, workers: int | None = None
+    scheduler: str | None = None, workers: int | None = None, dashboard: bool = False
 ) -> contextlib.AbstractContextManager[Any]:
     """A dask client: to an existing scheduler, or to a new local cluster of worker processes.
 
@@ -560,15 +707,23 @@ def connect(
         Address of a running dask-distributed scheduler (``tcp://host:8786``).
     workers : int, optional
         Start a local cluster of this many worker processes (one thread each).
+    dashboard : bool
+        Local cluster: open dask's dashboard, on 127.0.0.1 only (default: none).
 
     Returns
     -------
     context manager
         Yields a :class:`distributed.Client`, or None when neither is given.
+
+    Raises
+    ------
+    SchedulerUnreachableError
+        When ``scheduler`` does not answer within :data:`CONNECT_TIMEOUT` seconds
+        (raised on entering the context).
     """
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    return _client_for(scheduler, workers)
+    return _client_for(scheduler, workers, dashboard)
 
 
 def run_to_store(
@@ -607,29 +762,92 @@ def run_to_store(
     StoreMismatchError
         When ``store`` holds a different run and ``overwrite`` is False.
     """
-    path = Path(store) if store is not None else None
-    if path is None and not job.summary:
-        raise ValueError("a cube run needs a store")
-    resumed = path is not None and _open_existing(job, path, overwrite)
+    if store is None:
+        if not job.summary:
+            raise ValueError("a cube run needs a store")
+        summary = StreamingSummary(job.space.inputs.dims.n_years)
+        computed = _compute(job, None, set(), summary, client, progress, checkpoint_seconds)
+        return RunReport(None, job.n_chunks, 0, computed, summary)
+    final = check_destination(store, "zarr", overwrite=overwrite, existing_ok=True)
+    created = not final.parent.exists()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with hold_lock(final):
+            clean_leftovers(final)
+            return _run_locked(job, final, client, overwrite, progress, checkpoint_seconds)
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                final.parent.rmdir()  # only if empty: the folder this call made
+        raise
+
+
+def _run_locked(
+    job: ChunkJob,
+    final: Path,
+    client: Any,
+    overwrite: bool,
+    progress: bool | None,
+    checkpoint_seconds: float,
+) -> RunReport:
+    """:func:`run_to_store` holding the lock of ``final``."""
+    work, state = _prepare(job, final, overwrite)
+    if state == "complete":
+        return RunReport(final, job.n_chunks, job.n_chunks, 0, None)
     done: set[int] = set()
     summary = StreamingSummary(job.space.inputs.dims.n_years)
-    if path is not None and resumed:
-        attrs = store_attrs(path)
-        if int(attrs[COMPLETE]) == 1:
-            return RunReport(path, job.n_chunks, job.n_chunks, 0, None)
-        if job.summary:
-            if (path / SUMMARY_STATE).exists():
-                with np.load(path / SUMMARY_STATE) as state:
-                    done = {int(i) for i in state["done"]}
-                    summary = StreamingSummary.from_state(dict(state))
-        else:
-            done = _done_chunks(path)
-    elif path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        (_create_summary_store if job.summary else _create_cube_store)(job, path)
-    missing = [i for i in range(job.n_chunks) if i not in done]
+    if state == "finished":
+        done = set(range(job.n_chunks))
+    elif job.summary and (work / SUMMARY_STATE).exists():
+        with np.load(work / SUMMARY_STATE) as saved:
+            done = {int(i) for i in saved["done"]}
+            summary = StreamingSummary.from_state(dict(saved))
+    elif not job.summary:
+        done = _done_chunks(work)
+    if client is not None and len(done) < job.n_chunks:
+        try:
+            check_workers_see(client, work, final)
+        except OutputError:
+            if state == "new":
+                shutil.rmtree(work)  # made by this call a moment ago, and empty of results
+            raise
     already = len(done)
-    target = str(path) if path is not None else None
+    computed = _compute(job, work, done, summary, client, progress, checkpoint_seconds)
+    if job.summary:
+        _finish_summary(job, final, summary)
+        shutil.rmtree(work)  # its state is in the finished store now
+    else:
+        left = set(range(job.n_chunks)) - _done_chunks(work)
+        if left and state != "finished":
+            raise RuntimeError(f"{work}: chunks {sorted(left)[:10]} were not written")
+        _mark_complete(work)
+        _put_in_place(work, final)
+    return RunReport(final, job.n_chunks, already, computed, summary if job.summary else None)
+
+
+def _put_in_place(work: Path, final: Path) -> None:
+    """Move a finished store onto ``final``, swapping with an older one (old or new, never half)."""
+    aside = make_aside(final)
+    try:
+        moved = aside / final.name
+        os.rename(work, moved)
+        swap_into_place(moved, final, aside)
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _compute(
+    job: ChunkJob,
+    work: Path | None,
+    done: set[int],
+    summary: StreamingSummary,
+    client: Any,
+    progress: bool | None,
+    checkpoint_seconds: float,
+) -> int:
+    """Compute every chunk not in ``done`` (updated) into ``work``; the number computed."""
+    missing = [i for i in range(job.n_chunks) if i not in done]
+    target = str(work) if work is not None else None
     last_save = time.monotonic()
     computed = 0
 
@@ -639,8 +857,8 @@ def run_to_store(
         if isinstance(result, ChunkSummary):
             summary.add(result)
             done.add(chunk)
-            if path is not None and time.monotonic() - last_save >= checkpoint_seconds:
-                _save_state(path, summary, done)
+            if work is not None and time.monotonic() - last_save >= checkpoint_seconds:
+                _save_state(work, summary, done)
                 last_save = time.monotonic()
 
     remaining = sum(job.bounds(i)[1] - job.bounds(i)[0] for i in missing)
@@ -650,7 +868,7 @@ def run_to_store(
                 for i in missing:
                     take(i, compute_chunk(i, job, target))
                     bar.update(job.bounds(i)[1] - job.bounds(i)[0])
-            else:
+            elif missing:
                 from distributed import as_completed
 
                 client.register_plugin(WarmKernel(job), name=WarmKernel.name)
@@ -664,17 +882,66 @@ def run_to_store(
                     fut.release()
                     bar.update(job.bounds(i)[1] - job.bounds(i)[0])
     finally:
-        if job.summary and path is not None and computed and len(done) < job.n_chunks:
-            _save_state(path, summary, done)  # keep what was done, whatever stopped the run
-    if path is not None:
-        if job.summary:
-            _finish_summary(job, path, summary)
-        else:
-            left = set(range(job.n_chunks)) - _done_chunks(path)
-            if left:
-                raise RuntimeError(f"{path}: chunks {sorted(left)[:10]} were not written")
-            _mark_complete(path)
-    return RunReport(path, job.n_chunks, already, computed, summary if job.summary else None)
+        if job.summary and work is not None and computed and len(done) < job.n_chunks:
+            _save_state(work, summary, done)  # keep what was done, whatever stopped the run
+    return computed
+
+
+def _probe(folder: str, token: str) -> tuple[bool, str]:
+    """On a worker: create a probe file in ``folder``; (True, its name) or (False, why not)."""
+    name = f".schemerisk-probe-{token}-{socket.gethostname()}-{os.getpid()}"
+    try:
+        with open(os.path.join(folder, name), "x", encoding="ascii") as fh:
+            fh.write("probe\n")
+    except OSError as exc:
+        return False, f"{type(exc).__name__}: {exc.strerror or exc}"
+    return True, name
+
+
+def check_workers_see(client: Any, folder: Path, final: Path) -> None:
+    """Refuse a cluster whose workers do not write where this process reads.
+
+    Every worker creates a probe file in ``folder``; this process must then see
+    each one (same path, same file system). The probes are removed.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster.
+    folder : Path
+        An existing folder of the run (absolute).
+    final : Path
+        The store, for the message.
+
+    Raises
+    ------
+    OutputError
+        Naming the workers that could not write there or whose files this
+        process cannot see.
+    """
+    token = secrets.token_hex(8)
+    answers = client.run(_probe, str(folder), token, on_error="return")
+    problems = []
+    for worker, answer in sorted(answers.items()):
+        if isinstance(answer, BaseException):
+            continue  # a worker that left the cluster: it will get no chunks
+        ok, what = answer
+        if not ok:
+            problems.append(f"worker {worker} cannot write there ({what})")
+        elif not (folder / what).exists():
+            problems.append(
+                f"worker {worker} wrote its probe elsewhere: it does not share this file system"
+            )
+    for probe in folder.glob(f".schemerisk-probe-{token}-*"):
+        probe.unlink()
+    if not any(isinstance(a, tuple) for a in answers.values()):
+        problems.append("the scheduler has no workers")
+    if problems:
+        raise OutputError(
+            f"-o {final}: the dask workers do not write where this machine reads: "
+            f"{'; '.join(problems)}. Give -o an absolute path on a file system that this machine "
+            "and every worker share"
+        )
 
 
 def _same(job: ChunkJob) -> ChunkJob:
@@ -705,18 +972,27 @@ def summary_dataset(job: ChunkJob, summary: StreamingSummary, level: float = 0.0
 
 
 def _finish_summary(job: ChunkJob, path: Path, summary: StreamingSummary) -> None:
+    """Write the finished summary aside and swap it onto ``path`` (whose lock is held)."""
+    from schemerisk.output import write_aside
+
     ds = summary_dataset(job, summary)
     ds.attrs[COMPLETE] = 1
-    with atomic_path(path, directory=True) as work:
-        ds.to_zarr(work, mode="w", zarr_format=2, consolidated=True)
+    ds.attrs[STAMP] = _stamp()
+
+    def write(p: Path) -> None:
+        ds.to_zarr(p, mode="w", zarr_format=2, consolidated=True)
+
+    write_aside(path, write)
 
 
 __all__ = [
     "COMPLETE",
     "ChunkJob",
     "RunReport",
+    "SchedulerUnreachableError",
     "StoreMismatchError",
     "WarmKernel",
+    "check_workers_see",
     "compute_chunk",
     "connect",
     "make_job",
