@@ -622,6 +622,79 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- schemerisk update
+def cmd_update(args: argparse.Namespace) -> int:
+    """``schemerisk update``: condition the uncertain inputs on what the scheme has observed."""
+    from schemerisk.analysis.update import (
+        format_update,
+        read_observations,
+        reference_projection,
+        update,
+    )
+    from schemerisk.io import write_dataset
+
+    _, space = _bound_space(args.scenario, args.distributions, args.horizon)
+    _check_output(args.output)
+    if args.draws < 100:
+        raise CliError(f"-n must be at least 100, got {args.draws}")
+    if not 0.0 < args.level < 1.0:
+        raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
+    observations = read_observations(args.observed, reference_projection(space))
+    try:
+        result = update(
+            space,
+            observations,
+            args.draws,
+            seed=args.seed,
+            method=args.method,
+            threads=args.threads,
+            progress=False if args.no_progress else None,
+        )
+    except RuntimeError as exc:  # SMC could not reach the posterior
+        print(f"error: {args.observed}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(format_update(result, args.level))
+    if args.output:
+        write_dataset(result.posterior, args.output)
+        print(f"\nwrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _update_parser(sub) -> None:  # type: ignore[no-untyped-def]
+    p = sub.add_parser(
+        "update", help="condition the uncertain inputs on observed years and update the risk"
+    )
+    _scenario_arg(p)
+    p.add_argument(
+        "distributions", help="distributions file (YAML) or built-in name (hai_phong_1993_1997)"
+    )
+    p.add_argument(
+        "observed",
+        type=Path,
+        help="observations: CSV with columns year,output,value,rel_sd (or sd) and optional "
+        "category,service",
+    )
+    p.add_argument(
+        "-n", "--draws", type=int, default=20_000, help="number of projections (default 20000)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="the one seed (default 0)")
+    p.add_argument(
+        "--method",
+        choices=["auto", "is", "smc"],
+        default="auto",
+        help="importance sampling, re-drawn by sequential Monte Carlo when the effective sample "
+        "size is below 5%% of the draws (auto, the default); or always one of them",
+    )
+    p.add_argument(
+        "-o", "--output", type=Path, help="write the posterior cube (.nc or .zarr) with its weights"
+    )
+    _horizon_arg(p)
+    _level_arg(p)
+    p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.set_defaults(func=cmd_update)
+
+
 def _check_output(path: Path | None) -> None:
     from schemerisk.io import SUFFIXES
 
@@ -868,6 +941,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=cmd_report)
+    _update_parser(sub)
     return parser
 
 

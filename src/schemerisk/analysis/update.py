@@ -1187,3 +1187,107 @@ def fan_quantiles(
             )
         )
     return out[0], out[1]
+
+
+def observation_fit(result: Update) -> pd.DataFrame:
+    """Each observation against the model before and after: observed value, prior and posterior median.
+
+    Returns
+    -------
+    pandas.DataFrame
+        By observation (its label): ``line``, ``observed``, ``sd``,
+        ``prior_median``, ``posterior_median``, ``posterior_p05``, ``posterior_p95``.
+    """
+    n = result.prior.sizes[DRAW]
+    yp = observed_values(result.prior, result.observations)
+    yq = observed_values(result.posterior, result.observations)
+    a = weighted_quantile(yp, np.full(n, 1.0 / n), 0.5)
+    b = weighted_quantile(yq, result.weights, (0.05, 0.5, 0.95))
+    rows = []
+    for j, o in enumerate(result.observations.items):
+        rows.append(
+            {
+                "observation": o.label,
+                "line": o.line,
+                "observed": o.value,
+                "sd": o.sd,
+                "prior_median": a[j],
+                "posterior_median": b[1, j],
+                "posterior_p05": b[0, j],
+                "posterior_p95": b[2, j],
+            }
+        )
+    return pd.DataFrame(rows).set_index("observation")
+
+
+def _g(x: float) -> str:
+    if not np.isfinite(x):
+        return "-" if np.isnan(x) else ("inf" if x > 0 else "-inf")
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def format_update(result: Update, level: float = 0.05) -> str:
+    """The update as plain-text tables: method and ESS, observations, inputs, risk, priorities.
+
+    Parameters
+    ----------
+    result : Update
+        The update.
+    level : float
+        Target probability of deficit of the required premium multiplier.
+
+    Returns
+    -------
+    str
+        The text the ``schemerisk update`` command prints.
+    """
+    lines = [result.describe(), *[f"note: {n}" for n in result.notes], ""]
+    fit = observation_fit(result)
+    lines.append("Observations against the projections (medians; posterior 5-95 %):")
+    lines.append(
+        f"  {'observation':<40} {'line':>4} {'observed':>14} {'prior':>14} {'posterior':>14}  range"
+    )
+    for label, r in fit.iterrows():
+        lines.append(
+            f"  {label!s:<40} {int(r.line):>4} {_g(r.observed):>14} {_g(r.prior_median):>14} "
+            f"{_g(r.posterior_median):>14}  {_g(r.posterior_p05)} to {_g(r.posterior_p95)}"
+        )
+    lines += ["", "Uncertain inputs, prior against posterior (median [5 %, 95 %]):"]
+    tab = input_table(result)
+    for r in tab.itertuples():
+        lines.append(
+            f"  {r.input:<50} {_g(r.prior_median):>9} [{_g(r.prior_p05)}, {_g(r.prior_p95)}]"
+            f"  ->  {_g(r.posterior_median):>9} [{_g(r.posterior_p05)}, {_g(r.posterior_p95)}]"
+            + (
+                f"  ({r.narrowing:.0%} narrower)"
+                if np.isfinite(r.narrowing) and r.narrowing >= 0.05
+                else ""
+            )
+        )
+    risk = risk_table(result, level)
+    lines += [
+        "",
+        f"Deficit risk by year, prior -> posterior (probability +/- Monte Carlo standard error; "
+        f"premium multiplier that keeps P(deficit) at {level:g}):",
+    ]
+    for year, r in risk.iterrows():
+        unknown = (
+            f"  ({r.posterior_unknown:.1%} undefined, counted as deficit)"
+            if r.posterior_unknown > 0
+            else ""
+        )
+        lines.append(
+            f"  {year}: P(deficit) {r.prior_p_deficit:6.1%} +/- {r.prior_se:.1%} -> "
+            f"{r.posterior_p_deficit:6.1%} +/- {r.posterior_se:.1%};  multiplier "
+            f"{_g(r.prior_multiplier)} -> {_g(r.posterior_multiplier)}{unknown}"
+        )
+    last = int(result.posterior[YEAR].values[-1])
+    pri = priorities_table(result)
+    lines += [
+        "",
+        f"What is still worth collecting: share of the variance of the {last} balance that "
+        "learning each input would remove (weighted first-order index), before -> after:",
+    ]
+    for r in pri.itertuples():
+        lines.append(f"  {r.input:<50} {r.prior_S1:6.1%} -> {r.posterior_S1:6.1%}")
+    return "\n".join(lines)
