@@ -594,10 +594,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CliError(f"-N must be at least 2, got {args.base_samples}")
     if not 0.0 < args.level < 1.0:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
+    observed = _observed_for_report(args, space)
     try:
         decision = PremiumDecision(args.deficit_cost, args.surplus_cost)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    updated = _update_for_report(args, space, observed)
     study = run_study(
         sc,
         space,
@@ -610,7 +612,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         threads=args.threads,
         progress=False if args.no_progress else None,
     )
-    write_report(study, args.output)
+    write_report(study, args.output, updated)
     for line in key_messages(study):
         print(f"- {line}")
     for w in study.warnings:
@@ -650,14 +652,43 @@ def cmd_update(args: argparse.Namespace) -> int:
             threads=args.threads,
             progress=False if args.no_progress else None,
         )
-    except RuntimeError as exc:  # SMC could not reach the posterior
-        print(f"error: {args.observed}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except RuntimeError as exc:  # SMC could not reach the posterior: the errors are too small
+        raise CliError(f"{args.observed}: {exc}") from None
     print(format_update(result, args.level))
     if args.output:
         write_dataset(result.posterior, args.output)
         print(f"\nwrote {args.output}", file=sys.stderr)
     return 0
+
+
+def _observed_for_report(args: argparse.Namespace, space):  # type: ignore[no-untyped-def]
+    """The report's ``--observed`` file, checked before any work (None without one)."""
+    from schemerisk.analysis.update import read_observations, reference_projection
+
+    if args.observed is None:
+        return None
+    return read_observations(args.observed, reference_projection(space))
+
+
+def _update_for_report(args: argparse.Namespace, space, observed):  # type: ignore[no-untyped-def]
+    """The update the report's observations section shows (same draws and seed as the report)."""
+    from schemerisk.analysis.update import update
+
+    if observed is None:
+        return None
+    try:
+        result = update(
+            space,
+            observed,
+            args.draws,
+            seed=args.seed,
+            threads=args.threads,
+            progress=False if args.no_progress else None,
+        )
+    except RuntimeError as exc:  # SMC could not reach the posterior
+        raise CliError(f"{args.observed}: {exc}") from None
+    print(f"- {result.describe()}")
+    return result
 
 
 def _update_parser(sub) -> None:  # type: ignore[no-untyped-def]
@@ -940,6 +971,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--threads", type=int, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.add_argument(
+        "--observed",
+        type=Path,
+        metavar="FILE",
+        help="observations (CSV, as for 'schemerisk update'): add a section on what they change",
+    )
     p.set_defaults(func=cmd_report)
     _update_parser(sub)
     return parser

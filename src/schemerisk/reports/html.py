@@ -10,6 +10,7 @@ import datetime as _dt
 import html
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -289,13 +290,16 @@ def _provenance(study: Study) -> str:
     return _table(["", ""], rows, 2)
 
 
-def render_html(study: Study) -> str:
+def render_html(study: Study, update: Any = None) -> str:
     """Render a study as one self-contained HTML5 page.
 
     Parameters
     ----------
     study : Study
         From :func:`~schemerisk.analysis.study.run_study`.
+    update : Update, optional
+        From :func:`~schemerisk.analysis.update.update`: adds the section on
+        what the observed years change (:mod:`schemerisk.reports.update`).
 
     Returns
     -------
@@ -383,13 +387,22 @@ horizon: {float(study.risk.p_any_deficit.p):.1%} (95 % interval {float(study.ris
 {_priorities_section(study)}
 <h2 id="inputs">6. The uncertain assumptions</h2>
 {_inputs_table(study)}
-<h2 id="provenance">7. Provenance</h2>
+{_update_html(study, update)}<h2 id="provenance">7. Provenance</h2>
 {_provenance(study)}
 <p class="small">Made with schemerisk. Outputs named {_e(", ".join(OUTPUT_LABELS.values()))} are analysed.</p>
 </main>
 </body>
 </html>
 """
+
+
+def _update_html(study: Study, update: Any) -> str:
+    if update is None:
+        return ""
+    from schemerisk.reports.update import update_section
+
+    level = float(study.risk.table.required_premium_multiplier.attrs.get("level", 0.05))
+    return update_section(update, level, "6b.") + "\n"
 
 
 def write_tables(study: Study, directory: str | Path) -> list[Path]:
@@ -438,7 +451,7 @@ def write_tables(study: Study, directory: str | Path) -> list[Path]:
     return written
 
 
-def write_report(study: Study, path: str | Path) -> Path:
+def write_report(study: Study, path: str | Path, update: Any = None) -> Path:
     """Write the HTML report atomically (a failed run leaves no half-written page).
 
     Parameters
@@ -447,13 +460,15 @@ def write_report(study: Study, path: str | Path) -> Path:
         The study.
     path : str or Path
         The ``.html`` file.
+    update : Update, optional
+        Observations to report on (see :func:`render_html`).
 
     Returns
     -------
     Path
         The path written.
     """
-    page = render_html(study)
+    page = render_html(study, update)
     target = Path(path)
     with atomic_path(target) as work:
         work.write_text(page, encoding="utf-8")
