@@ -559,6 +559,13 @@ def _open_cube(path: Path, summary_ok: bool = False, lazy: bool = False):  # typ
             f"{path}: not a Monte Carlo cube (needs a 'draw' dimension and the variables balance and "
             f"premium_revenue{extra})"
         )
+    if cube.attrs.get("update_method") == "importance sampling":  # weighted draws (issue 15)
+        raise CliError(
+            f"{path}: a posterior cube of 'schemerisk update' whose draws carry unequal weights "
+            "(variable 'weight'); this command counts draws equally and would report the prior. "
+            "Use the figures 'schemerisk update' prints, or write an equally weighted cube with "
+            "'schemerisk update ... --method smc -o CUBE'"
+        )
     return cube
 
 

@@ -117,3 +117,14 @@ def test_command_prints_ess_and_method_and_writes_the_posterior(
     assert cube.attrs["observations_file"] == str(EXAMPLE)
     assert cube.attrs["update_method"] == "importance sampling"
     assert cube.attrs["distributions_sha256"]  # the cube's own provenance is kept
+
+
+def test_commands_that_count_draws_equally_refuse_a_weighted_cube(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "posterior.nc"
+    args = ["update", SCENARIO, SCENARIO, str(EXAMPLE), "-n", "1000", "--method", "is"]
+    assert main([*args, "-o", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["risk", str(out)]) == 2
+    assert "unequal weights" in capsys.readouterr().err
