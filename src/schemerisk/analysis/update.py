@@ -1281,6 +1281,11 @@ def format_update(result: Update, level: float = 0.05) -> str:
             f"{r.posterior_p_deficit:6.1%} +/- {r.posterior_se:.1%};  multiplier "
             f"{_g(r.prior_multiplier)} -> {_g(r.posterior_multiplier)}{unknown}"
         )
+    if result.method != "importance sampling":
+        lines.append(
+            "  (standard errors with N for the ESS: re-drawn projections are correlated through "
+            "resampling, so these understate the error)"
+        )
     last = int(result.posterior[YEAR].values[-1])
     pri = priorities_table(result)
     lines += [
