@@ -208,3 +208,21 @@ def test_weights_follow_the_likelihood_exactly(one_normal_input: Path) -> None:
     w = np.exp(-0.5 * ((pop - p0) / (0.05 * p0)) ** 2)
     np.testing.assert_allclose(res.weights, w / w.sum(), rtol=1e-10)
     np.testing.assert_array_equal(res.posterior["weight"].values, res.weights)
+
+
+def test_refusal_is_for_observations_outside_the_draws_not_between_them() -> None:
+    from schemerisk.analysis.update import unexplained
+
+    values = np.array([[1.0], [3.0], [np.nan]])
+
+    def obs(v: float, sd: float) -> Observations:
+        return Observations((Observation(1993, "balance", None, None, v, sd, None, 4),), "f", "")
+
+    # between two draws, however precise: re-drawing can get there
+    assert unexplained(values, obs(2.0, 1e-6)) == []
+    # 4.9 sd beyond the largest draw: kept; 5.1 sd: refused, naming the line
+    assert unexplained(values, obs(3.049, 0.01)) == []
+    (problem,) = unexplained(values, obs(3.051, 0.01))
+    assert problem.line == 4 and "balance 1993" in problem.path
+    # undefined in every draw
+    assert unexplained(np.full((3, 1), np.nan), obs(1.0, 1.0))[0].line == 4

@@ -41,8 +41,8 @@ paths move together). The pCN proposal ``z' = sqrt(1 - s^2) z + s e`` leaves
 the standard normal prior invariant, so its acceptance probability is just
 ``min(1, (L(z') / L(z))^b)``. The final draws are equally weighted.
 
-**Refusal.** An observation that no draw comes within :data:`REFUSE_SD`
-standard deviations of (or that every draw leaves undefined) cannot be
+**Refusal.** An observation more than :data:`REFUSE_SD` standard deviations
+outside the range of every draw's value (or that every draw leaves undefined) cannot be
 explained by the scenario and its distributions; it is refused with a
 message naming its line, before anything is weighted.
 """
@@ -537,8 +537,9 @@ def unexplained(values: np.ndarray, observations: Observations) -> list[Problem]
     """Observations that no draw can explain, as problems naming their line.
 
     An observation is unexplained when every draw's model value is undefined,
-    or when the nearest draw is more than :data:`REFUSE_SD` of the
-    observation's standard deviations away.
+    or when it lies more than :data:`REFUSE_SD` of its standard deviations
+    outside the range of the draws' values (inside the range, draws between
+    two others can be found by re-drawing, however precise the observation).
     """
     out = []
     for j, o in enumerate(observations.items):
@@ -554,9 +555,10 @@ def unexplained(values: np.ndarray, observations: Observations) -> list[Problem]
                 )
             )
             continue
-        gap = np.min(np.abs(finite - o.value)) / o.sd
+        lo, hi = float(finite.min()), float(finite.max())
+        # outside the draws' range: between two draws, re-drawing can always get closer
+        gap = max(lo - o.value, o.value - hi, 0.0) / o.sd
         if gap > REFUSE_SD:
-            lo, hi = float(finite.min()), float(finite.max())
             out.append(
                 Problem(
                     f"{o.label}",
