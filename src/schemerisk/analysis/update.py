@@ -24,7 +24,7 @@ file) gives N whole draws (AR(1) paths and correlated blocks included); draw
 ``i`` gets the weight ``w_i`` proportional to its likelihood (Bayes' rule
 with the prior as proposal: Robert & Casella 2004, *Monte Carlo Statistical
 Methods*, Section 3.3). The weights' effective sample size is Kish's
-``ESS = (sum w)^2 / sum w^2`` (Kish 1965, *Survey Sampling*, Section 11.7).
+``ESS = (sum w)^2 / sum w^2`` (Kish 1965, *Survey Sampling*).
 
 **Re-drawing (sequential Monte Carlo).** When the ESS falls below
 :func:`ess_threshold` (5 % of N, at least 200), the weights rest on too few
@@ -512,7 +512,7 @@ def normalised_weights(log_w: np.ndarray) -> np.ndarray:
 
 
 def effective_sample_size(weights: np.ndarray) -> float:
-    """Kish's effective sample size ``(sum w)^2 / sum w^2`` (Kish 1965, Section 11.7).
+    """Kish's effective sample size ``(sum w)^2 / sum w^2`` (Kish 1965, *Survey Sampling*).
 
     Parameters
     ----------
@@ -961,7 +961,7 @@ def weighted_probability(event: np.ndarray, weights: np.ndarray, ess: float) -> 
 
     The standard error uses Kish's ESS in place of N, the usual approximation
     for self-normalised importance sampling (Kong 1992; Liu 2001, *Monte Carlo
-    Strategies in Scientific Computing*, Section 2.5.3).
+    Strategies in Scientific Computing*).
     """
     p = float(np.sum(weights * event) / np.sum(weights))
     return p, math.sqrt(max(p * (1.0 - p), 0.0) / ess)
