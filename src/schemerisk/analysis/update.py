@@ -853,6 +853,12 @@ def update(
     stages: list[SmcStage] = []
     if method == "is" or (method == "auto" and ess >= threshold):
         chosen = "importance sampling"
+        if ess < threshold:
+            notes.append(
+                f"the effective sample size ({ess:,.0f}) is below the threshold "
+                f"({threshold:,.0f}): the weighted figures rest on few draws; use more draws "
+                "or the default method (auto), which re-draws"
+            )
         posterior = prior.copy()
         post_w = weights
     else:
