@@ -128,3 +128,17 @@ def test_commands_that_count_draws_equally_refuse_a_weighted_cube(
     capsys.readouterr()
     assert main(["risk", str(out)]) == 2
     assert "unequal weights" in capsys.readouterr().err
+
+
+def test_a_derived_output_is_observed_from_its_parts() -> None:
+    # coverage is a memorandum (members / population, summed over categories): the weights must
+    # follow it, recomputed here from the cube's own members and population
+    space = bind_space(SCENARIO, SCENARIO)
+    obs = Observations((Observation(1993, "coverage", None, None, 0.12, 0.012, 0.1, 2),), "c", "")
+    res = update(space, obs, 500, method="is", progress=False)
+    cov = (
+        res.prior.members.sel(year=1993).sum("category")
+        / res.prior.population.sel(year=1993).sum("category")
+    ).values
+    w = np.exp(-0.5 * ((cov - 0.12) / 0.012) ** 2)
+    np.testing.assert_allclose(res.weights, w / w.sum(), rtol=1e-9)
