@@ -402,7 +402,7 @@ def _update_html(study: Study, update: Any) -> str:
     from schemerisk.reports.update import update_section
 
     level = float(study.risk.table.required_premium_multiplier.attrs.get("level", 0.05))
-    return update_section(update, level, "6b.") + "\n"
+    return update_section(update, level) + "\n"
 
 
 def write_tables(study: Study, directory: str | Path) -> list[Path]:
