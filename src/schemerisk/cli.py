@@ -924,6 +924,13 @@ def _open_cube(path: Path, summary_ok: bool = False, lazy: bool = False):  # typ
             f"{path}: not a Monte Carlo cube (needs a 'draw' dimension and the variables balance and "
             f"premium_revenue{extra})"
         )
+    if cube.attrs.get("update_method") == "importance sampling":  # weighted draws (issue 15)
+        raise CliError(
+            f"{path}: a posterior cube of 'schemerisk update' whose draws carry unequal weights "
+            "(variable 'weight'); this command counts draws equally and would report the prior. "
+            "Use the figures 'schemerisk update' prints, or write an equally weighted cube with "
+            "'schemerisk update ... --method smc -o CUBE'"
+        )
     return cube
 
 
@@ -960,6 +967,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CliError(f"-N must be at least 2, got {args.base_samples}")
     if not 0.0 < args.level < 1.0:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
+    observed = _observed_for_report(args, space)
     try:
         decision = PremiumDecision(args.deficit_cost, args.surplus_cost)
     except ValueError as exc:
@@ -978,6 +986,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         tables = _reserve(
             stack, args.csv, args.overwrite, "tables", "--csv", tables=list(TABLE_FILES)
         )
+        updated = _update_for_report(args, space, observed)
         study = run_study(
             sc,
             space,
@@ -990,7 +999,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             threads=args.threads,
             progress=False if args.no_progress else None,
         )
-        page.write_text(render_html(study))
+        page.write_text(render_html(study, updated))
         written = tables.write_tables(table_frames(study)) if tables is not None else []
     for line in key_messages(study):
         print(f"- {line}")
@@ -1002,6 +1011,114 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _unknown_verdict(
         study.risk.table["n_unknown"], study.risk.n_draws, lambda: _suspects_of(study.cube)
     )
+
+
+# --------------------------------------------------------------------------- schemerisk update
+def cmd_update(args: argparse.Namespace) -> int:
+    """``schemerisk update``: condition the uncertain inputs on what the scheme has observed."""
+    from schemerisk.analysis.update import (
+        format_update,
+        read_observations,
+        reference_projection,
+        update,
+    )
+
+    _, space = _bound_space(args.scenario, args.distributions, args.horizon)
+    _check_output(args.output)
+    if args.draws < 100:
+        raise CliError(f"-n must be at least 100, got {args.draws}")
+    if not 0.0 < args.level < 1.0:
+        raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
+    observations = read_observations(args.observed, reference_projection(space))
+    with contextlib.ExitStack() as stack:
+        out = _reserve(stack, args.output, args.overwrite)
+        try:
+            result = update(
+                space,
+                observations,
+                args.draws,
+                seed=args.seed,
+                method=args.method,
+                threads=args.threads,
+                progress=False if args.no_progress else None,
+            )
+        except RuntimeError as exc:  # SMC could not reach the posterior: the errors are too small
+            raise CliError(f"{args.observed}: {exc}") from None
+        print(format_update(result, args.level))
+        if out is not None:
+            out.write_dataset(result.posterior)
+            print(f"\nwrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _observed_for_report(args: argparse.Namespace, space):  # type: ignore[no-untyped-def]
+    """The report's ``--observed`` file, checked before any work (None without one)."""
+    from schemerisk.analysis.update import read_observations, reference_projection
+
+    if args.observed is None:
+        return None
+    return read_observations(args.observed, reference_projection(space))
+
+
+def _update_for_report(args: argparse.Namespace, space, observed):  # type: ignore[no-untyped-def]
+    """The update the report's observations section shows (same draws and seed as the report)."""
+    from schemerisk.analysis.update import update
+
+    if observed is None:
+        return None
+    try:
+        result = update(
+            space,
+            observed,
+            args.draws,
+            seed=args.seed,
+            threads=args.threads,
+            progress=False if args.no_progress else None,
+        )
+    except RuntimeError as exc:  # SMC could not reach the posterior
+        raise CliError(f"{args.observed}: {exc}") from None
+    print(f"- {result.describe()}")
+    return result
+
+
+def _update_parser(sub) -> None:  # type: ignore[no-untyped-def]
+    p = sub.add_parser(
+        "update", help="condition the uncertain inputs on observed years and update the risk"
+    )
+    _scenario_arg(p)
+    p.add_argument(
+        "distributions", help="distributions file (YAML) or built-in name (hai_phong_1993_1997)"
+    )
+    p.add_argument(
+        "observed",
+        type=Path,
+        help="observations: CSV with columns year,output,value,rel_sd (or sd) and optional "
+        "category,service",
+    )
+    p.add_argument(
+        "-n",
+        "--draws",
+        type=OPTIONS.DRAWS,
+        default=20_000,
+        help="number of projections (default 20000)",
+    )
+    p.add_argument("--seed", type=OPTIONS.SEED, default=0, help="the one seed (default 0)")
+    p.add_argument(
+        "--method",
+        choices=["auto", "is", "smc"],
+        default="auto",
+        help="importance sampling, re-drawn by sequential Monte Carlo when the effective sample "
+        "size is below 5%% of the draws (auto, the default); or always one of them",
+    )
+    p.add_argument(
+        "-o", "--output", type=Path, help="write the posterior cube (.nc or .zarr) with its weights"
+    )
+    _overwrite_arg(p)
+    _horizon_arg(p)
+    _level_arg(p)
+    p.add_argument("--threads", type=OPTIONS.THREADS, help="numba threads (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.set_defaults(func=cmd_update)
 
 
 def _check_output(path: Path | None) -> None:
@@ -1295,7 +1412,14 @@ def build_parser() -> argparse.ArgumentParser:
     _overwrite_arg(p, "the report and its CSV tables")
     p.add_argument("--threads", type=OPTIONS.THREADS, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.add_argument(
+        "--observed",
+        type=Path,
+        metavar="FILE",
+        help="observations (CSV, as for 'schemerisk update'): add a section on what they change",
+    )
     p.set_defaults(func=cmd_report)
+    _update_parser(sub)
     return parser
 
 

@@ -10,6 +10,7 @@ import datetime as _dt
 import html
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -324,13 +325,16 @@ def _sobol_figures(ind: xr.Dataset, last: int) -> tuple[str, str, str]:
     return fig_sobol, fig_sobol_def, fig_years
 
 
-def render_html(study: Study) -> str:
+def render_html(study: Study, update: Any = None) -> str:
     """Render a study as one self-contained HTML5 page.
 
     Parameters
     ----------
     study : Study
         From :func:`~schemerisk.analysis.study.run_study`.
+    update : Update, optional
+        From :func:`~schemerisk.analysis.update.update`: adds the section on
+        what the observed years change (:mod:`schemerisk.reports.update`).
 
     Returns
     -------
@@ -402,13 +406,22 @@ horizon: {float(study.risk.p_any_deficit.p):.1%} (95 % interval {float(study.ris
 {_priorities_section(study)}
 <h2 id="inputs">6. The uncertain assumptions</h2>
 {_inputs_table(study)}
-<h2 id="provenance">7. Provenance</h2>
+{_update_html(study, update)}<h2 id="provenance">7. Provenance</h2>
 {_provenance(study)}
 <p class="small">Made with schemerisk. Outputs named {_e(", ".join(OUTPUT_LABELS.values()))} are analysed.</p>
 </main>
 </body>
 </html>
 """
+
+
+def _update_html(study: Study, update: Any) -> str:
+    if update is None:
+        return ""
+    from schemerisk.reports.update import update_section
+
+    level = float(study.risk.table.required_premium_multiplier.attrs.get("level", 0.05))
+    return update_section(update, level) + "\n"
 
 
 #: the files written by :func:`write_tables`
@@ -494,7 +507,9 @@ def write_tables(study: Study, directory: str | Path, *, overwrite: bool = False
         return res.write_tables(table_frames(study))
 
 
-def write_report(study: Study, path: str | Path, *, overwrite: bool = False) -> Path:
+def write_report(
+    study: Study, path: str | Path, update: Any = None, *, overwrite: bool = False
+) -> Path:
     """Write the HTML report through the one writer (a failed run leaves no half-written page).
 
     Parameters
@@ -503,6 +518,8 @@ def write_report(study: Study, path: str | Path, *, overwrite: bool = False) -> 
         The study.
     path : str or Path
         The ``.html`` file.
+    update : Update, optional
+        Observations to report on (see :func:`render_html`).
     overwrite : bool
         Replace a report written by an earlier run.
 
@@ -512,5 +529,5 @@ def write_report(study: Study, path: str | Path, *, overwrite: bool = False) -> 
         The path written.
     """
     with reserve(path, "html", overwrite=overwrite) as res:
-        res.write_text(render_html(study))
+        res.write_text(render_html(study, update))
     return Path(path)
