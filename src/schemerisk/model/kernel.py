@@ -850,6 +850,7 @@ def run_kernel(
         out = np.empty(shape)
     elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float64 array of shape {shape}")
+    check_kernel_cache()  # once per process: no kernel compiled from older equations is loaded
     d = inputs.dims
     args = (
         inputs.vector, inputs.offsets, d.n_years, d.n_categories, d.n_services, d.n_admin,
@@ -922,20 +923,48 @@ def _cached_dispatchers() -> list[Any]:
     ]
 
 
-refresh_stale_cache(
-    _cached_dispatchers(),
-    [Path(_equations.__file__), Path(_layout.__file__)],
-)
+#: every file the compiled kernels are built from (numba itself watches only each function's own)
+KERNEL_SOURCES = (Path(__file__), Path(_equations.__file__), Path(_layout.__file__))
+
+_cache_checked: list[bool] = []
+
+
+def check_kernel_cache(*, force: bool = False) -> bool:
+    """Flush numba's cached kernels if a file they are built from changed.
+
+    An explicit step, not a side effect of importing this module:
+    :func:`run_kernel` takes it once per process, before its first call loads
+    or compiles a kernel. It compares a SHA-256 of :data:`KERNEL_SOURCES`
+    (the kernel, its equations and its layout) with the one noted when the
+    cache was written (see :func:`refresh_stale_cache`).
+
+    Parameters
+    ----------
+    force : bool
+        Check again even if this process has checked already.
+
+    Returns
+    -------
+    bool
+        True when the cache was flushed.
+    """
+    if _cache_checked and not force:
+        return False
+    _cache_checked.append(True)
+    return refresh_stale_cache(_cached_dispatchers(), list(KERNEL_SOURCES))
+
 
 __all__ = [
     "ELEMENT",
     "INPUT_DIMS",
+    "KERNEL_SOURCES",
     "PATH_TARGET",
     "REPLACE",
     "SCALE",
     "SHIFT",
     "Modifications",
     "apply_modifications",
+    "check_kernel_cache",
     "output_offsets",
     "project_one",
     "refresh_stale_cache",
