@@ -31,7 +31,7 @@ Tables
    the kernel; the memory floor of writing the kernel's output array (fresh
    ``np.empty`` + ``fill``, and ``fill`` of an already touched array); and the
    same projection written with numpy, vectorised over the draws
-   (``vectorised_model.py``; tests/model/test_vectorised_reference.py checks
+   (``numpy_model.py``; tests/model/test_vectorised_reference.py checks
    that it equals the kernel bit for bit).
 6. **pipelines**: 10^6 draws over ten years and the risk report; a Sobol'
    study at N = 2^14.
@@ -196,9 +196,9 @@ def child(case: str, n: int, chunk: int, workers: int, store: str) -> dict[str, 
 
 def profile(n: int = 65_536) -> list[dict[str, Any]]:
     """Seconds per stage for one chunk of ``n`` draws (best of 3), and the floors."""
+    from numpy_model import project_numpy as project_vectorised
     from schemerisk.model.kernel import output_offsets, run_kernel
     from schemerisk.uncertainty.sampling import to_values, unit_design
-    from vectorised_model import project_vectorised
 
     space = _space()
     design = unit_design(space, n, 1)
@@ -258,7 +258,7 @@ def profile(n: int = 65_536) -> list[dict[str, Any]]:
         ("floor: np.empty + fill, output shape", best(fresh_fill)),
         ("floor: fill of a touched array", best(lambda: out.fill(1.0))),
         (
-            "numpy-vectorised model (vectorised_model.py)",
+            "numpy-vectorised model (numpy_model.py)",
             best(lambda: project_vectorised(space.inputs, theta, mods)),
         ),
     ]

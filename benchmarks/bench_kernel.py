@@ -1,281 +1,359 @@
-"""Kernel throughput, start-up time and peak memory of schemerisk (issue 2).
+"""Kernel throughput against today's kernel and peers, and start-up (issues 2 and 13).
 
-Run from the repository root::
+Run from the repository root (``pip install -e ".[bench]"`` for the EMA Workbench peer)::
 
-    python benchmarks/bench_kernel.py                 # full run: needs ~7 GB of memory
-    python benchmarks/bench_kernel.py --quick         # CI smoke: skips the 10^6-draw runs
-    python benchmarks/bench_kernel.py --json out.json # also save the results as JSON
+    python benchmarks/bench_kernel.py                  # ~5-10 min on a quiet 2-core machine
+    python benchmarks/bench_kernel.py --quick          # fewer rounds and draws (smoke)
+    python benchmarks/bench_kernel.py --baseline REV   # compare with another git revision
+    python benchmarks/bench_kernel.py --json out.json  # also save every figure
 
-Three measurements, printed as one plain-text table after a description of the
-machine:
+Three tables, after a description of the machine and its load average:
 
-1. **Kernel throughput.** :func:`schemerisk.model.kernel.run_kernel` on
-   scenario B (``hai_phong_1993_1997``) extended to ten years (``with_horizon(10)``),
-   with ``theta`` of shape (draws, 0): ``draws`` identical projections, in
-   parallel over draws. For each number of draws and of numba threads: one
-   warm-up call, then the best of three timed calls, all writing into the same
-   preallocated ``out`` array (10^6 draws x row length x 8 bytes: several GB).
-2. **Start-up time** of ``schemerisk project hai_phong_1993_1997`` in a fresh
-   interpreter: *cold* with an empty ``NUMBA_CACHE_DIR`` (every kernel is
-   compiled), *cached* with the same directory once populated (kernels are
-   loaded from the cache), and ``python -c "import schemerisk"`` as the floor.
-3. **Peak memory** (``ru_maxrss``) of this process around the largest run, next
-   to the size of the output array, and the Python-heap peak (``tracemalloc``)
-   of one ``run_kernel`` call into a preallocated array.
+1. **This kernel against the baseline kernel** (default: the revision before
+   issue 13). The baseline's ``src/`` is extracted with ``git archive`` into a
+   temporary folder, and each measurement runs in a fresh child process,
+   alternating baseline and this version round after round, so that both see
+   the same load. A child times :func:`run_kernel` on scenario B extended to ten
+   years, ``theta`` of shape (draws, 0) (every draw the same projection):
+   wall-clock projections/s with all numba threads, and CPU microseconds per
+   projection on one thread (``time.thread_time``: less sensitive to other
+   work on the machine than wall clock). Each child reports the best of its
+   repeats; the table gives the median over rounds and the ratio of medians.
+2. **Peers on the same draws**: the draws of the shipped distributions file of
+   scenario B (17 uncertain inputs, horizon 10) projected by this kernel, by
+   the plain-numpy model built from equations.py (``numpy_model.py``), by
+   SALib's ``ProblemSpec.evaluate`` calling the kernel on the sample, and by
+   EMA Workbench's ``perform_experiments`` calling the kernel one experiment at
+   a time (the way that framework calls a Python model). All in this process.
+3. **Start-up**: ``schemerisk project hai_phong_1993_1997`` in a fresh
+   interpreter, cold (empty ``NUMBA_CACHE_DIR``) and cached, for both versions.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import resource
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 
 import _machine
-from schemerisk.model.kernel import output_offsets, run_kernel
-from schemerisk.model.layout import ModelInputs, compile_inputs
-from schemerisk.scenario import load_scenario
 
 SCENARIO = "hai_phong_1993_1997"
 HORIZON = 10
-REPEATS = 3
-MB = 1e6  # output sizes and memory are in MB = 10^6 bytes
+#: the last commit before issue 13's kernel work: "today's" kernel
+BASELINE = "6e60e2bb0a97185c55982526150baa0fae9a7385"
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = """
+import json, sys, time
+import numba, numpy as np
+from schemerisk.model.kernel import run_kernel
+from schemerisk.model.layout import compile_inputs
+from schemerisk.scenario import load_scenario
+draws, repeats = {draws}, {repeats}
+inputs = compile_inputs(load_scenario({scenario!r}).with_horizon({horizon}))
+theta = np.zeros((draws, 0))
+out = run_kernel(inputs, theta)  # compile or load, and touch the output's pages
+walls, cpus = [], []
+for _ in range(repeats):
+    start = time.perf_counter()
+    run_kernel(inputs, theta, out=out)
+    walls.append(time.perf_counter() - start)
+numba.set_num_threads(1)
+run_kernel(inputs, theta, out=out)
+for _ in range(repeats):
+    start = time.thread_time()
+    run_kernel(inputs, theta, out=out)
+    cpus.append(time.thread_time() - start)
+print(json.dumps({{"per_s": draws / min(walls), "cpu_us": 1e6 * min(cpus) / draws,
+                   "row": int(out.shape[1]), "threads": numba.config.NUMBA_NUM_THREADS}}))
+"""
 
 
-def machine() -> dict[str, Any]:
-    """A description of the machine and the software versions."""
-    return _machine.machine()
+def extract_baseline(rev: str, into: Path) -> Path:
+    """``src``, ``scenarios`` and ``distributions`` of git revision ``rev``, under ``into``."""
+    archive = into / "baseline.tar"
+    with archive.open("wb") as f:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev, "src", "scenarios", "distributions"],
+            stdout=f,
+            check=True,
+        )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
 
 
-def rss_mb() -> float:
-    """Current resident set size of this process in MB (/proc/self/statm; else the peak)."""
-    try:
-        resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return maxrss_mb()
-    return resident_pages * os.sysconf("SC_PAGE_SIZE") / MB
+def child(src: Path, code: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter with ``src`` first on the path; its last JSON line."""
+    environ = {**os.environ, **(env or {}), "PYTHONPATH": str(src)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"child failed ({src}):\n{done.stderr}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def maxrss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux: ru_maxrss is KiB)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    scale = 1.0 if sys.platform == "darwin" else 1024.0  # macOS reports bytes
-    return rss * scale / MB
+# ---------------------------------------------------------------- 1. against the baseline
 
 
-# ---------------------------------------------------------------- 1. throughput
+def against_baseline(baseline: Path, rounds: int, draws: int, repeats: int) -> dict[str, Any]:
+    """Alternate baseline and this version in fresh processes; medians over rounds."""
+    code = CHILD.format(draws=draws, repeats=repeats, scenario=SCENARIO, horizon=HORIZON)
+    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "this": []}
+    for r in range(rounds):
+        for name, src in (("baseline", baseline), ("this", ROOT / "src")):
+            runs[name].append(child(src, code))
+            print(f"  round {r + 1}/{rounds} {name}: {runs[name][-1]}", file=sys.stderr)
+    summary: dict[str, Any] = {"draws": draws, "rounds": rounds, "repeats": repeats}
+    for name, rows in runs.items():
+        summary[name] = {
+            "per_s": float(np.median([x["per_s"] for x in rows])),
+            "cpu_us": float(np.median([x["cpu_us"] for x in rows])),
+            "all": rows,
+        }
+    summary["ratio_per_s"] = summary["this"]["per_s"] / summary["baseline"]["per_s"]
+    summary["ratio_cpu"] = summary["baseline"]["cpu_us"] / summary["this"]["cpu_us"]
+    return summary
 
 
-def time_kernel(inputs: ModelInputs, out: np.ndarray, threads: int) -> list[float]:
-    """Wall-clock seconds of REPEATS run_kernel calls, after a warm-up call."""
-    theta = np.zeros((out.shape[0], 0))
-    numba.set_num_threads(threads)
-    try:
-        run_kernel(inputs, theta, out=out)  # warm-up: threads started, pages of `out` touched
-        times = []
-        for _ in range(REPEATS):
-            start = time.perf_counter()
-            run_kernel(inputs, theta, out=out)
-            times.append(time.perf_counter() - start)
-    finally:
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    return times
+# ---------------------------------------------------------------- 2. peers
 
 
-def throughput(inputs: ModelInputs, quick: bool, memory: dict[str, Any]) -> list[dict[str, Any]]:
-    """Projections per second for each (draws, threads) of the plan."""
-    all_threads = numba.config.NUMBA_NUM_THREADS
-    sizes = [1, 10**4] if quick else [1, 10**4, 10**6]
-    row_length = int(output_offsets(inputs)[-1])
-    rows = []
-    for draws in sizes:
-        threads = [all_threads]
-        if draws > 1:  # also 1 and 2 threads, where they differ from "all"
-            threads += [t for t in (1, 2) if t < all_threads]
-        rss_before = rss_mb()
-        out = np.empty((draws, row_length))
-        for t in threads:
-            times = time_kernel(inputs, out, t)
-            seconds = min(times)
-            rows.append(
-                {
-                    "draws": draws,
-                    "threads": t,
-                    "seconds": seconds,
-                    "projections_per_s": draws / seconds,
-                    "output_mb": out.nbytes / MB,
-                    "all_seconds": times,
-                }
-            )
-            print(
-                f"  {draws:>9,} draws, {t} thread(s): {seconds:.4f} s", file=sys.stderr, flush=True
-            )
-        if draws == sizes[-1]:
-            memory.update(peak_memory(inputs, out, rss_before))
-        del out
+def best_seconds(fn: Any, repeats: int) -> float:
+    """Best wall-clock seconds of ``repeats`` calls after a warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peers(draws: int, ema_draws: int, repeats: int) -> list[dict[str, Any]]:
+    """Projections/s of the kernel, numpy, SALib and EMA Workbench on the same draws."""
+    from numpy_model import project_numpy
+    from schemerisk.model.kernel import run_kernel
+    from schemerisk.model.results import output_slices
+    from schemerisk.uncertainty.montecarlo import bind_space
+    from schemerisk.uncertainty.sampling import sample_values
+
+    space = bind_space(SCENARIO, SCENARIO, horizon=HORIZON)
+    theta = sample_values(space, draws, seed=1)
+    inputs, mods = space.inputs, space.modifications
+    kernel_rows = run_kernel(inputs, theta, mods)
+    numpy_rows = project_numpy(inputs, theta, mods)
+    same = bool(np.array_equal(kernel_rows, numpy_rows, equal_nan=True))
+    rows = [
+        {
+            "what": "schemerisk kernel (numba, all threads)",
+            "draws": draws,
+            "seconds": best_seconds(lambda: run_kernel(inputs, theta, mods), repeats),
+            "check": "reference",
+        },
+        {
+            "what": "plain numpy from equations.py (numpy_model.py)",
+            "draws": draws,
+            "seconds": best_seconds(lambda: project_numpy(inputs, theta, mods), repeats),
+            "check": "bitwise equal" if same else "DIFFERS",
+        },
+    ]
+    where = next(w for name, w, _ in output_slices(inputs, ["balance"]) if name == "balance")
+    last_balance = int(np.arange(kernel_rows.shape[1])[where][-1])  # the last year's balance
+    rows.append(salib_peer(space, theta, kernel_rows[:, last_balance], last_balance, repeats))
+    rows.append(
+        ema_peer(space, theta[:ema_draws], kernel_rows[:ema_draws, last_balance], last_balance)
+    )
+    for r in rows:
+        r["per_s"] = r["draws"] / r["seconds"] if r["seconds"] else float("nan")
     return rows
 
 
-# ---------------------------------------------------------------- 3. memory
+def salib_peer(
+    space: Any, theta: np.ndarray, balance: np.ndarray, position: int, repeats: int
+) -> dict[str, Any]:
+    """SALib's ProblemSpec.evaluate calling the kernel on the whole sample (the SALib habit)."""
+    from SALib import ProblemSpec
 
+    from schemerisk.model.kernel import run_kernel
 
-def peak_memory(inputs: ModelInputs, out: np.ndarray, rss_before: float) -> dict[str, Any]:
-    """Peak RSS around the largest run and the Python-heap peak of one call."""
-    theta = np.zeros((out.shape[0], 0))
-    tracemalloc.start()
-    run_kernel(inputs, theta, out=out)
-    _, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    peak = maxrss_mb()
+    columns = theta.shape[1]
+    spec = ProblemSpec(
+        {
+            "names": [f"x{i}" for i in range(columns)],
+            "bounds": [
+                [float(theta[:, i].min()), float(theta[:, i].max()) + 1e-9] for i in range(columns)
+            ],
+            "outputs": ["balance"],
+        }
+    )
+    spec.set_samples(theta)
+
+    def model(x: np.ndarray) -> np.ndarray:
+        return run_kernel(space.inputs, x, space.modifications)[:, position]
+
+    def evaluate() -> None:
+        spec.evaluate(model)
+
+    seconds = best_seconds(evaluate, repeats)
+    # the balance of the last year, projected through SALib, equals the kernel's
+    same = bool(np.array_equal(np.asarray(spec.results).ravel(), balance))
     return {
-        "draws": int(out.shape[0]),
-        "row_length": int(out.shape[1]),
-        "output_mb": out.nbytes / MB,
-        "rss_before_mb": rss_before,
-        "maxrss_peak_mb": peak,
-        "maxrss_increase_mb": peak - rss_before,
-        "tracemalloc_peak_mb": traced_peak / MB,
+        "what": "SALib ProblemSpec.evaluate(kernel)",
+        "draws": theta.shape[0],
+        "seconds": seconds,
+        "check": "bitwise equal" if same else "DIFFERS",
     }
 
 
-# ---------------------------------------------------------------- 2. start-up
+def ema_peer(space: Any, theta: np.ndarray, balance: np.ndarray, position: int) -> dict[str, Any]:
+    """EMA Workbench's perform_experiments calling the kernel once per experiment."""
+    try:
+        from ema_workbench import (
+            Model,
+            RealParameter,
+            ScalarOutcome,
+            SequentialEvaluator,
+        )
+        from ema_workbench.em_framework.points import Scenario as EmaScenario
+    except ImportError:
+        return {
+            "what": "EMA Workbench (not installed: pip install -e '.[bench]')",
+            "draws": theta.shape[0],
+            "seconds": float("nan"),
+            "check": "",
+        }
+    from schemerisk.model.kernel import run_kernel
 
+    columns = theta.shape[1]
+    names = [f"x{i}" for i in range(columns)]
 
-def time_command(argv: list[str], env: dict[str, str]) -> float:
-    """Wall-clock seconds of one subprocess run (output discarded; must succeed)."""
+    def projection(**x: float) -> dict[str, float]:
+        row = np.array([[x[n] for n in names]])
+        return {"balance": float(run_kernel(space.inputs, row, space.modifications)[0, position])}
+
+    model = Model("schemerisk", function=projection)
+    model.uncertainties = [
+        RealParameter(n, float(theta[:, i].min()) - 1.0, float(theta[:, i].max()) + 1.0)
+        for i, n in enumerate(names)
+    ]
+    model.outcomes = [ScalarOutcome("balance")]
+    scenarios = [
+        EmaScenario(f"s{k}", **dict(zip(names, map(float, row), strict=True)))
+        for k, row in enumerate(theta)
+    ]
     start = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with SequentialEvaluator(model) as evaluator:
+        _, outcomes = evaluator.perform_experiments(scenarios=scenarios)
     seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.decode(errors='replace')}")
-    return seconds
+    same = bool(np.array_equal(np.asarray(outcomes["balance"]), balance))
+    return {
+        "what": "EMA Workbench perform_experiments (kernel per experiment)",
+        "draws": theta.shape[0],
+        "seconds": seconds,
+        "check": "bitwise equal" if same else "DIFFERS",
+    }
 
 
-def startup() -> list[dict[str, Any]]:
-    """Cold (empty numba cache) and cached start-up of the CLI, and the import floor."""
-    cli = [sys.executable, "-m", "schemerisk.cli", "project", SCENARIO]
-    rows = []
+# ---------------------------------------------------------------- 3. start-up
+
+
+def startup(src: Path, cwd: Path, repeats: int) -> dict[str, float]:
+    """Cold and cached ``schemerisk project`` with ``src``: wall-clock seconds."""
+    argv = [sys.executable, "-m", "schemerisk.cli", "project", SCENARIO]
     with tempfile.TemporaryDirectory(prefix="schemerisk-numba-cache-") as cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        cold = time_command(cli, env)
-        n_files = sum(1 for p in Path(cache).rglob("*") if p.suffix in (".nbi", ".nbc"))
-        rows.append(
-            {
-                "what": "schemerisk project, cold (empty NUMBA_CACHE_DIR)",
-                "runs": 1,
-                "seconds": cold,
-                "cache_files": n_files,
-            }
-        )
-        cached = [time_command(cli, env) for _ in range(REPEATS)]
-        rows.append(
-            {
-                "what": "schemerisk project, cached (same NUMBA_CACHE_DIR)",
-                "runs": REPEATS,
-                "seconds": min(cached),
-                "all_seconds": cached,
-            }
-        )
-        for module, label in (("schemerisk", "floor"), ("schemerisk.model", "numba + xarray")):
-            argv = [sys.executable, "-c", f"import {module}"]
-            times = [time_command(argv, env) for _ in range(REPEATS)]
-            rows.append(
-                {
-                    "what": f'python -c "import {module}" ({label})',
-                    "runs": REPEATS,
-                    "seconds": min(times),
-                    "all_seconds": times,
-                }
-            )
-    return rows
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(src)}
+
+        def once() -> float:
+            start = time.perf_counter()
+            subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, check=True)
+            return time.perf_counter() - start
+
+        cold = once()
+        cached = [once() for _ in range(repeats)]
+    return {"cold": cold, "cached": float(np.median(cached))}
 
 
 # ---------------------------------------------------------------- report
 
 
 def format_report(results: dict[str, Any]) -> str:
-    """The results as an aligned plain-text table."""
+    """The results as aligned plain-text tables."""
     m = results["machine"]
+    a = results["baseline"]
     lines = [
         *_machine.machine_lines(m),
         "",
-        f"1. Kernel throughput: {SCENARIO}, horizon {HORIZON} "
-        f"(row length {results['row_length']}), best of {REPEATS} after a warm-up",
-        f"  {'draws':>9}  {'threads':>8}  {'seconds':>10}  {'projections/s':>13}  "
-        f"{'vs 1 thread':>11}  {'output MB':>9}",
+        f"1. Kernel: this version against {results['baseline_rev'][:10]} (today's), "
+        f"{SCENARIO} horizon {HORIZON}, {a['draws']:,} identical draws, "
+        f"median of {a['rounds']} alternating rounds (each the best of {a['repeats']})",
+        f"  {'version':<10}  {'projections/s (all threads)':>28}  {'CPU us/projection (1 thread)':>29}",
+        f"  {'baseline':<10}  {a['baseline']['per_s']:>28,.0f}  {a['baseline']['cpu_us']:>29.3f}",
+        f"  {'this':<10}  {a['this']['per_s']:>28,.0f}  {a['this']['cpu_us']:>29.3f}",
+        f"  {'ratio':<10}  {a['ratio_per_s']:>27.2f}x  {a['ratio_cpu']:>28.2f}x",
+        "",
+        f"2. Peers on the same draws ({SCENARIO} distributions, horizon {HORIZON}), best of runs",
+        f"  {'what':<58}  {'draws':>7}  {'seconds':>8}  {'projections/s':>13}  check",
     ]
-    one_thread = {r["draws"]: r["seconds"] for r in results["throughput"] if r["threads"] == 1}
-    slow = []
-    for r in results["throughput"]:
-        ratio = one_thread.get(r["draws"], float("nan")) / r["seconds"]
-        speedup = "" if r["draws"] == 1 or math.isnan(ratio) else f"{ratio:.2f}x"
+    for r in results["peers"]:
         lines.append(
-            f"  {r['draws']:>9,}  {_machine.threads_label(r['threads'], m):>8}  {r['seconds']:>10.6f}  "
-            f"{r['projections_per_s']:>13,.0f}  {speedup:>11}  {r['output_mb']:>9,.1f}"
+            f"  {r['what']:<58}  {r['draws']:>7,}  {r['seconds']:>8.3f}  {r['per_s']:>13,.0f}  {r['check']}"
         )
-        if r["threads"] > 1 and ratio < 0.6 * r["threads"]:
-            slow.append(f"{r['draws']:,} draws on {r['threads']} threads")
-    if slow:
-        lines.append(
-            f"  warning: little parallel speed-up ({'; '.join(slow)}): were the CPUs busy "
-            "(see the load average)? rerun on an idle machine"
-        )
-    lines += ["", f"2. Start-up: schemerisk project {SCENARIO} in a fresh interpreter (wall clock)"]
-    width = max(len(r["what"]) for r in results["startup"])
-    lines.append(f"  {'command':<{width}}  {'runs':>4}  {'seconds':>7}")
-    for r in results["startup"]:
-        lines.append(f"  {r['what']:<{width}}  {r['runs']:>4}  {r['seconds']:>7.2f}")
-    cold = results["startup"][0]
-    lines.append(f"  (the cold run wrote {cold['cache_files']} numba cache files; cached = best)")
-    mem = results["memory"]
+    s = results["startup"]
     lines += [
         "",
-        f"3. Peak memory around the {mem['draws']:,}-draw run (preallocated out, reused)",
-        f"  output array ({mem['draws']:,} x {mem['row_length']} x 8 B)  "
-        f"{mem['output_mb']:>9,.1f} MB",
-        f"  RSS before allocating it               {mem['rss_before_mb']:>9,.1f} MB",
-        f"  ru_maxrss peak after the runs          {mem['maxrss_peak_mb']:>9,.1f} MB",
-        f"  peak minus RSS before                  {mem['maxrss_increase_mb']:>9,.1f} MB",
-        f"  tracemalloc peak of one run_kernel     {mem['tracemalloc_peak_mb']:>9,.3f} MB",
+        f"3. Start-up: schemerisk project {SCENARIO} in a fresh interpreter (wall clock, s)",
+        f"  {'version':<10}  {'cold':>7}  {'cached (median)':>15}",
+        f"  {'baseline':<10}  {s['baseline']['cold']:>7.2f}  {s['baseline']['cached']:>15.2f}",
+        f"  {'this':<10}  {s['this']['cold']:>7.2f}  {s['this']['cached']:>15.2f}",
     ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmarks, print the table and optionally save JSON."""
+    """Run the benchmarks, print the tables and optionally save JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="skip the 10^6-draw runs (CI smoke)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and draws (smoke)")
+    parser.add_argument(
+        "--baseline", default=BASELINE, metavar="REV", help="git revision to compare"
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also save the results as JSON")
+    parser.add_argument("--rounds", type=int, help="alternating rounds of table 1 (default 7)")
     args = parser.parse_args(argv)
 
-    inputs = compile_inputs(load_scenario(SCENARIO).with_horizon(HORIZON))
-    results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
-    results["row_length"] = int(output_offsets(inputs)[-1])
-    run_kernel(inputs)  # compile or load from cache, outside any timing
-    results["machine"]["threading_layer"] = numba.threading_layer()
+    import numba  # noqa: F401 - the machine description reads its version
 
-    print("kernel throughput ...", file=sys.stderr, flush=True)
-    memory: dict[str, Any] = {}
-    results["throughput"] = throughput(inputs, args.quick, memory)
-    results["memory"] = memory
-    print("start-up ...", file=sys.stderr, flush=True)
-    results["startup"] = startup()
+    results: dict[str, Any] = {"machine": _machine.machine(), "baseline_rev": args.baseline}
+    rounds, draws = (2, 5_000) if args.quick else (7, 50_000)
+    rounds = args.rounds or rounds
+    with tempfile.TemporaryDirectory(prefix="schemerisk-baseline-") as tmp:
+        baseline = extract_baseline(args.baseline, Path(tmp))
+        print("kernel against the baseline ...", file=sys.stderr, flush=True)
+        results["baseline"] = against_baseline(baseline, rounds, draws, repeats=3)
+        print("peers ...", file=sys.stderr, flush=True)
+        results["peers"] = peers(
+            draws=2_000 if args.quick else 20_000, ema_draws=100 if args.quick else 500, repeats=3
+        )
+        print("start-up ...", file=sys.stderr, flush=True)
+        results["startup"] = {
+            "baseline": startup(baseline, Path(tmp), repeats=3),
+            "this": startup(ROOT / "src", ROOT, repeats=3),
+        }
+    results["machine"]["threading_layer"] = "omp/tbb/workqueue (numba's choice)"
     results["machine"]["load_end"] = _machine.load_average()
-
     print(format_report(results))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        args.json.write_text(json.dumps(results, indent=2, default=float) + "\n")
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 0
 

@@ -12,11 +12,82 @@ Units are given in brackets: [LCU] local currency units, [persons], [1/yr].
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import numpy as np
-from numba import njit
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: every formula of this module, by name (the kernel compiles them; tests run them plain)
+FORMULAS: dict[str, Callable[..., Any]] = {}
 
 
-@njit(cache=True, inline="always")
+def select(condition: Any, if_true: Any, if_false: Any) -> Any:
+    """``if_true`` where ``condition`` holds, else ``if_false``, elementwise.
+
+    Plain Python: :func:`numpy.where` (a float for scalars, so that the
+    scenario parser gets numbers). Compiled: a branch. Both values are
+    evaluated either way, so a formula written with ``select`` keeps every
+    division's denominator non-zero itself (see :func:`target_progress`).
+    """
+    chosen = np.where(condition, if_true, if_false)
+    return chosen[()] if chosen.ndim == 0 else chosen
+
+
+def formula(fn: F) -> F:
+    """Register ``fn`` as a formula: plain Python on scalars and arrays, compiled in kernels.
+
+    pvlib's ``spa.py`` habit: one source runs with and without numba. Called
+    from Python, ``fn`` is the plain function and works elementwise on numpy
+    arrays (a leading axis of draws, as in ``benchmarks/numpy_model.py``).
+    Once :func:`register_with_numba` has run (the kernel module runs it), a
+    numba kernel that calls ``fn`` compiles ``fn`` itself for the argument
+    types, and so on for the formulas it calls. Importing this module does not
+    import numba.
+    """
+    FORMULAS[fn.__name__] = fn
+    return fn
+
+
+_registered: list[bool] = []
+
+
+def register_with_numba() -> None:
+    """Let numba compile calls to :func:`select` and to every formula (idempotent).
+
+    Each formula becomes a numba ``overload`` whose implementation is the
+    formula itself, compiled with ``error_model="numpy"`` (a division by zero
+    gives inf or NaN, as numpy does, instead of raising).
+    """
+    if _registered:
+        return
+    from numba.extending import overload
+
+    def select_typer(condition: Any, if_true: Any, if_false: Any) -> Callable[..., Any]:
+        def branch(condition: Any, if_true: Any, if_false: Any) -> Any:
+            return if_true if condition else if_false
+
+        return branch
+
+    overload(select)(select_typer)
+    for fn in FORMULAS.values():
+        overload(fn, jit_options={"error_model": "numpy"})(_typer_for(fn))
+    _registered.append(True)
+
+
+def _typer_for(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """numba's typing function for ``fn``: ``fn`` itself is the implementation for any types."""
+
+    @functools.wraps(fn)  # numba checks that the typing function has fn's signature
+    def typer(*args: Any) -> Callable[..., Any]:
+        return fn
+
+    return typer
+
+
+@formula
 def target_progress(year: float, start_year: float, arrival_year: float) -> float:
     """Fraction of the way from the base value to the target reached in ``year`` [-].
 
@@ -41,14 +112,14 @@ def target_progress(year: float, start_year: float, arrival_year: float) -> floa
     float
         Share of the gap closed by ``year`` [-], in [0, 1].
     """
-    if year <= start_year:
-        return 0.0
-    if year >= arrival_year:  # Annex I.1: the target holds after the arrival year
-        return 1.0
-    return (year - start_year) / (arrival_year - start_year)  # Annex I.1: equal steps
+    # the steps are taken only when start < year < arrival, so the span is then positive
+    span = select(arrival_year > start_year, arrival_year - start_year, 1.0)
+    steps = (year - start_year) / span  # Annex I.1: equal steps
+    # Annex I.1: the base value up to the start, the target from the arrival year on
+    return select(year <= start_year, 0.0, select(year >= arrival_year, 1.0, steps))
 
 
-@njit(cache=True, inline="always")
+@formula
 def value_on_target_path(
     base: float, target: float, year: float, start_year: float, arrival_year: float
 ) -> float:
@@ -73,7 +144,7 @@ def value_on_target_path(
     return base + (target - base) * target_progress(year, start_year, arrival_year)  # Annex I.1
 
 
-@njit(cache=True, inline="always")
+@formula
 def grown(previous: float, rate: float) -> float:
     """A quantity one year on at a growth rate: ``x_t = x_{t-1} (1 + g_t)``.
 
@@ -96,7 +167,7 @@ def grown(previous: float, rate: float) -> float:
     return previous * (1.0 + rate)  # Carrin et al. 1993, Annex I: x_t = x_{t-1}(1+g_t)
 
 
-@njit(cache=True, inline="always")
+@formula
 def exchange_rate_ppp(
     previous: float, domestic_inflation: float, external_inflation: float, real_depreciation: float
 ) -> float:
@@ -124,7 +195,7 @@ def exchange_rate_ppp(
     return parity * (1.0 + real_depreciation)  # extension: 0 in the paper
 
 
-@njit(cache=True, inline="always")
+@formula
 def current_price(
     constant_price: float,
     import_share: float,
@@ -158,7 +229,7 @@ def current_price(
     return domestic + imported * exchange_rate_index / 100.0  # Annex I.2
 
 
-@njit(cache=True, inline="always")
+@formula
 def premium_per_person(flat_premium: float, contribution_rate: float, income: float) -> float:
     """Premium paid per paying member of a category [LCU/yr].
 
@@ -183,7 +254,7 @@ def premium_per_person(flat_premium: float, contribution_rate: float, income: fl
     return flat_premium + contribution_rate * income  # Annex I.3, HIR terms
 
 
-@njit(cache=True, inline="always")
+@formula
 def scheme_payment_per_member(
     use_per_member: float,
     unit_patient_cost: float,
@@ -217,7 +288,7 @@ def scheme_payment_per_member(
     return (1.0 - copayment_rate) * per_member * paying_members + per_member * exempted_members
 
 
-@njit(cache=True, inline="always")
+@formula
 def admin_cost_current(constant_price_amount: float, domestic_price_index: float) -> float:
     """Administrative expenditure in current prices [LCU/yr].
 
@@ -239,7 +310,7 @@ def admin_cost_current(constant_price_amount: float, domestic_price_index: float
     return constant_price_amount * domestic_price_index / 100.0  # Annex I.2
 
 
-@njit(cache=True, inline="always")
+@formula
 def adult_category_population(
     population: float, dependant_share: float, adult_share: float
 ) -> float:
@@ -266,7 +337,7 @@ def adult_category_population(
     return adult_share * (population - dependants)  # Annex I: POPAD_kt = s_kt (POP_t - DEP_t)
 
 
-@njit(cache=True, inline="always")
+@formula
 def base_service_rate(
     basis: int,
     amount: float,
@@ -310,20 +381,18 @@ def base_service_rate(
     float
         Services per person per year in the base year [1/yr].
     """
-    if basis == 0:
-        if split_by_population:
-            return amount / total_population if total_population > 0.0 else 0.0
-        if category_population <= 0.0:
-            return 0.0
-        return amount * split / category_population  # Section 3.4.6: N_ij0 / POP_i0
-    if basis == 1:
-        return amount * relative_use
-    return (
-        admission_rate * amount * length_of_stay * relative_use
-    )  # Table 3: admissions x share x stay
+    has_people = total_population > 0.0
+    per_person = amount / select(has_people, total_population, 1.0)
+    by_population = select(has_people, per_person, 0.0)
+    empty = category_population <= 0.0
+    by_split = amount * split / select(empty, 1.0, category_population)  # Section 3.4.6
+    count = select(split_by_population, by_population, select(empty, 0.0, by_split))
+    rate = amount * relative_use
+    per_admission = admission_rate * amount * length_of_stay * relative_use  # Table 3
+    return select(basis == 0, count, select(basis == 1, rate, per_admission))
 
 
-@njit(cache=True, inline="always")
+@formula
 def services_used(rate: float, population: float, members: float, insured_loading: float) -> float:
     """Number of services used by a category [services/yr].
 
@@ -349,7 +418,7 @@ def services_used(rate: float, population: float, members: float, insured_loadin
     return rate * (population - members) + rate * insured_loading * members  # Annex I: N = HSU POP
 
 
-@njit(cache=True, inline="always")
+@formula
 def unit_cost_from_totals(total: float, share: float, volume: float) -> float:
     """Base-year cost per service from a total cost and a share of it [LCU].
 
@@ -371,12 +440,11 @@ def unit_cost_from_totals(total: float, share: float, volume: float) -> float:
     float
         The term's contribution to the unit cost [LCU].
     """
-    if volume <= 0.0:
-        return 0.0
-    return share * total / volume  # Section 3.4.6
+    none = volume <= 0.0
+    return select(none, 0.0, share * total / select(none, 1.0, volume))  # Section 3.4.6
 
 
-@njit(cache=True, inline="always")
+@formula
 def reserve_carried(opening: float, interest_rate: float, balance: float) -> float:
     """Reserve fund at the end of a year [LCU].
 
@@ -401,7 +469,7 @@ def reserve_carried(opening: float, interest_rate: float, balance: float) -> flo
     return opening * (1.0 + interest_rate) + balance
 
 
-@njit(cache=True, inline="always")
+@formula
 def premium_subsidy(premium: float, share: float, amount: float, already_paid: float) -> float:
     """Part of a member's premium paid by the state or a donor [LCU/yr].
 
@@ -424,10 +492,10 @@ def premium_subsidy(premium: float, share: float, amount: float, already_paid: f
     float
         What this payer pays per member [LCU/yr].
     """
-    return min(max(premium - already_paid, 0.0), share * premium + amount)
+    return np.minimum(np.maximum(premium - already_paid, 0.0), share * premium + amount)
 
 
-@njit(cache=True)
+@formula
 def insured_shares_for_target(
     rule: int,
     target: float,
@@ -467,24 +535,401 @@ def insured_shares_for_target(
     fixed_members, moving_pop, moving_gap = 0.0, 0.0, 0.0
     total = 0.0
     for i in range(out.shape[0]):
+        moves = (rule != 0) & (applies[i] >= 0.5)
         total += population[i]
-        out[i] = planned[i]  # kept unless the category moves (also when none can move)
-        if rule == 0 or applies[i] < 0.5:
-            fixed_members += planned[i] * population[i]
-        else:
-            moving_pop += population[i]
-            moving_gap += (1.0 - base_shares[i]) * population[i]
-    if rule == 0 or moving_pop <= 0.0:
-        return
+        fixed_members += select(moves, 0.0, planned[i] * population[i])
+        moving_pop += select(moves, population[i], 0.0)
+        moving_gap += select(moves, (1.0 - base_shares[i]) * population[i], 0.0)
     needed = target * total - fixed_members  # members the moving categories must supply
-    if rule == 1:
-        f = (moving_pop - needed) / moving_gap if moving_gap > 0.0 else 0.0
-        f = min(max(f, 0.0), 1.0)
-        for i in range(out.shape[0]):
-            if applies[i] >= 0.5:
-                out[i] = 1.0 - (1.0 - base_shares[i]) * f
-    else:
-        share = min(max(needed / moving_pop, 0.0), 1.0)
-        for i in range(out.shape[0]):
-            if applies[i] >= 0.5:
-                out[i] = share
+    # rule 1: the uninsured shares shrink by one factor f
+    has_gap = moving_gap > 0.0
+    f = select(has_gap, (moving_pop - needed) / select(has_gap, moving_gap, 1.0), 0.0)
+    f = np.minimum(np.maximum(f, 0.0), 1.0)
+    # rule 2: one share for every moving category
+    can_move = moving_pop > 0.0
+    same = np.minimum(np.maximum(needed / select(can_move, moving_pop, 1.0), 0.0), 1.0)
+    for i in range(out.shape[0]):
+        moved = select(rule == 1, 1.0 - (1.0 - base_shares[i]) * f, same)
+        out[i] = select((rule != 0) & (applies[i] >= 0.5) & can_move, moved, planned[i])
+
+
+# ---------------------------------------------------------------- Sheet C, term by term
+# Each line of the kernel's stages that is a formula of the paper calls one of these.
+
+
+@formula
+def value_on_path(
+    base: Any, target: Any, is_ratio: Any, delay: Any, arrival_year: Any, year: Any, base_year: Any
+) -> Any:
+    """A unit cost or service rate on its path to a target, or its base value [same unit].
+
+    Carrin, Ron & Murray (1993), Annex I.1: the target is reached in
+    ``arrival_year`` after ``delay`` years at the base value; a target given as
+    a ratio is that multiple of the base value. A NaN target means none.
+
+    Parameters
+    ----------
+    base : float
+        Base-year value.
+    target : float
+        Target value, or ratio to the base value; NaN for no target.
+    is_ratio : float
+        Above 0.5 when ``target`` is a ratio.
+    delay : float
+        Years at the base value after the base year [yr].
+    arrival_year, year, base_year : float
+        Year of arrival, year projected, base year [yr].
+
+    Returns
+    -------
+    float
+        The value in ``year``.
+    """
+    goal = select(is_ratio > 0.5, target * base, target)
+    moved = value_on_target_path(base, goal, year, base_year + delay, arrival_year)  # Annex I.1
+    return select(np.isnan(target), base, moved)
+
+
+@formula
+def exchange_rate_index(exchange_rate: Any, base_exchange_rate: Any) -> Any:
+    """Exchange-rate index, base year = 100 [-].
+
+    Carrin, Ron & Murray (1993), Section 3.4.2: ``EXRI_t = 100 EXR_t / EXR_0``.
+
+    Parameters
+    ----------
+    exchange_rate, base_exchange_rate : float
+        This year's and the base year's exchange rates [LCU/US$].
+
+    Returns
+    -------
+    float
+        The index [-].
+    """
+    return 100.0 * exchange_rate / base_exchange_rate  # Section 3.4.2
+
+
+@formula
+def dependant_population(population: Any, dependant_share: Any) -> Any:
+    """Dependants in the population [persons].
+
+    Carrin, Ron & Murray (1993), Annex I, population: ``DEP_t = d_t POP_t``.
+
+    Parameters
+    ----------
+    population : float
+        Total population [persons].
+    dependant_share : float
+        Share of dependants, d_t [-].
+
+    Returns
+    -------
+    float
+        Dependants [persons].
+    """
+    return dependant_share * population  # Annex I: DEP_t = d_t POP_t
+
+
+@formula
+def share_of(share: Any, persons: Any) -> Any:
+    """A share of a group of persons [persons].
+
+    Carrin, Ron & Murray (1993), Annex I: members ``M_it = m_it POP_it`` (insured
+    share of a category) and exempted members ``POPE_it = e_it M_it``.
+
+    Parameters
+    ----------
+    share : float
+        The share [-].
+    persons : float
+        The group [persons].
+
+    Returns
+    -------
+    float
+        Persons in the share [persons].
+    """
+    return share * persons  # Annex I: M = m POP, POPE = e M
+
+
+@formula
+def paying_members(members: Any, exempted: Any) -> Any:
+    """Members who pay premiums [persons].
+
+    Carrin, Ron & Murray (1993), Annex I: ``POPM_it = M_it - POPE_it``.
+
+    Parameters
+    ----------
+    members, exempted : float
+        Members of a category, and those exempted from premiums [persons].
+
+    Returns
+    -------
+    float
+        Paying members [persons].
+    """
+    return members - exempted  # Annex I: POPM = M - POPE
+
+
+@formula
+def amount_for(amount_per_person: Any, persons: Any) -> Any:
+    """An amount per person times persons [LCU/yr].
+
+    Carrin, Ron & Murray (1993), Annex I.3: a category's premium revenue is the
+    premium times paying members (HIR terms); the same product gives flat
+    premium revenue, subsidies per member and payments per member.
+
+    Parameters
+    ----------
+    amount_per_person : float
+        Amount per person [LCU/yr].
+    persons : float
+        Persons [persons].
+
+    Returns
+    -------
+    float
+        The total [LCU/yr].
+    """
+    return amount_per_person * persons  # Annex I.3: HIR terms
+
+
+@formula
+def contribution_revenue(contribution_rate: Any, income: Any, paying: Any) -> Any:
+    """Revenue from income-related contributions of a category [LCU/yr].
+
+    Carrin, Ron & Murray (1993), Section 3.4.4 and Annex I.3: ``c_it Y_it POPM_it``.
+
+    Parameters
+    ----------
+    contribution_rate : float
+        Share of income paid [-].
+    income : float
+        Average nominal income [LCU/yr].
+    paying : float
+        Paying members [persons].
+
+    Returns
+    -------
+    float
+        Contribution revenue [LCU/yr].
+    """
+    return contribution_rate * income * paying  # Annex I.3
+
+
+@formula
+def cost_of_services(services: Any, unit_cost: Any) -> Any:
+    """Cost of a number of services at a unit cost [LCU/yr].
+
+    Carrin, Ron & Murray (1993), Annex I.2: patient costs ``N_ijt PC_jt``,
+    government costs ``N_ijt GC_jt`` and, at constant prices, ``N_ijt (pc + gc)``.
+
+    Parameters
+    ----------
+    services : float
+        Services [services/yr].
+    unit_cost : float
+        Cost per service [LCU].
+
+    Returns
+    -------
+    float
+        The cost [LCU/yr].
+    """
+    return services * unit_cost  # Annex I.2
+
+
+@formula
+def insured_use_rate(rate: Any, insured_loading: Any) -> Any:
+    """Services per insured person [1/yr].
+
+    Carrin, Ron & Murray (1993), Annex I.3 uses ``HSU_ijt`` for members;
+    **(extension)** the insured use ``loading x HSU`` (1 in the paper).
+
+    Parameters
+    ----------
+    rate : float
+        Services per person, HSU_ijt [1/yr].
+    insured_loading : float
+        Use by the insured relative to the non-insured [-].
+
+    Returns
+    -------
+    float
+        Services per member [1/yr].
+    """
+    return rate * insured_loading  # extension: 1 in the paper
+
+
+@formula
+def uninsured_services(rate: Any, population: Any, members: Any) -> Any:
+    """Services used by the non-insured of a category [services/yr].
+
+    Carrin, Ron & Murray (1993), Annex I: ``HSU_ijt (POP_it - M_it)``.
+
+    Parameters
+    ----------
+    rate : float
+        Services per person, HSU_ijt [1/yr].
+    population, members : float
+        Persons in the category, and insured among them [persons].
+
+    Returns
+    -------
+    float
+        Services [services/yr].
+    """
+    return rate * (population - members)  # Annex I
+
+
+@formula
+def copayments_paid(
+    copayment_rate: Any, use_per_member: Any, unit_patient_cost: Any, paying: Any
+) -> Any:
+    """Co-payments paid by the paying members for one service [LCU/yr].
+
+    Carrin, Ron & Murray (1993), Section 3.5: ``cop_j HSU_ij PC_j POPM_i``.
+
+    Parameters
+    ----------
+    copayment_rate : float
+        Share of the patient cost paid at the facility [-].
+    use_per_member : float
+        Services per member [1/yr].
+    unit_patient_cost : float
+        Patient cost per service [LCU].
+    paying : float
+        Paying members [persons].
+
+    Returns
+    -------
+    float
+        Co-payments [LCU/yr].
+    """
+    return copayment_rate * use_per_member * unit_patient_cost * paying  # Section 3.5
+
+
+@formula
+def fees_paid(exempt_share: Any, gross_fees: Any) -> Any:
+    """User fees paid by patients [LCU/yr].
+
+    Carrin, Ron & Murray (1993), Section 3.5: the non-insured (and the insured
+    for what is not covered) pay the patient cost; **(extension)** a share
+    ``fe`` of them is exempted and paid by the government (Figure 1, box e).
+
+    Parameters
+    ----------
+    exempt_share : float
+        Share of fees exempted [-].
+    gross_fees : float
+        Fees before exemption [LCU/yr].
+
+    Returns
+    -------
+    float
+        Fees paid [LCU/yr].
+    """
+    return (1.0 - exempt_share) * gross_fees  # Section 3.5
+
+
+@formula
+def per_case_payment(case_rate: Any, use_per_member: Any, members: Any) -> Any:
+    """**(extension)** Payment of a flat amount per insured case [LCU/yr].
+
+    Carrin, Ron & Murray (1993), section 2.2.4 discusses payment methods; issue 6.
+
+    Parameters
+    ----------
+    case_rate : float
+        Amount per case, current prices [LCU].
+    use_per_member : float
+        Cases per member [1/yr].
+    members : float
+        Members [persons].
+
+    Returns
+    -------
+    float
+        Payments [LCU/yr].
+    """
+    return case_rate * use_per_member * members
+
+
+@formula
+def performance_bonus(bonus_share: Any, achievement: Any, payments: Any) -> Any:
+    """**(extension)** Performance bonus paid to a tier [LCU/yr].
+
+    Issue 6: ``share x achievement x payments`` of the tier.
+
+    Parameters
+    ----------
+    bonus_share : float
+        Bonus as a share of the tier's payments [-].
+    achievement : float
+        Share of the bonus earned [-].
+    payments : float
+        The tier's payments before the bonus [LCU/yr].
+
+    Returns
+    -------
+    float
+        The bonus [LCU/yr].
+    """
+    return bonus_share * achievement * payments
+
+
+@formula
+def provider_margin(paid: Any, bonus: Any, fee_for_service: Any) -> Any:
+    """**(extension)** What a tier is paid beyond fee-for-service [LCU/yr].
+
+    Issue 6: payments plus bonus minus what fee-for-service would have paid.
+
+    Parameters
+    ----------
+    paid, bonus, fee_for_service : float
+        The tier's payments, its bonus, and its fee-for-service equivalent [LCU/yr].
+
+    Returns
+    -------
+    float
+        The margin [LCU/yr].
+    """
+    return paid + bonus - fee_for_service
+
+
+@formula
+def total_expenditure(payments: Any, admin: Any) -> Any:
+    """Total expenditure of the scheme [LCU/yr].
+
+    Carrin, Ron & Murray (1993), Annex I.3: ``C_t = CHS_t + AC_t``.
+
+    Parameters
+    ----------
+    payments, admin : float
+        Health care payments and administrative cost [LCU/yr].
+
+    Returns
+    -------
+    float
+        Expenditure [LCU/yr].
+    """
+    return payments + admin  # Annex I.3
+
+
+@formula
+def balance(revenue: Any, expenditure: Any) -> Any:
+    """Balance of the scheme [LCU/yr].
+
+    Carrin, Ron & Murray (1993), Annex I.3: ``B_t = HIR_t - C_t``.
+
+    Parameters
+    ----------
+    revenue, expenditure : float
+        Premium revenue and total expenditure [LCU/yr].
+
+    Returns
+    -------
+    float
+        Balance [LCU/yr]; below 0 is a deficit.
+    """
+    return revenue - expenditure  # Annex I.3

@@ -360,6 +360,8 @@ def test_the_kernels_dependencies_are_watched() -> None:
     from schemerisk.model import kernel
 
     names = {d.__name__ for d in kernel._cached_dispatchers()}
-    assert {"project_one", "_project_draws", "apply_modifications"} <= names
+    assert {"project_one", "_project_block", "_project_parallel", "apply_modifications"} <= names
+    assert {p.name for p in kernel.KERNEL_SOURCES} == {"kernel.py", "equations.py", "layout.py"}
+    kernel.check_kernel_cache(force=True)
     marker = Path(kernel.project_one._cache.cache_path) / kernel._DEPENDENCY_MARKER
     assert marker.is_file()

@@ -1,9 +1,10 @@
-"""The numpy-vectorised reference in benchmarks/ computes exactly what the kernel computes.
+"""The plain-numpy model in benchmarks/ computes exactly what the kernel computes.
 
-``benchmarks/vectorised_model.py`` transcribes the kernel's projection with
-numpy over the draws axis, for the benchmark that compares numba with numpy.
-These tests hold it to :func:`schemerisk.model.kernel.run_kernel`, output by
-output: on every built-in scenario as one draw, on every built-in
+``benchmarks/numpy_model.py`` runs the kernel's stages with numpy over the
+draws axis, calling the *uncompiled* functions of :mod:`schemerisk.equations`,
+for the benchmark that compares numba with numpy. These tests hold it to
+:func:`schemerisk.model.kernel.run_kernel`, output by output (and so check
+that the equations give the same numbers plain and compiled): on every built-in scenario as one draw, on every built-in
 distributions file with Monte Carlo draws, and on tables that switch every
 policy lever and integer code from draw to draw (the built-in files leave
 many branches of the kernel unused). The two agree bit for bit: the reference
@@ -39,7 +40,7 @@ from schemerisk.uncertainty.montecarlo import bind_space
 from schemerisk.uncertainty.sampling import sample_values
 from tests.model.test_kernel import rich
 
-REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "vectorised_model.py"
+REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "numpy_model.py"
 DRAWS = 500
 RTOL = 1e-12
 #: absolute tolerance, relative to the largest value of the output compared (for zeros
@@ -48,8 +49,8 @@ ATOL_SCALE = 1e-12
 
 
 def load_reference() -> ModuleType:
-    """Import benchmarks/vectorised_model.py by path (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("vectorised_model", REFERENCE)
+    """Import benchmarks/numpy_model.py by path (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("numpy_model", REFERENCE)
     assert spec is not None and spec.loader is not None, f"cannot load {REFERENCE}"
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -81,7 +82,7 @@ def test_builtin_scenario_without_draws(reference: ModuleType, name: str) -> Non
     inputs = compile_inputs(load_scenario(name))
     theta, mods = np.zeros((1, 0)), Modifications()
     expected = run_kernel(inputs, theta, mods)
-    assert_same_outputs(inputs, expected, reference.project_vectorised(inputs, theta, mods))
+    assert_same_outputs(inputs, expected, reference.project_numpy(inputs, theta, mods))
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,7 @@ def test_builtin_distributions_with_monte_carlo_draws(
     theta = sample_values(space, DRAWS, seed=3)
     assert theta.shape == (DRAWS, space.n_columns)
     expected = run_kernel(space.inputs, theta, space.modifications)
-    got = reference.project_vectorised(space.inputs, theta, space.modifications)
+    got = reference.project_numpy(space.inputs, theta, space.modifications)
     assert_same_outputs(space.inputs, expected, got)
 
 
@@ -236,14 +237,14 @@ def test_every_lever_switched_per_draw(reference: ModuleType, name: str) -> None
     theta, mods = lever_table(inputs, DRAWS, seed=11)
     expected = run_kernel(inputs, theta, mods)
     assert np.isfinite(expected).all()  # a fair test: no draw hides a difference behind a NaN
-    assert_same_outputs(inputs, expected, reference.project_vectorised(inputs, theta, mods))
+    assert_same_outputs(inputs, expected, reference.project_numpy(inputs, theta, mods))
 
 
 def test_modification_step_is_the_kernels(reference: ModuleType) -> None:
     """All draws' input vectors at once equal the kernel's apply_modifications, draw by draw."""
     inputs = lever_inputs("rich")
     theta, mods = lever_table(inputs, 50, seed=5)
-    got = reference.apply_modifications_vectorised(inputs.vector, theta, mods)
+    got = reference.apply_modifications_numpy(inputs.vector, theta, mods)
     for d in range(theta.shape[0]):
         p = inputs.vector.copy()
         apply_modifications(
@@ -263,11 +264,22 @@ def test_modification_step_is_the_kernels(reference: ModuleType) -> None:
 
 def test_defaults_and_errors_as_the_kernel(reference: ModuleType) -> None:
     inputs = compile_inputs(load_scenario("hai_phong_1993_1997"))
-    np.testing.assert_array_equal(reference.project_vectorised(inputs), run_kernel(inputs))
+    np.testing.assert_array_equal(reference.project_numpy(inputs), run_kernel(inputs))
     with pytest.raises(ValueError, match="2-D"):
-        reference.project_vectorised(inputs, np.zeros(3))
+        reference.project_numpy(inputs, np.zeros(3))
     mods = Modifications(
         column=[1], position=[0], mode=[REPLACE], kind=[ELEMENT], weight=[0.0], reference=[0.0]
     )
     with pytest.raises(ValueError, match="column"):
-        reference.project_vectorised(inputs, np.zeros((2, 1)), mods)
+        reference.project_numpy(inputs, np.zeros((2, 1)), mods)
+
+
+@pytest.mark.parametrize("name", ["hai_phong_1993_1997", "rich"])
+def test_every_input_drawn(reference: ModuleType, name: str) -> None:
+    """Every position of the input vector drawn: numpy and the kernel agree bit for bit."""
+    from tests.model.test_every_input_drawn import every_input_drawn
+
+    inputs = lever_inputs(name)
+    theta, mods, _ = every_input_drawn(inputs, DRAWS, seed=23)
+    expected = run_kernel(inputs, theta, mods)
+    assert_same_outputs(inputs, expected, reference.project_numpy(inputs, theta, mods))

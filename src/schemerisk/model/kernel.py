@@ -2,44 +2,77 @@
 
 Carrin, Ron & Murray (1993), Annex I, for each draw of the inputs. The
 deterministic projection, the Monte Carlo and the equilibrium solver all call
-:func:`project_draws`; there is no second implementation of the equations.
+:func:`run_kernel`; there is no second implementation of the equations.
 
 The kernel reads a base input vector laid out by :mod:`schemerisk.model.layout`
 and, per draw, applies a list of *modifications* (replace, scale or shift
 one position by a drawn value, or move the target of a linear path) before
-projecting. Kernels take arrays and scalars only and fill preallocated
-output rows; :func:`run_kernel` is the checked public wrapper.
+projecting. A projection is a flat list of named stages (in :func:`_project_block`):
+population, prices, membership and premiums, base-year rates and costs,
+services and costs, payments by tier, administration, balance and reserve.
+Every formula a stage uses is a function of :mod:`schemerisk.equations`.
+
+How the hot loop is kept lean (issue 13):
+
+* draws are projected in blocks, one per thread; a block allocates its
+  scratch arrays once and reuses them for each of its draws;
+* stages index the flat input vector and output row with offsets: no array
+  views, no allocations per draw;
+* sums are kept in local variables and each output is written once;
+* stages of levers that are off in a draw (no coverage target, no premium
+  subsidy, no target path, fee-for-service only) take a shorter path with the
+  same results, bit for bit.
+
+Kernels take arrays and scalars only and fill preallocated output rows;
+:func:`run_kernel` is the checked public wrapper.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from schemerisk import equations as _equations
 from schemerisk.equations import (
     admin_cost_current,
     adult_category_population,
+    amount_for,
+    balance,
     base_service_rate,
+    contribution_revenue,
+    copayments_paid,
+    cost_of_services,
     current_price,
+    dependant_population,
+    exchange_rate_index,
     exchange_rate_ppp,
+    fees_paid,
     grown,
     insured_shares_for_target,
+    insured_use_rate,
+    paying_members,
+    per_case_payment,
+    performance_bonus,
     premium_per_person,
     premium_subsidy,
+    provider_margin,
     reserve_carried,
     scheme_payment_per_member,
     services_used,
+    share_of,
+    total_expenditure,
+    uninsured_services,
     unit_cost_from_totals,
-    value_on_target_path,
+    value_on_path,
 )
 from schemerisk.model import layout as _layout
 from schemerisk.model.layout import INPUT_DIMS, OUTPUT_DIMS, In, ModelInputs, Out, offsets
+
+_equations.register_with_numba()
 
 #: modification modes: the drawn value replaces, multiplies or is added to the input
 REPLACE, SCALE, SHIFT = 0, 1, 2
@@ -48,6 +81,12 @@ ELEMENT, PATH_TARGET = 0, 1
 
 _ADMIN_AMOUNT, _ADMIN_SHARE, _ADMIN_SHARE_EVERY_YEAR, _ADMIN_PER_MEMBER = 0, 1, 2, 3
 _FEE_FOR_SERVICE, _CAPITATION, _PER_CASE = 0, 1, 2
+
+#: compile options of every kernel function: cached, releases the GIL, numpy's
+#: division semantics (formulas evaluate both sides of a select; no fastmath)
+_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+# ---------------------------------------------------------------- modifications
 
 
 @njit(cache=True, inline="always")
@@ -59,7 +98,33 @@ def _modified(mode: int, value: float, x: float) -> float:
     return value + x
 
 
-@njit(cache=True)
+@njit(**_OPTIONS)
+def _modify(
+    p: np.ndarray,
+    theta: np.ndarray,
+    d: int,
+    column: np.ndarray,
+    position: np.ndarray,
+    mode: np.ndarray,
+    kind: np.ndarray,
+    weight: np.ndarray,
+    reference: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> None:
+    """Apply the drawn values of row ``d`` of ``theta`` to ``p`` (see :func:`apply_modifications`)."""
+    for k in range(column.shape[0]):
+        x = theta[d, column[k]]
+        i = position[k]
+        if kind[k] == ELEMENT:
+            p[i] = _modified(mode[k], p[i], x)
+        else:
+            ref = reference[k]
+            p[i] += weight[k] * (_modified(mode[k], ref, x) - ref)
+        p[i] = min(max(p[i], lower[k]), upper[k])
+
+
+@njit(**_OPTIONS)
 def apply_modifications(
     p: np.ndarray,
     theta: np.ndarray,
@@ -99,346 +164,453 @@ def apply_modifications(
     lower, upper : numpy.ndarray
         float64 clipping bounds, one per row.
     """
-    for k in range(column.shape[0]):
-        x = theta[column[k]]
-        i = position[k]
-        if kind[k] == ELEMENT:
-            p[i] = _modified(mode[k], p[i], x)
+    row = np.ascontiguousarray(theta).reshape((1, theta.shape[0]))
+    _modify(p, row, 0, column, position, mode, kind, weight, reference, lower, upper)
+
+
+# ---------------------------------------------------------------- stages
+# Each stage reads the flat input vector ``p`` at the offsets ``off`` of its
+# fields and writes output row ``o`` from position ``ob`` at the offsets
+# ``ooff``: indices, never array views, so the loop over draws makes none.
+
+
+@njit(**_OPTIONS)
+def population(
+    p: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    o: np.ndarray,
+    ob: int,
+    ooff: np.ndarray,
+) -> None:
+    """Total population and persons by category (Annex I, population)."""
+    growth, dep_share = off[In.GROWTH_RATE], off[In.DEPENDANT_SHARE]
+    adult_share = off[In.ADULT_SHARE]
+    o_total, o_pop = ob + ooff[Out.TOTAL_POPULATION], ob + ooff[Out.POPULATION]
+    total = p[off[In.POPULATION0]]
+    for t in range(n_years):
+        if t > 0:
+            total = grown(total, p[growth + t])
+        o[o_total + t] = total
+        d = p[dep_share + t]
+        for c in range(n_cat):
+            i = t * n_cat + c
+            if c == 0:  # dependants come first in model order
+                o[o_pop + i] = dependant_population(total, d)
+            else:
+                o[o_pop + i] = adult_category_population(total, d, p[adult_share + i])
+
+
+@njit(**_OPTIONS)
+def prices(
+    p: np.ndarray, off: np.ndarray, n_years: int, o: np.ndarray, ob: int, ooff: np.ndarray
+) -> None:
+    """Domestic and external price indices and the exchange rate (Section 3.4.2)."""
+    dp, ep = off[In.DOMESTIC_INFLATION], off[In.EXTERNAL_INFLATION]
+    path, real_dep = off[In.EXCHANGE_RATE], off[In.REAL_DEPRECIATION]
+    ppp = p[off[In.PPP]] > 0.5
+    o_dpi, o_epi = ob + ooff[Out.DOMESTIC_PRICE_INDEX], ob + ooff[Out.EXTERNAL_PRICE_INDEX]
+    o_exr = ob + ooff[Out.EXCHANGE_RATE]
+    dpi, epi, exr = 100.0, 100.0, p[path]
+    o[o_dpi], o[o_epi], o[o_exr] = dpi, epi, exr
+    for t in range(1, n_years):
+        dpi = grown(dpi, p[dp + t])
+        epi = grown(epi, p[ep + t])
+        if ppp:
+            exr = exchange_rate_ppp(exr, p[dp + t], p[ep + t], p[real_dep + t])
         else:
-            ref = reference[k]
-            p[i] += weight[k] * (_modified(mode[k], ref, x) - ref)
-        p[i] = min(max(p[i], lower[k]), upper[k])
+            exr = p[path + t]
+        o[o_dpi + t], o[o_epi + t], o[o_exr + t] = dpi, epi, exr
 
 
-@njit(cache=True, inline="always")
-def _seg(p: np.ndarray, off: np.ndarray, f: int) -> np.ndarray:
-    return p[off[f] : off[f + 1]]
+@njit(**_OPTIONS)
+def membership_and_premiums(
+    p: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    o: np.ndarray,
+    ob: int,
+    ooff: np.ndarray,
+    shares: np.ndarray,
+    base_shares: np.ndarray,
+    planned: np.ndarray,
+    people: np.ndarray,
+    applies: np.ndarray,
+) -> None:
+    """Members, exempted, incomes, premiums and who pays them (Annex I, I.3; Section 3.4.3-4)."""
+    C = n_cat
+    insured, exempt = off[In.INSURED_SHARE], off[In.EXEMPT_SHARE]
+    income0, income_growth = off[In.INCOME0], off[In.INCOME_GROWTH]
+    flat_premium, contribution_rate = off[In.FLAT_PREMIUM], off[In.CONTRIBUTION_RATE]
+    gov_share, gov_amount = off[In.SUBSIDY_GOV_SHARE], off[In.SUBSIDY_GOV_AMOUNT]
+    donor_share, donor_amount = off[In.SUBSIDY_DONOR_SHARE], off[In.SUBSIDY_DONOR_AMOUNT]
+    o_pop, o_members = ob + ooff[Out.POPULATION], ob + ooff[Out.MEMBERS]
+    o_exempted, o_income = ob + ooff[Out.EXEMPTED_MEMBERS], ob + ooff[Out.INCOME]
+    o_premium, o_cat_revenue = ob + ooff[Out.PREMIUM], ob + ooff[Out.CATEGORY_REVENUE]
+    rule = int(p[off[In.COVERAGE_RULE]])
+    if rule != 0:  # (extension) a whole-population coverage target moves the insured shares
+        for c in range(C):
+            applies[c] = p[off[In.COVERAGE_APPLIES] + c]
+            base_shares[c] = p[insured + c]
+    subsidised = False  # (extension) premium subsidies: none is the paper's case
+    for i in range(n_years * C):
+        if p[gov_share + i] != 0.0 or p[gov_amount + i] != 0.0:
+            subsidised = True
+        if p[donor_share + i] != 0.0 or p[donor_amount + i] != 0.0:
+            subsidised = True
+    for t in range(n_years):
+        row = t * C
+        if rule != 0:
+            for c in range(C):
+                planned[c] = p[insured + row + c]
+                people[c] = o[o_pop + row + c]
+            target = p[off[In.COVERAGE_TARGET] + t]
+            insured_shares_for_target(rule, target, applies, base_shares, planned, people, shares)
+        else:
+            for c in range(C):
+                shares[c] = p[insured + row + c]
+        revenue, flat_revenue, contributions = 0.0, 0.0, 0.0
+        from_members, from_government, from_donors = 0.0, 0.0, 0.0
+        for c in range(C):
+            i = row + c
+            if t == 0:
+                income = p[income0 + c]
+            else:
+                income = grown(o[o_income + i - C], p[income_growth + i])
+            members = share_of(shares[c], o[o_pop + i])  # Annex I: M_it = m_it POP_it
+            exempted = share_of(p[exempt + i], members)  # Annex I: POPE_it = e_it M_it
+            flat, rate = p[flat_premium + i], p[contribution_rate + i]
+            premium = premium_per_person(flat, rate, income)
+            paying = paying_members(members, exempted)  # Annex I: POPM_it = M_it - POPE_it
+            cat_revenue = amount_for(premium, paying)  # Annex I.3: HIR terms
+            o[o_income + i], o[o_members + i], o[o_exempted + i] = income, members, exempted
+            o[o_premium + i], o[o_cat_revenue + i] = premium, cat_revenue
+            flat_revenue += amount_for(flat, paying)
+            contributions += contribution_revenue(rate, income, paying)
+            revenue += cat_revenue
+            if subsidised:  # (extension) who pays the premium: the state, a donor, the member
+                by_gov = premium_subsidy(premium, p[gov_share + i], p[gov_amount + i], 0.0)
+                by_donor = premium_subsidy(premium, p[donor_share + i], p[donor_amount + i], by_gov)
+                from_government += amount_for(by_gov, paying)
+                from_donors += amount_for(by_donor, paying)
+                from_members += amount_for(premium - by_gov - by_donor, paying)
+            else:
+                from_members += amount_for(premium, paying)
+        o[ob + ooff[Out.PREMIUM_REVENUE] + t] = revenue
+        o[ob + ooff[Out.FLAT_PREMIUM_REVENUE] + t] = flat_revenue
+        o[ob + ooff[Out.CONTRIBUTION_REVENUE] + t] = contributions
+        o[ob + ooff[Out.PREMIUM_FROM_MEMBERS] + t] = from_members
+        o[ob + ooff[Out.PREMIUM_FROM_GOVERNMENT] + t] = from_government
+        o[ob + ooff[Out.PREMIUM_FROM_DONORS] + t] = from_donors
 
 
-@njit(cache=True, inline="always")
-def _seg2(p: np.ndarray, off: np.ndarray, f: int, n: int, m: int) -> np.ndarray:
-    return p[off[f] : off[f + 1]].reshape((n, m))
+@njit(**_OPTIONS)
+def base_year_rates_and_costs(
+    p: np.ndarray,
+    off: np.ndarray,
+    n_cat: int,
+    n_svc: int,
+    o: np.ndarray,
+    ob: int,
+    ooff: np.ndarray,
+    hsu0: np.ndarray,
+    pc0: np.ndarray,
+    gc0: np.ndarray,
+) -> None:
+    """Base-year services per person and unit costs (Section 3.4.6): fills ``hsu0``, ``pc0``, ``gc0``."""
+    C, S = n_cat, n_svc
+    admission_rate = p[off[In.ADMISSION_RATE]]
+    basis, amount = off[In.VOLUME_BASIS], off[In.VOLUME_AMOUNT]
+    stay, by_population = off[In.LENGTH_OF_STAY], off[In.SPLIT_BY_POPULATION]
+    relative_use, split = off[In.RELATIVE_USE], off[In.SPLIT]
+    cost_total, cost_gov_share = off[In.COST_TOTAL], off[In.COST_GOVERNMENT_SHARE]
+    o_pop = ob + ooff[Out.POPULATION]
+    total0 = o[ob + ooff[Out.TOTAL_POPULATION]]
+    for s in range(S):
+        volume0 = 0.0
+        for c in range(C):
+            rate = base_service_rate(
+                int(p[basis + s]),
+                p[amount + s],
+                p[stay + s],
+                admission_rate,
+                p[relative_use + c * S + s],
+                p[by_population + s] > 0.5,
+                p[split + c * S + s],
+                o[o_pop + c],
+                total0,
+            )
+            hsu0[c * S + s] = rate
+            volume0 += amount_for(rate, o[o_pop + c])  # N_j0 = sum_i HSU_ij0 POP_i0
+        if p[off[In.COST_BY_TYPE] + s] > 0.5:
+            patient, government = 0.0, 0.0
+            for k in range(4):
+                total, gs = p[cost_total + 4 * s + k], p[cost_gov_share + 4 * s + k]
+                patient += unit_cost_from_totals(total, 1.0 - gs, volume0)
+                government += unit_cost_from_totals(total, gs, volume0)
+            pc0[s], gc0[s] = patient, government
+        else:
+            pc0[s], gc0[s] = p[off[In.PATIENT_COST0] + s], p[off[In.GOVERNMENT_COST0] + s]
 
 
-@njit(cache=True, inline="always")
-def _on_path(
-    base: float,
-    target: float,
-    is_ratio: float,
-    delay: float,
-    arrival: float,
-    year: float,
-    base_year: float,
-) -> float:
-    """A unit cost or service rate on its target path (Annex I.1); NaN target = none."""
-    if math.isnan(target):
-        return base
-    goal = target * base if is_ratio > 0.5 else target
-    return value_on_target_path(base, goal, year, base_year + delay, arrival)
-
-
-@njit(cache=True)
-def project_one(
+@njit(**_OPTIONS)
+def services_and_costs(
     p: np.ndarray,
     off: np.ndarray,
     n_years: int,
     n_cat: int,
     n_svc: int,
-    n_admin: int,
     base_year: int,
     o: np.ndarray,
+    ob: int,
     ooff: np.ndarray,
+    hsu0: np.ndarray,
+    pc0: np.ndarray,
+    gc0: np.ndarray,
+    used: np.ndarray,
+    rates: np.ndarray,
 ) -> None:
-    """Project one draw: fill the output row ``o`` from the input vector ``p``.
+    """Services used, unit costs in current prices and total costs (Annex I.1-I.2).
 
-    Carrin, Ron & Murray (1993), Annex I, in the order of Sheet B: economy,
-    population, membership and premiums, service rates and unit costs,
-    scheme expenditure and revenue, and the structure of financing.
-
-    Parameters
-    ----------
-    p : numpy.ndarray
-        Input vector laid out by :data:`~schemerisk.model.layout.INPUT_DIMS`.
-    off : numpy.ndarray
-        Its field offsets.
-    n_years, n_cat, n_svc, n_admin : int
-        Dimension sizes.
-    base_year : int
-        The base year.
-    o : numpy.ndarray
-        Output row laid out by :data:`~schemerisk.model.layout.OUTPUT_DIMS` (filled).
-    ooff : numpy.ndarray
-        Its field offsets.
+    Fills ``rates`` (services per person) and ``used`` (services), indexed
+    ``(year, service, category)``, for :func:`payments_by_tier`.
     """
-    T, C, S, A = n_years, n_cat, n_svc, n_admin
-    # ---- inputs
-    pop0 = p[off[In.POPULATION0]]
-    admission_rate = p[off[In.ADMISSION_RATE]]
+    C, S = n_cat, n_svc
     loading = p[off[In.INSURED_LOADING]]
-    ppp = p[off[In.PPP]] > 0.5
-    growth = _seg(p, off, In.GROWTH_RATE)
-    dep_share = _seg(p, off, In.DEPENDANT_SHARE)
-    dp = _seg(p, off, In.DOMESTIC_INFLATION)
-    ep = _seg(p, off, In.EXTERNAL_INFLATION)
-    exr_path = _seg(p, off, In.EXCHANGE_RATE)
-    real_dep = _seg(p, off, In.REAL_DEPRECIATION)
-    adult_share = _seg2(p, off, In.ADULT_SHARE, T, C)
-    income_growth = _seg2(p, off, In.INCOME_GROWTH, T, C)
-    contribution_rate = _seg2(p, off, In.CONTRIBUTION_RATE, T, C)
-    flat = _seg2(p, off, In.FLAT_PREMIUM, T, C)
-    insured_share = _seg2(p, off, In.INSURED_SHARE, T, C)
-    exempt_share = _seg2(p, off, In.EXEMPT_SHARE, T, C)
-    fee_exempt = _seg2(p, off, In.USER_FEE_EXEMPT_SHARE, T, C)
-    income0 = _seg(p, off, In.INCOME0)
-    op_cover = _seg(p, off, In.OUTPATIENT_COVER)
-    inpatient = _seg(p, off, In.INPATIENT)
-    vbasis = _seg(p, off, In.VOLUME_BASIS)
-    vamount = _seg(p, off, In.VOLUME_AMOUNT)
-    los = _seg(p, off, In.LENGTH_OF_STAY)
-    by_pop = _seg(p, off, In.SPLIT_BY_POPULATION)
-    by_type = _seg(p, off, In.COST_BY_TYPE)
-    pc0_in = _seg(p, off, In.PATIENT_COST0)
-    gc0_in = _seg(p, off, In.GOVERNMENT_COST0)
-    cop = _seg(p, off, In.COPAYMENT_RATE)
-    a_imp = _seg(p, off, In.PATIENT_IMPORT_SHARE)
-    b_imp = _seg(p, off, In.GOVERNMENT_IMPORT_SHARE)
-    pct, pct_r = _seg(p, off, In.PC_TARGET), _seg(p, off, In.PC_TARGET_IS_RATIO)
-    pct_d, pct_a = _seg(p, off, In.PC_TARGET_DELAY), _seg(p, off, In.PC_TARGET_ARRIVAL)
-    gct, gct_r = _seg(p, off, In.GC_TARGET), _seg(p, off, In.GC_TARGET_IS_RATIO)
-    gct_d, gct_a = _seg(p, off, In.GC_TARGET_DELAY), _seg(p, off, In.GC_TARGET_ARRIVAL)
-    cost_total = _seg2(p, off, In.COST_TOTAL, S, 4)
-    cost_gs = _seg2(p, off, In.COST_GOVERNMENT_SHARE, S, 4)
-    split = _seg2(p, off, In.SPLIT, C, S)
-    rel = _seg2(p, off, In.RELATIVE_USE, C, S)
-    rt, rt_r = _seg2(p, off, In.RATE_TARGET, C, S), _seg2(p, off, In.RATE_TARGET_IS_RATIO, C, S)
-    rt_d, rt_a = (
-        _seg2(p, off, In.RATE_TARGET_DELAY, C, S),
-        _seg2(p, off, In.RATE_TARGET_ARRIVAL, C, S),
-    )
-    admin_basis = _seg(p, off, In.ADMIN_BASIS)
-    admin_value = _seg(p, off, In.ADMIN_VALUE)
-    admin_growth = _seg2(p, off, In.ADMIN_REAL_GROWTH, T, A)
-    reserve0 = p[off[In.RESERVE_INITIAL]]
-    interest = _seg(p, off, In.RESERVE_INTEREST)
-    n_tiers = off[In.TIER_METHOD + 1] - off[In.TIER_METHOD]
-    sub_gs = _seg2(p, off, In.SUBSIDY_GOV_SHARE, T, C)
-    sub_ga = _seg2(p, off, In.SUBSIDY_GOV_AMOUNT, T, C)
-    sub_ds = _seg2(p, off, In.SUBSIDY_DONOR_SHARE, T, C)
-    sub_da = _seg2(p, off, In.SUBSIDY_DONOR_AMOUNT, T, C)
-    cov_rule = int(p[off[In.COVERAGE_RULE]])
-    cov_target = _seg(p, off, In.COVERAGE_TARGET)
-    cov_applies = _seg(p, off, In.COVERAGE_APPLIES)
-    tier_of = _seg(p, off, In.SERVICE_TIER)
-    case_rate = _seg(p, off, In.CASE_RATE)
-    tier_method = _seg(p, off, In.TIER_METHOD)
-    cap_rate = _seg2(p, off, In.CAPITATION_RATE, T, n_tiers)
-    bonus_share = _seg2(p, off, In.BONUS_SHARE, T, n_tiers)
-    bonus_achieved = _seg2(p, off, In.BONUS_ACHIEVEMENT, T, n_tiers)
-
-    # ---- outputs
-    dpi = _seg(o, ooff, Out.DOMESTIC_PRICE_INDEX)
-    epi = _seg(o, ooff, Out.EXTERNAL_PRICE_INDEX)
-    exr = _seg(o, ooff, Out.EXCHANGE_RATE)
-    pop_total = _seg(o, ooff, Out.TOTAL_POPULATION)
-    patient_cost = _seg(o, ooff, Out.PATIENT_COST)
-    government_cost = _seg(o, ooff, Out.GOVERNMENT_COST)
-    cost_constant = _seg(o, ooff, Out.TOTAL_COST_CONSTANT)
-    payments = _seg(o, ooff, Out.HEALTH_CARE_PAYMENTS)
-    admin = _seg(o, ooff, Out.ADMIN_EXPENDITURE)
-    expenditure = _seg(o, ooff, Out.TOTAL_EXPENDITURE)
-    revenue = _seg(o, ooff, Out.PREMIUM_REVENUE)
-    flat_revenue = _seg(o, ooff, Out.FLAT_PREMIUM_REVENUE)
-    contribution_revenue = _seg(o, ooff, Out.CONTRIBUTION_REVENUE)
-    balance = _seg(o, ooff, Out.BALANCE)
-    copayments = _seg(o, ooff, Out.COPAYMENTS)
-    user_fees = _seg(o, ooff, Out.USER_FEES)
-    gov_financing = _seg(o, ooff, Out.GOVERNMENT_FINANCING)
-    reserve = _seg(o, ooff, Out.RESERVE)
-    from_members = _seg(o, ooff, Out.PREMIUM_FROM_MEMBERS)
-    from_government = _seg(o, ooff, Out.PREMIUM_FROM_GOVERNMENT)
-    from_donors = _seg(o, ooff, Out.PREMIUM_FROM_DONORS)
-    provider_margin = _seg(o, ooff, Out.PROVIDER_MARGIN)
-    by_tier = _seg2(o, ooff, Out.PAYMENTS_BY_TIER, T, n_tiers)
-    by_method = _seg2(o, ooff, Out.PAYMENTS_BY_METHOD, T, 4)
-    pop = _seg2(o, ooff, Out.POPULATION, T, C)
-    members = _seg2(o, ooff, Out.MEMBERS, T, C)
-    exempted = _seg2(o, ooff, Out.EXEMPTED_MEMBERS, T, C)
-    income = _seg2(o, ooff, Out.INCOME, T, C)
-    premium = _seg2(o, ooff, Out.PREMIUM, T, C)
-    cat_revenue = _seg2(o, ooff, Out.CATEGORY_REVENUE, T, C)
-    services = _seg2(o, ooff, Out.SERVICES, T, S)
-    unit_pc = _seg2(o, ooff, Out.UNIT_PATIENT_COST, T, S)
-    unit_gc = _seg2(o, ooff, Out.UNIT_GOVERNMENT_COST, T, S)
-    o[:] = 0.0
-
-    # ---- economy (Section 3.4.2): price indices and exchange rate
-    for t in range(T):
-        if t == 0:
-            dpi[0], epi[0], exr[0] = 100.0, 100.0, exr_path[0]
-        else:
-            dpi[t] = grown(dpi[t - 1], dp[t])
-            epi[t] = grown(epi[t - 1], ep[t])
-            exr[t] = (
-                exchange_rate_ppp(exr[t - 1], dp[t], ep[t], real_dep[t]) if ppp else exr_path[t]
-            )
-
-    # ---- population (Annex I), membership, incomes (Section 3.4.3) and premium revenue
-    shares = np.empty(C)
-    for t in range(T):
-        pop_total[t] = pop0 if t == 0 else grown(pop_total[t - 1], growth[t])
-        for c in range(C):
-            if c == 0:  # dependants come first in model order
-                pop[t, c] = dep_share[t] * pop_total[t]  # Annex I: DEP_t = d_t POP_t
-            else:
-                pop[t, c] = adult_category_population(pop_total[t], dep_share[t], adult_share[t, c])
-        # (extension) a whole-population coverage target moves the insured shares
-        insured_shares_for_target(
-            cov_rule, cov_target[t], cov_applies, insured_share[0], insured_share[t], pop[t], shares
-        )
-        for c in range(C):
-            income[t, c] = income0[c] if t == 0 else grown(income[t - 1, c], income_growth[t, c])
-            members[t, c] = shares[c] * pop[t, c]  # Annex I: M_it = m_it POP_it
-            exempted[t, c] = exempt_share[t, c] * members[t, c]  # Annex I: POPE_it = e_it M_it
-            premium[t, c] = premium_per_person(flat[t, c], contribution_rate[t, c], income[t, c])
-            paying = members[t, c] - exempted[t, c]  # Annex I: POPM_it = M_it - POPE_it
-            cat_revenue[t, c] = premium[t, c] * paying  # Annex I.3: HIR terms
-            flat_revenue[t] += flat[t, c] * paying
-            contribution_revenue[t] += contribution_rate[t, c] * income[t, c] * paying
-            revenue[t] += cat_revenue[t, c]
-            # (extension) who pays the premium: the state, a donor, the member
-            by_gov = premium_subsidy(premium[t, c], sub_gs[t, c], sub_ga[t, c], 0.0)
-            by_donor = premium_subsidy(premium[t, c], sub_ds[t, c], sub_da[t, c], by_gov)
-            from_government[t] += by_gov * paying
-            from_donors[t] += by_donor * paying
-            from_members[t] += (premium[t, c] - by_gov - by_donor) * paying
-
-    # ---- base-year service rates and unit costs (Section 3.4.6)
-    hsu0 = np.empty((C, S))
-    pc0 = np.empty(S)
-    gc0 = np.empty(S)
-    for s in range(S):
-        volume0 = 0.0
-        for c in range(C):
-            hsu0[c, s] = base_service_rate(
-                int(vbasis[s]),
-                vamount[s],
-                los[s],
-                admission_rate,
-                rel[c, s],
-                by_pop[s] > 0.5,
-                split[c, s],
-                pop[0, c],
-                pop_total[0],
-            )
-            volume0 += hsu0[c, s] * pop[0, c]  # N_j0 = sum_i HSU_ij0 POP_i0
-        if by_type[s] > 0.5:
-            pc0[s], gc0[s] = 0.0, 0.0
-            for k in range(4):
-                pc0[s] += unit_cost_from_totals(cost_total[s, k], 1.0 - cost_gs[s, k], volume0)
-                gc0[s] += unit_cost_from_totals(cost_total[s, k], cost_gs[s, k], volume0)
-        else:
-            pc0[s], gc0[s] = pc0_in[s], gc0_in[s]
-
-    # ---- services, costs, scheme payments and financing, year by year (Annex I.2-I.3)
-    admin_real = np.zeros(A)
-    ffs_by_tier = np.zeros(n_tiers)
-    for t in range(T):
+    a_imp, b_imp = off[In.PATIENT_IMPORT_SHARE], off[In.GOVERNMENT_IMPORT_SHARE]
+    pct, pct_r = off[In.PC_TARGET], off[In.PC_TARGET_IS_RATIO]
+    pct_d, pct_a = off[In.PC_TARGET_DELAY], off[In.PC_TARGET_ARRIVAL]
+    gct, gct_r = off[In.GC_TARGET], off[In.GC_TARGET_IS_RATIO]
+    gct_d, gct_a = off[In.GC_TARGET_DELAY], off[In.GC_TARGET_ARRIVAL]
+    rt, rt_r = off[In.RATE_TARGET], off[In.RATE_TARGET_IS_RATIO]
+    rt_d, rt_a = off[In.RATE_TARGET_DELAY], off[In.RATE_TARGET_ARRIVAL]
+    o_pop, o_members = ob + ooff[Out.POPULATION], ob + ooff[Out.MEMBERS]
+    o_exr = ob + ooff[Out.EXCHANGE_RATE]
+    o_upc, o_ugc = ob + ooff[Out.UNIT_PATIENT_COST], ob + ooff[Out.UNIT_GOVERNMENT_COST]
+    o_services = ob + ooff[Out.SERVICES]
+    for t in range(n_years):
         year = float(base_year + t)
-        exri = 100.0 * exr[t] / exr[0]  # Section 3.4.2: EXRI_t = 100 EXR_t / EXR_0
-        members_total = 0.0
-        ffs_by_tier[:] = 0.0  # what fee-for-service would have paid (for the provider margin)
-        for c in range(C):
-            members_total += members[t, c]
+        dpi = o[ob + ooff[Out.DOMESTIC_PRICE_INDEX] + t]
+        epi = o[ob + ooff[Out.EXTERNAL_PRICE_INDEX] + t]
+        exri = exchange_rate_index(o[o_exr + t], o[o_exr])
+        patient_cost, government_cost, cost_constant = 0.0, 0.0, 0.0
         for s in range(S):
-            pc_const = _on_path(pc0[s], pct[s], pct_r[s], pct_d[s], pct_a[s], year, base_year)
-            gc_const = _on_path(gc0[s], gct[s], gct_r[s], gct_d[s], gct_a[s], year, base_year)
-            unit_pc[t, s] = current_price(pc_const, a_imp[s], dpi[t], epi[t], exri)  # Annex I.2
-            unit_gc[t, s] = current_price(gc_const, b_imp[s], dpi[t], epi[t], exri)  # Annex I.2
-            for c in range(C):
-                hsu = _on_path(
-                    hsu0[c, s], rt[c, s], rt_r[c, s], rt_d[c, s], rt_a[c, s], year, base_year
+            pc_const, gc_const = pc0[s], gc0[s]
+            if not np.isnan(p[pct + s]):  # (extension) a unit-cost target (Annex I.1)
+                pc_const = value_on_path(
+                    pc0[s], p[pct + s], p[pct_r + s], p[pct_d + s], p[pct_a + s], year, base_year
                 )
-                n = services_used(hsu, pop[t, c], members[t, c], loading)
-                services[t, s] += n
-                patient_cost[t] += n * unit_pc[t, s]
-                government_cost[t] += n * unit_gc[t, s]
-                cost_constant[t] += n * (pc_const + gc_const)
-                gov_financing[t] += (
-                    n * unit_gc[t, s]
-                )  # Figure 1: government pays GC for every service
-                use_per_member = hsu * loading
-                n_uninsured = hsu * (pop[t, c] - members[t, c])
-                covered = inpatient[s] > 0.5 or op_cover[c] > 0.5
-                paying = members[t, c] - exempted[t, c]
-                if covered:
+            if not np.isnan(p[gct + s]):
+                gc_const = value_on_path(
+                    gc0[s], p[gct + s], p[gct_r + s], p[gct_d + s], p[gct_a + s], year, base_year
+                )
+            unit_pc = current_price(pc_const, p[a_imp + s], dpi, epi, exri)  # Annex I.2
+            unit_gc = current_price(gc_const, p[b_imp + s], dpi, epi, exri)  # Annex I.2
+            o[o_upc + t * S + s], o[o_ugc + t * S + s] = unit_pc, unit_gc
+            services = 0.0
+            for c in range(C):
+                j = c * S + s
+                rate = hsu0[j]
+                if not np.isnan(p[rt + j]):  # a service-rate target (Annex I.1)
+                    rate = value_on_path(
+                        hsu0[j], p[rt + j], p[rt_r + j], p[rt_d + j], p[rt_a + j], year, base_year
+                    )
+                k = t * C + c
+                n = services_used(rate, o[o_pop + k], o[o_members + k], loading)  # Annex I
+                i = (t * S + s) * C + c
+                rates[i], used[i] = rate, n
+                services += n
+                patient_cost += cost_of_services(n, unit_pc)
+                government_cost += cost_of_services(n, unit_gc)
+                cost_constant += cost_of_services(n, pc_const + gc_const)
+            o[o_services + t * S + s] = services
+        o[ob + ooff[Out.PATIENT_COST] + t] = patient_cost
+        o[ob + ooff[Out.GOVERNMENT_COST] + t] = government_cost
+        o[ob + ooff[Out.TOTAL_COST_CONSTANT] + t] = cost_constant
+
+
+@njit(**_OPTIONS)
+def payments_by_tier(
+    p: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    n_svc: int,
+    n_tiers: int,
+    o: np.ndarray,
+    ob: int,
+    ooff: np.ndarray,
+    used: np.ndarray,
+    rates: np.ndarray,
+    tier_ffs: np.ndarray,
+    tier_paid: np.ndarray,
+) -> None:
+    """Scheme payments by tier and method, co-payments, user fees and government financing.
+
+    Carrin, Ron & Murray (1993), Annex I.3 (CHS), Section 3.5 and Figure 1;
+    **(extension)** capitation, per-case payment and performance bonuses by
+    tier (paper section 2.2.4, issue 6).
+    """
+    C, S, K = n_cat, n_svc, n_tiers
+    loading = p[off[In.INSURED_LOADING]]
+    inpatient, cover = off[In.INPATIENT], off[In.OUTPATIENT_COVER]
+    copayment, fee_exempt = off[In.COPAYMENT_RATE], off[In.USER_FEE_EXEMPT_SHARE]
+    tier_of, method_of = off[In.SERVICE_TIER], off[In.TIER_METHOD]
+    case_rate, capitation = off[In.CASE_RATE], off[In.CAPITATION_RATE]
+    bonus_share, bonus_achieved = off[In.BONUS_SHARE], off[In.BONUS_ACHIEVEMENT]
+    o_pop, o_members = ob + ooff[Out.POPULATION], ob + ooff[Out.MEMBERS]
+    o_exempted, o_exr = ob + ooff[Out.EXEMPTED_MEMBERS], ob + ooff[Out.EXCHANGE_RATE]
+    o_upc, o_ugc = ob + ooff[Out.UNIT_PATIENT_COST], ob + ooff[Out.UNIT_GOVERNMENT_COST]
+    o_by_tier, o_by_method = ob + ooff[Out.PAYMENTS_BY_TIER], ob + ooff[Out.PAYMENTS_BY_METHOD]
+    for t in range(n_years):
+        dpi = o[ob + ooff[Out.DOMESTIC_PRICE_INDEX] + t]
+        epi = o[ob + ooff[Out.EXTERNAL_PRICE_INDEX] + t]
+        exri = exchange_rate_index(o[o_exr + t], o[o_exr])
+        for k in range(K):
+            tier_ffs[k], tier_paid[k] = 0.0, 0.0  # tier_ffs: what fee-for-service would pay
+        fee_for_service, capitated_pay, per_case, bonuses = 0.0, 0.0, 0.0, 0.0
+        copayments, user_fees, gov_financing = 0.0, 0.0, 0.0
+        for s in range(S):
+            unit_pc, unit_gc = o[o_upc + t * S + s], o[o_ugc + t * S + s]
+            in_patient = p[inpatient + s] > 0.5
+            k = int(p[tier_of + s])
+            method = int(p[method_of + k])
+            cop = p[copayment + s]
+            for c in range(C):
+                i = (t * S + s) * C + c
+                j = t * C + c
+                n, rate = used[i], rates[i]
+                gov_financing += cost_of_services(n, unit_gc)  # Figure 1: the state pays GC
+                members, exempted = o[o_members + j], o[o_exempted + j]
+                use_per_member = insured_use_rate(rate, loading)
+                n_uninsured = uninsured_services(rate, o[o_pop + j], members)
+                paying = paying_members(members, exempted)
+                if in_patient or p[cover + c] > 0.5:
                     ffs = scheme_payment_per_member(
-                        use_per_member, unit_pc[t, s], cop[s], paying, exempted[t, c]
+                        use_per_member, unit_pc, cop, paying, exempted
                     )  # Annex I.3: CHS
-                    k = int(tier_of[s])
-                    ffs_by_tier[k] += ffs
-                    method = int(tier_method[k])
+                    tier_ffs[k] += ffs
                     if method == _FEE_FOR_SERVICE:
-                        by_tier[t, k] += ffs
-                        by_method[t, 0] += ffs
+                        tier_paid[k] += ffs
+                        fee_for_service += ffs
                     elif method == _PER_CASE:  # (extension) a flat amount per insured case
-                        rate = current_price(
-                            case_rate[s], 0.0, dpi[t], epi[t], exri
-                        )  # base-year prices
-                        paid = rate * use_per_member * members[t, c]
-                        by_tier[t, k] += paid
-                        by_method[t, 2] += paid
-                    copayments[t] += cop[s] * use_per_member * unit_pc[t, s] * paying  # Section 3.5
-                    gross_fees = n_uninsured * unit_pc[t, s]
-                else:
-                    gross_fees = (
-                        n * unit_pc[t, s]
-                    )  # the insured pay in full for what is not covered
-                user_fees[t] += (1.0 - fee_exempt[t, c]) * gross_fees  # Section 3.5
-                gov_financing[t] += fee_exempt[t, c] * gross_fees  # Figure 1 box e (extension)
-        # (extension) capitation and performance bonuses, tier by tier (paper section 2.2.4)
-        for k in range(n_tiers):
-            if int(tier_method[k]) == _CAPITATION:
-                capitated = 0.0  # members covered for at least one of the tier's services
+                        rate_now = current_price(p[case_rate + s], 0.0, dpi, epi, exri)
+                        paid = per_case_payment(rate_now, use_per_member, members)
+                        tier_paid[k] += paid
+                        per_case += paid
+                    copayments += copayments_paid(cop, use_per_member, unit_pc, paying)
+                    gross_fees = cost_of_services(n_uninsured, unit_pc)
+                else:  # the insured pay in full for what is not covered
+                    gross_fees = cost_of_services(n, unit_pc)
+                fe = p[fee_exempt + j]
+                user_fees += fees_paid(fe, gross_fees)  # Section 3.5
+                gov_financing += share_of(fe, gross_fees)  # Figure 1 box e (extension)
+        payments, margin = 0.0, 0.0
+        for k in range(K):
+            method = int(p[method_of + k])
+            if method == _CAPITATION:  # (extension) members covered for one of the tier's services
+                capitated = 0.0
                 for c in range(C):
                     for s in range(S):
-                        if int(tier_of[s]) == k and (inpatient[s] > 0.5 or op_cover[c] > 0.5):
-                            capitated += members[t, c]
+                        if int(p[tier_of + s]) == k and (
+                            p[inpatient + s] > 0.5 or p[cover + c] > 0.5
+                        ):
+                            capitated += o[o_members + t * C + c]
                             break
-                rate = current_price(cap_rate[t, k], 0.0, dpi[t], epi[t], exri)  # base-year prices
-                paid = rate * capitated
-                by_tier[t, k] += paid
-                by_method[t, 1] += paid
-            bonus = bonus_share[t, k] * bonus_achieved[t, k] * by_tier[t, k]
-            if int(tier_method[k]) == _FEE_FOR_SERVICE:
-                provider_margin[t] += bonus  # exactly 0 for the paper's fee-for-service
+                rate_now = current_price(p[capitation + t * K + k], 0.0, dpi, epi, exri)
+                paid = amount_for(rate_now, capitated)
+                tier_paid[k] += paid
+                capitated_pay += paid
+            bonus = performance_bonus(
+                p[bonus_share + t * K + k], p[bonus_achieved + t * K + k], tier_paid[k]
+            )
+            if method == _FEE_FOR_SERVICE:
+                margin += bonus  # exactly 0 for the paper's fee-for-service
             else:
-                provider_margin[t] += by_tier[t, k] + bonus - ffs_by_tier[k]
-            by_tier[t, k] += bonus
-            by_method[t, 3] += bonus
-            payments[t] += by_tier[t, k]
-        # administrative expenditure (Section 3.4.9, Annex I.2)
+                margin += provider_margin(tier_paid[k], bonus, tier_ffs[k])
+            tier_paid[k] += bonus
+            bonuses += bonus
+            payments += tier_paid[k]
+            o[o_by_tier + t * K + k] = tier_paid[k]
+        o[o_by_method + 4 * t] = fee_for_service
+        o[o_by_method + 4 * t + 1] = capitated_pay
+        o[o_by_method + 4 * t + 2] = per_case
+        o[o_by_method + 4 * t + 3] = bonuses
+        o[ob + ooff[Out.HEALTH_CARE_PAYMENTS] + t] = payments
+        o[ob + ooff[Out.PROVIDER_MARGIN] + t] = margin
+        o[ob + ooff[Out.COPAYMENTS] + t] = copayments
+        o[ob + ooff[Out.USER_FEES] + t] = user_fees
+        o[ob + ooff[Out.GOVERNMENT_FINANCING] + t] = gov_financing
+
+
+@njit(**_OPTIONS)
+def administration(
+    p: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    n_admin: int,
+    o: np.ndarray,
+    ob: int,
+    ooff: np.ndarray,
+    admin_real: np.ndarray,
+) -> None:
+    """Administrative expenditure (Section 3.4.9, Annex I.2); ``admin_real`` is scratch."""
+    A = n_admin
+    basis_of, value_of = off[In.ADMIN_BASIS], off[In.ADMIN_VALUE]
+    real_growth = off[In.ADMIN_REAL_GROWTH]
+    o_members, o_payments = ob + ooff[Out.MEMBERS], ob + ooff[Out.HEALTH_CARE_PAYMENTS]
+    o_dpi = ob + ooff[Out.DOMESTIC_PRICE_INDEX]
+    for t in range(n_years):
+        members_total = 0.0
+        for c in range(n_cat):
+            members_total += o[o_members + t * n_cat + c]
+        admin = 0.0
         for a in range(A):
-            basis = int(admin_basis[a])
+            basis, value = int(p[basis_of + a]), p[value_of + a]
             if basis == _ADMIN_SHARE_EVERY_YEAR:
-                admin[t] += admin_value[a] * payments[t]
+                admin += share_of(value, o[o_payments + t])
                 continue
             if t == 0:
                 if basis == _ADMIN_AMOUNT or basis == _ADMIN_PER_MEMBER:
-                    admin_real[a] = admin_value[a]
+                    admin_real[a] = value
                 else:  # share of base-year payments; DPI_0 = 100, so current = constant prices
-                    admin_real[a] = admin_value[a] * payments[0]
+                    admin_real[a] = share_of(value, o[o_payments])
             else:
-                admin_real[a] = grown(admin_real[a], admin_growth[t, a])
-            amount = admin_real[a] * members_total if basis == _ADMIN_PER_MEMBER else admin_real[a]
-            admin[t] += admin_cost_current(amount, dpi[t])
-        expenditure[t] = payments[t] + admin[t]  # Annex I.3: C_t = CHS_t + AC_t
-        balance[t] = revenue[t] - expenditure[t]  # Annex I.3: B_t = HIR_t - C_t
-        opening = reserve0 if t == 0 else reserve[t - 1]
-        reserve[t] = reserve_carried(opening, interest[t], balance[t])  # extension
+                admin_real[a] = grown(admin_real[a], p[real_growth + t * A + a])
+            if basis == _ADMIN_PER_MEMBER:
+                amount = amount_for(admin_real[a], members_total)
+            else:
+                amount = admin_real[a]
+            admin += admin_cost_current(amount, o[o_dpi + t])
+        o[ob + ooff[Out.ADMIN_EXPENDITURE] + t] = admin
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def _project_draws(
+@njit(**_OPTIONS)
+def balance_and_reserve(
+    p: np.ndarray, off: np.ndarray, n_years: int, o: np.ndarray, ob: int, ooff: np.ndarray
+) -> None:
+    """Total expenditure, balance (Annex I.3) and the reserve fund (extension)."""
+    interest = off[In.RESERVE_INTEREST]
+    reserve = p[off[In.RESERVE_INITIAL]]
+    for t in range(n_years):
+        expenditure = total_expenditure(
+            o[ob + ooff[Out.HEALTH_CARE_PAYMENTS] + t], o[ob + ooff[Out.ADMIN_EXPENDITURE] + t]
+        )  # Annex I.3: C_t = CHS_t + AC_t
+        b = balance(o[ob + ooff[Out.PREMIUM_REVENUE] + t], expenditure)  # B_t = HIR_t - C_t
+        reserve = reserve_carried(reserve, p[interest + t], b)  # extension
+        o[ob + ooff[Out.TOTAL_EXPENDITURE] + t] = expenditure
+        o[ob + ooff[Out.BALANCE] + t] = b
+        o[ob + ooff[Out.RESERVE] + t] = reserve
+
+
+# ---------------------------------------------------------------- blocks of draws
+
+
+@njit(**_OPTIONS)
+def _project_block(
     base: np.ndarray,
     off: np.ndarray,
     n_years: int,
@@ -458,20 +630,120 @@ def _project_draws(
     out: np.ndarray,
     ooff: np.ndarray,
     keep: np.ndarray,
+    start: int,
+    stop: int,
 ) -> None:
+    """Project draws ``start`` to ``stop - 1`` with scratch allocated once for them all.
+
+    The loop body is the projection: the stages in order, each writing its
+    outputs at ``o[ob:]`` (the draw's row of ``out``, or a scratch row when
+    only the positions ``keep`` are kept). Arrays made here are scratch that
+    each stage overwrites before reading.
+    """
+    T, C, S, A = n_years, n_cat, n_svc, n_admin
+    K = off[In.TIER_METHOD + 1] - off[In.TIER_METHOD]
+    n_inputs, row_length = base.shape[0], ooff[-1]
+    p = np.empty(n_inputs)
+    shares, base_shares, planned = np.empty(C), np.empty(C), np.empty(C)
+    people, applies = np.empty(C), np.empty(C)
+    hsu0, pc0, gc0 = np.empty(C * S), np.empty(S), np.empty(S)
+    used, rates = np.empty(T * S * C), np.empty(T * S * C)
+    admin_real, tier_ffs, tier_paid = np.empty(A), np.empty(K), np.empty(K)
     full = keep.shape[0] == 0
-    for d in prange(out.shape[0]):
-        p = base.copy()
-        apply_modifications(
-            p, theta[d], column, position, mode, kind, weight, reference, lower, upper
+    o = out.reshape(out.size) if full else np.empty(row_length)
+    for d in range(start, stop):
+        for i in range(n_inputs):
+            p[i] = base[i]
+        _modify(p, theta, d, column, position, mode, kind, weight, reference, lower, upper)
+        ob = d * row_length if full else 0
+        # one projection, Carrin, Ron & Murray (1993), Annex I, stage by stage
+        population(p, off, T, C, o, ob, ooff)
+        prices(p, off, T, o, ob, ooff)
+        membership_and_premiums(
+            p, off, T, C, o, ob, ooff, shares, base_shares, planned, people, applies
         )
-        if full:
-            project_one(p, off, n_years, n_cat, n_svc, n_admin, base_year, out[d], ooff)
-        else:  # project into a scratch row and keep only the chosen positions
-            row = np.empty(ooff[-1])
-            project_one(p, off, n_years, n_cat, n_svc, n_admin, base_year, row, ooff)
+        base_year_rates_and_costs(p, off, C, S, o, ob, ooff, hsu0, pc0, gc0)
+        services_and_costs(p, off, T, C, S, base_year, o, ob, ooff, hsu0, pc0, gc0, used, rates)
+        payments_by_tier(p, off, T, C, S, K, o, ob, ooff, used, rates, tier_ffs, tier_paid)
+        administration(p, off, T, C, A, o, ob, ooff, admin_real)
+        balance_and_reserve(p, off, T, o, ob, ooff)
+        if not full:  # keep only the chosen positions
             for j in range(keep.shape[0]):
-                out[d, j] = row[keep[j]]
+                out[d, j] = o[keep[j]]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+def _project_parallel(
+    base: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    n_svc: int,
+    n_admin: int,
+    base_year: int,
+    theta: np.ndarray,
+    column: np.ndarray,
+    position: np.ndarray,
+    mode: np.ndarray,
+    kind: np.ndarray,
+    weight: np.ndarray,
+    reference: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    out: np.ndarray,
+    ooff: np.ndarray,
+    keep: np.ndarray,
+    n_blocks: int,
+) -> None:
+    """Project every draw, ``n_blocks`` blocks of consecutive draws in parallel."""
+    n = out.shape[0]
+    for b in prange(n_blocks):
+        _project_block(
+            base, off, n_years, n_cat, n_svc, n_admin, base_year, theta,
+            column, position, mode, kind, weight, reference, lower, upper,
+            out, ooff, keep, b * n // n_blocks, (b + 1) * n // n_blocks,
+        )  # fmt: skip
+
+
+@njit(**_OPTIONS)
+def project_one(
+    p: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    n_svc: int,
+    n_admin: int,
+    base_year: int,
+    o: np.ndarray,
+    ooff: np.ndarray,
+) -> None:
+    """Project one draw: fill the output row ``o`` from the input vector ``p``.
+
+    Carrin, Ron & Murray (1993), Annex I, stage by stage (see :func:`_project_block`).
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        Input vector laid out by :data:`~schemerisk.model.layout.INPUT_DIMS`.
+    off : numpy.ndarray
+        Its field offsets.
+    n_years, n_cat, n_svc, n_admin : int
+        Dimension sizes.
+    base_year : int
+        The base year.
+    o : numpy.ndarray
+        Output row laid out by :data:`~schemerisk.model.layout.OUTPUT_DIMS` (filled).
+    ooff : numpy.ndarray
+        Its field offsets.
+    """
+    out = o.reshape((1, o.shape[0]))
+    no_columns = np.empty((1, 0))
+    none_i, none_f = np.empty(0, dtype=np.int64), np.empty(0)
+    _project_block(
+        p, off, n_years, n_cat, n_svc, n_admin, base_year, no_columns,
+        none_i, none_i, none_i, none_i, none_f, none_f, none_f, none_f,
+        out, ooff, none_i, 0, 1,
+    )  # fmt: skip
 
 
 class Modifications:
@@ -578,28 +850,18 @@ def run_kernel(
         out = np.empty(shape)
     elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float64 array of shape {shape}")
+    check_kernel_cache()  # once per process: no kernel compiled from older equations is loaded
     d = inputs.dims
-    _project_draws(
-        inputs.vector,
-        inputs.offsets,
-        d.n_years,
-        d.n_categories,
-        d.n_services,
-        d.n_admin,
-        inputs.base_year,
-        theta,
-        mods.column,
-        mods.position,
-        mods.mode,
-        mods.kind,
-        mods.weight,
-        mods.reference,
-        mods.lower,
-        mods.upper,
-        out,
-        ooff,
-        picks,
-    )
+    args = (
+        inputs.vector, inputs.offsets, d.n_years, d.n_categories, d.n_services, d.n_admin,
+        inputs.base_year, theta, mods.column, mods.position, mods.mode, mods.kind,
+        mods.weight, mods.reference, mods.lower, mods.upper, out, ooff, picks,
+    )  # fmt: skip
+    n_blocks = min(get_num_threads(), shape[0])
+    if n_blocks <= 1:  # one draw (project) or one thread: no parallel region to compile
+        _project_block(*args, 0, shape[0])
+    else:  # one block of consecutive draws per thread
+        _project_parallel(*args, n_blocks)
     return out
 
 
@@ -661,20 +923,48 @@ def _cached_dispatchers() -> list[Any]:
     ]
 
 
-refresh_stale_cache(
-    _cached_dispatchers(),
-    [Path(_equations.__file__), Path(_layout.__file__)],
-)
+#: every file the compiled kernels are built from (numba itself watches only each function's own)
+KERNEL_SOURCES = (Path(__file__), Path(_equations.__file__), Path(_layout.__file__))
+
+_cache_checked: list[bool] = []
+
+
+def check_kernel_cache(*, force: bool = False) -> bool:
+    """Flush numba's cached kernels if a file they are built from changed.
+
+    An explicit step, not a side effect of importing this module:
+    :func:`run_kernel` takes it once per process, before its first call loads
+    or compiles a kernel. It compares a SHA-256 of :data:`KERNEL_SOURCES`
+    (the kernel, its equations and its layout) with the one noted when the
+    cache was written (see :func:`refresh_stale_cache`).
+
+    Parameters
+    ----------
+    force : bool
+        Check again even if this process has checked already.
+
+    Returns
+    -------
+    bool
+        True when the cache was flushed.
+    """
+    if _cache_checked and not force:
+        return False
+    _cache_checked.append(True)
+    return refresh_stale_cache(_cached_dispatchers(), list(KERNEL_SOURCES))
+
 
 __all__ = [
     "ELEMENT",
     "INPUT_DIMS",
+    "KERNEL_SOURCES",
     "PATH_TARGET",
     "REPLACE",
     "SCALE",
     "SHIFT",
     "Modifications",
     "apply_modifications",
+    "check_kernel_cache",
     "output_offsets",
     "project_one",
     "refresh_stale_cache",

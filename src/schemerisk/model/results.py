@@ -7,8 +7,11 @@ Hai Phong), not thousands; people in persons.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -27,6 +30,67 @@ from schemerisk.model.layout import (
     offsets,
 )
 from schemerisk.scenario.types import Scenario
+
+
+class _DaskOnlyOnceImported:
+    """xarray's record of dask as a duck-array module, without importing dask.
+
+    xarray (``namedarray.pycompat``) imports dask to ask whether new data is a
+    dask array, which adds ~1 s of imports to ``schemerisk project``. Data can
+    only be a dask array once ``dask.array`` has been imported, so the answer
+    is the same when the type is looked up in :data:`sys.modules`; the module
+    and its version are imported when asked for, as before.
+    """
+
+    @property
+    def type(self) -> tuple[type, ...]:
+        array = sys.modules.get("dask.array")
+        return (array.Array,) if array is not None and hasattr(array, "Array") else ()
+
+    @property
+    def module(self) -> Any:
+        return self._record().module
+
+    @property
+    def version(self) -> Any:
+        return self._record().version
+
+    @property
+    def available(self) -> bool:
+        return importlib.util.find_spec("dask") is not None
+
+    def _record(self) -> Any:
+        from xarray.namedarray.pycompat import DuckArrayModule
+
+        return DuckArrayModule("dask")
+
+
+def _ask_xarray_not_to_import_dask() -> None:
+    """Let xarray look for dask arrays without importing dask (issue 13: start-up).
+
+    Installs :class:`_DaskOnlyOnceImported` unless xarray has looked dask up
+    already, and answers xarray's "is this a dask collection?" with False
+    until dask is imported (nothing can be one before). Both are private
+    parts of xarray: with another xarray, nothing is changed.
+    """
+    try:
+        from xarray.namedarray import pycompat, utils
+    except ImportError:  # another xarray: it imports dask as it wishes
+        return
+    cache = getattr(pycompat, "_cached_duck_array_modules", None)
+    if isinstance(cache, dict) and "dask" not in cache:
+        cache["dask"] = _DaskOnlyOnceImported()
+    asks = getattr(utils, "is_dask_collection", None)
+    if callable(asks) and not getattr(asks, "_schemerisk_lazy", False):
+
+        def is_dask_collection(x: object) -> bool:
+            return "dask" in sys.modules and bool(asks(x))
+
+        is_dask_collection._schemerisk_lazy = True  # type: ignore[attr-defined]
+        utils.is_dask_collection = is_dask_collection  # type: ignore[assignment]
+
+
+_ask_xarray_not_to_import_dask()
 
 DRAW = "draw"
 CURRENCY = "{currency}"
