@@ -805,13 +805,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     _, space = _load_study(args)
     with contextlib.ExitStack() as stack:
-        out = _reserve(
+        tables = _reserve(
             stack, args.csv, args.overwrite, "tables", "--csv", tables=["sobol_indices.csv"]
         )
-        return _sensitivity(args, space, out)
+        return _sensitivity(args, space, tables)
 
 
-def _sensitivity(args: argparse.Namespace, space, out) -> int:  # type: ignore[no-untyped-def]
+def _sensitivity(args: argparse.Namespace, space, tables) -> int:  # type: ignore[no-untyped-def]
     from schemerisk.analysis.sensitivity import OUTPUT_LABELS
 
     res = _sobol(args, space, args.second_order)
@@ -831,10 +831,12 @@ def _sensitivity(args: argparse.Namespace, space, out) -> int:  # type: ignore[n
                 f"{t.input.values[i]!s:<58}{float(t.S1[i]):>10.3f} +- {float(t.S1_conf[i]):.3f}"
                 f"{float(t.ST[i]):>10.3f} +- {float(t.ST_conf[i]):.3f}"
             )
-    if out is not None:
-        frame = ind[["S1", "S1_conf", "ST", "ST_conf"]].to_dataframe()
-        for path in out.write_tables({"sobol_indices.csv": frame}):
-            print(f"\nwrote {path}", file=sys.stderr)
+    if tables is not None:
+        from schemerisk.io import to_long_frame
+
+        frame = to_long_frame(ind[["S1", "S1_conf", "ST", "ST_conf"]])  # the long CSV format
+        for path in tables.write_tables({"sobol_indices.csv": frame}, index=False):
+            print(f"\nwrote {args.csv / path.name}", file=sys.stderr)
     return 0
 
 
@@ -1007,7 +1009,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"warning: {w}", file=sys.stderr)
     print(f"\nwrote {args.output}", file=sys.stderr)
     for path in written:
-        print(f"wrote {path}", file=sys.stderr)
+        print(f"wrote {args.csv / path.name}", file=sys.stderr)
     return _unknown_verdict(
         study.risk.table["n_unknown"], study.risk.n_draws, lambda: _suspects_of(study.cube)
     )

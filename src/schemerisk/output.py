@@ -574,9 +574,9 @@ def _write_csv(frame: pd.DataFrame, path: Path, index: bool) -> None:
     escape_formulas(frame).to_csv(path, index=index)
 
 
-def _table_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
+def _table_writer(frame: pd.DataFrame, index: bool) -> Callable[[Path], None]:
     def write(path: Path) -> None:
-        _write_csv(frame, path, index=True)
+        _write_csv(frame, path, index=index)
 
     return write
 
@@ -668,7 +668,7 @@ class Reservation:
         )
         return self.target
 
-    def write_tables(self, frames: Mapping[str, pd.DataFrame]) -> list[Path]:
+    def write_tables(self, frames: Mapping[str, pd.DataFrame], index: bool = True) -> list[Path]:
         """Write CSV tables (with their index) into the reserved folder.
 
         Each table is checked like a destination of its own: an existing file of
@@ -679,6 +679,8 @@ class Reservation:
         ----------
         frames : mapping of str to pandas.DataFrame
             File name (``*.csv``) to table.
+        index : bool
+            Write each table's index as its first columns.
 
         Returns
         -------
@@ -694,7 +696,7 @@ class Reservation:
             path = folder / name
             clean_leftovers(path)  # the folder's lock is held: no other writer is here
             self._check_table(path)
-            out.append(write_aside(path, _table_writer(frame), self.option))
+            out.append(write_aside(path, _table_writer(frame, index), self.option))
         self.written.extend(out)
         return out
 
