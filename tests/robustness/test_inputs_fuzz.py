@@ -37,7 +37,7 @@ from tests.robustness.inputs_support import (
 #: Examples per test: a few dozen in the suite (reading a distributions file fits quantiles, a
 #: valid scenario is projected: 0.1-0.5 s an example); set SCHEMERISK_FUZZ_EXAMPLES=2000 for a
 #: deeper search.
-EXAMPLES = int(os.environ.get("SCHEMERISK_FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("SCHEMERISK_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
