@@ -80,7 +80,7 @@ def suggest(name: str, valid: Iterable[str]) -> str:
     str
         ``"; did you mean 'x'?"`` when a close match exists, otherwise ``""``.
     """
-    options = sorted(set(valid))
+    options = sorted({v for v in valid if isinstance(v, str)})  # a file's keys may be numbers
     close = difflib.get_close_matches(name, options, n=3, cutoff=0.6)
     if not close:
         return ""
