@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from schemerisk.analysis.risk import DEFICIT_SIZES
 from schemerisk.analysis.sensitivity import OUTPUT_LABELS
 from schemerisk.analysis.study import Study
 from schemerisk.io import atomic_path
@@ -85,6 +86,10 @@ def _millions(x: float) -> str:
     return f"{x / 1e6:,.1f}" if np.isfinite(x) else "-"
 
 
+def _percent(x: float) -> str:
+    return f"{x:.1%}" if np.isfinite(x) else "-"
+
+
 def key_messages(study: Study) -> list[str]:
     """The report's headline findings in plain words."""
     t = study.risk.table
@@ -102,8 +107,10 @@ def key_messages(study: Study) -> list[str]:
         f"under the uncertainty described, the chance of a deficit in {last} is {p_last:.0%} "
         f"(95 % interval {lo:.0%} to {hi:.0%}).",
         f"The chance of at least one deficit between {int(years[0])} and {last} is {float(pa.p):.0%}.",
-        f"In the worst 5 % of outcomes the {last} deficit averages {_millions(es)} million {cur} "
-        f"({float(t.expected_shortfall_share.sel(year=last)):.0%} of premium revenue).",
+        f"In the worst 5 % of outcomes the {last} deficit averages {_millions(es)} million {cur}, "
+        f"a surplus counting as zero ({float(t.expected_shortfall_share.sel(year=last)):.0%} of "
+        f"premium revenue); over all outcomes it averages "
+        f"{_millions(float(t.expected_deficit.sel(year=last)))} million {cur}.",
         f"To keep the chance of a deficit in {last} at or below {study.risk.level:.0%}, all premiums would "
         f"have to be {k:.2f} times the plan.",
     ]
@@ -119,17 +126,26 @@ def key_messages(study: Study) -> list[str]:
 
 
 def _scenario_summary(study: Study) -> str:
+    """The scenario's categories and the plan's projection: every number read off the projection.
+
+    Shares, members and premiums are what the model used (after any coverage target), not the
+    scenario file's inputs; the plan's table has years as rows, so a long horizon makes it longer,
+    never wider.
+    """
     sc, det = study.scenario, study.deterministic
-    y0, y1 = int(det.year.values[0]), int(det.year.values[-1])
+    years = [int(y) for y in det.year.values]
+    y0, y1 = years[0], years[-1]
     rows = []
     for c in sc.categories:
-        m = det.members.sel(category=c.name)
-        prem = det.premium.sel(category=c.name)
+        at = {"category": c.name}
+        share = det.insured_share.sel(at)
+        m = det.members.sel(at)
+        prem = det.premium.sel(at)
         rows.append(
             (
                 c.label,
-                f"{float(det.population.sel(category=c.name, year=y0)):,.0f}",
-                f"{c.insured_share.values[0]:.1%} / {c.insured_share.values[-1]:.1%}",
+                f"{float(det.population.sel(at).sel(year=y0)):,.0f}",
+                f"{float(share.sel(year=y0)):.1%} / {float(share.sel(year=y1)):.1%}",
                 f"{float(m.sel(year=y0)):,.0f} / {float(m.sel(year=y1)):,.0f}",
                 f"{float(prem.sel(year=y0)):,.0f} / {float(prem.sel(year=y1)):,.0f}",
                 "yes" if c.outpatient_cover else "inpatient only",
@@ -146,24 +162,34 @@ def _scenario_summary(study: Study) -> str:
         ],
         rows,
     )
+    cur = sc.currency
     bal = _table(
-        ["", *[str(int(y)) for y in det.year.values]],
         [
-            [
-                f"Premium revenue (million {sc.currency})",
-                *[_millions(v) for v in det.premium_revenue.values],
-            ],
-            [
-                f"Total expenditure (million {sc.currency})",
-                *[_millions(v) for v in det.total_expenditure.values],
-            ],
-            [f"Balance (million {sc.currency})", *[_millions(v) for v in det.balance.values]],
+            "Year",
+            "Members (thousands)",
+            f"Premium revenue (M {cur})",
+            f"Total expenditure (M {cur})",
+            f"Balance (M {cur})",
+            "Balance, % of revenue",
+        ],
+        [
+            (
+                str(y),
+                f"{float(det.total_members.sel(year=y)) / 1e3:,.1f}",
+                _millions(float(det.premium_revenue.sel(year=y))),
+                _millions(float(det.total_expenditure.sel(year=y))),
+                _millions(float(det.balance.sel(year=y))),
+                _percent(float(det.balance_share_of_revenue.sel(year=y))),
+            )
+            for y in years
         ],
     )
+    population = float(det.total_population.sel(year=y0))
     return (
         f"<p>{_e(sc.title or sc.name)}: base year {sc.base_year}, projected to {y1}; population "
-        f"{sc.demography.population:,.0f}; {len(sc.categories)} population categories; {len(sc.services)} health "
-        f"services. Amounts in {_e(sc.currency)}.</p>{cats}<h3>The plan, every assumption at its base value</h3>{bal}"
+        f"{population:,.0f} in {y0}; {len(sc.categories)} population categories; {len(sc.services)} health "
+        f"services. Amounts in {_e(cur)}; insured shares, members and premiums are the model's own "
+        f"(after any coverage target).</p>{cats}<h3>The plan, every assumption at its base value</h3>{bal}"
     )
 
 
@@ -181,7 +207,7 @@ def _risk_table(study: Study) -> str:
                 f"{float(r.p_deficit_lower):.1%} to {float(r.p_deficit_upper):.1%}",
                 _millions(float(r.expected_deficit)),
                 _millions(float(r.expected_shortfall)),
-                f"{float(r.expected_shortfall_share):.1%}",
+                _percent(float(r.expected_shortfall_share)),
                 f"{float(r.required_premium_multiplier):.3f}",
             )
         )
@@ -191,13 +217,13 @@ def _risk_table(study: Study) -> str:
             "P(deficit)",
             "Monte Carlo s.e.",
             "Wilson 95 % interval",
-            f"Expected deficit if any (M {cur})",
-            f"Expected shortfall 95 % (M {cur})",
-            "ES as % of revenue",
+            f"Expected deficit (M {cur})",
+            f"Worst-5 % average (M {cur})",
+            "Worst-5 % average, % of revenue",
             f"Premium multiplier for P <= {study.risk.level:.0%}",
         ],
         rows,
-    )
+    ) + "".join(f'<p class="small">{_e(d)}</p>' for d in DEFICIT_SIZES.values())
 
 
 def _inputs_table(study: Study) -> str:
