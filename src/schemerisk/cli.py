@@ -42,10 +42,36 @@ def _level_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _horizon_arg(p: argparse.ArgumentParser) -> None:
+def _horizon_arg(p: argparse.ArgumentParser, help_prefix: str = "") -> None:
     p.add_argument(
-        "--horizon", type=int, help="years after the base year (default: the scenario's own)"
+        "--horizon",
+        type=int,
+        help=f"{help_prefix}years after the base year (default: the scenario's own)",
     )
+    _extend_arg(p)
+
+
+def _extend_arg(p: argparse.ArgumentParser) -> None:
+    from schemerisk.scenario.types import AMOUNT_RULES
+
+    p.add_argument(
+        "--extend",
+        choices=AMOUNT_RULES,
+        default="real",
+        help="past the scenario's last year, flat premiums and subsidy amounts keep their real "
+        "value, indexed to domestic prices (real, the default), or their last nominal value "
+        "(nominal); shares and rates hold either way",
+    )
+
+
+def _extended(sc, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The scenario over ``--horizon`` years, by the ``--extend`` rule (itself when none is given)."""
+    horizon = getattr(args, "horizon", None)
+    if horizon is None:
+        return sc
+    if horizon < 0:
+        raise CliError(f"--horizon must be 0 or more, got {horizon}")
+    return sc.with_horizon(horizon, amounts=getattr(args, "extend", "real"))
 
 
 def _output_arg(p: argparse.ArgumentParser) -> None:
@@ -61,11 +87,9 @@ def cmd_project(args: argparse.Namespace) -> int:
     from schemerisk.reports.tables import format_sheet_c
     from schemerisk.scenario import load_scenario
 
-    sc = load_scenario(args.scenario)
+    sc = _extended(load_scenario(args.scenario), args)
     _check_output(args.output)
-    if args.horizon is not None and args.horizon < 0:
-        raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
-    ds = project(sc, horizon=args.horizon)
+    ds = project(sc)
     print(format_sheet_c(ds, scale=args.scale))
     if args.output:
         write_dataset(ds, args.output)
@@ -140,7 +164,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from schemerisk.uncertainty.montecarlo import balance_summary, run_design
     from schemerisk.uncertainty.sampling import unit_design
 
-    _, space = _bound_space(args.scenario, args.distributions, args.horizon)
+    _, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
     _check_output(args.output)
     if args.draws < 1:
         raise CliError(f"-n must be at least 1, got {args.draws}")
@@ -373,7 +397,7 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise CliError(
             f"{args.source}: give either a cube alone, or a scenario and its distributions"
         )
-    sc, space = _bound_space(args.source, args.distributions, args.horizon)
+    sc, space = _bound_space(args.source, args.distributions, args.horizon, args.extend)
     _check_output(args.output)
     draws = args.draws if args.draws is not None else 100_000
     if draws < 1:
@@ -396,7 +420,9 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return cube
 
 
-def _bound_space(scenario: str, distributions: str, horizon: int | None):  # type: ignore[no-untyped-def]
+def _bound_space(  # type: ignore[no-untyped-def]
+    scenario: str, distributions: str, horizon: int | None, extend: str = "real"
+):
     """Load a scenario (extended to ``horizon``) and bind its distributions, before any work."""
     from schemerisk.model import compile_inputs
     from schemerisk.scenario import load_scenario
@@ -406,14 +432,14 @@ def _bound_space(scenario: str, distributions: str, horizon: int | None):  # typ
     if horizon is not None:
         if horizon < 0:
             raise CliError(f"--horizon must be 0 or more, got {horizon}")
-        sc = sc.with_horizon(horizon)
+        sc = sc.with_horizon(horizon, amounts=extend)
     return sc, load_space(distributions, sc, compile_inputs(sc))
 
 
 def _load_study(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Scenario and distributions of a study command, validated before any work."""
 
-    sc, space = _bound_space(args.scenario, args.distributions, args.horizon)
+    sc, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
     if args.base_samples < 2:
         raise CliError(f"-N must be at least 2, got {args.base_samples}")
     return sc, space
@@ -573,11 +599,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.output.suffix.lower() not in (".html", ".htm"):
         raise CliError(f"{args.output}: the report is an HTML page; give a name ending in .html")
-    sc = load_scenario(args.scenario)
-    if args.horizon is not None:
-        if args.horizon < 0:
-            raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
-        sc = sc.with_horizon(args.horizon)
+    sc = _extended(load_scenario(args.scenario), args)
     dist = args.distributions if args.distributions is not None else sc.name
     try:
         space = load_space(dist, sc, compile_inputs(sc))
@@ -751,11 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sampler", choices=["mc", "lhs", "sobol"], help="with a scenario: the design (default mc)"
     )
-    p.add_argument(
-        "--horizon",
-        type=int,
-        help="with a scenario: years after the base year (default: the scenario's own)",
-    )
+    _horizon_arg(p, "with a scenario: ")
     p.add_argument("--threads", type=int, help="with a scenario: numba threads (default: all)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.add_argument(

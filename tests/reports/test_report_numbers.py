@@ -20,6 +20,7 @@ import xarray as xr
 from schemerisk.analysis.study import Study, run_study
 from schemerisk.model import project
 from schemerisk.reports.html import render_html
+from schemerisk.scenario import Scenario, load_scenario
 from schemerisk.scenario.builtin import builtin_names
 
 #: every built-in scenario that has a built-in distributions file of the same name
@@ -32,12 +33,17 @@ def test_every_worked_scenario_is_covered() -> None:
     assert len(WORKED) >= 4 and "khanh_hoa_2020_2030" in WORKED
 
 
-@pytest.fixture(scope="module", params=WORKED)
-def made(request: pytest.FixtureRequest) -> tuple[str, Study, ET.Element]:
-    name = request.param
-    study = run_study(name, name, n=N, n_sobol=N_SOBOL, seed=SEED, progress=False)
+#: (scenario, horizon): every worked scenario over its own years, and Hai Phong extended past them
+CASES = [(name, None) for name in WORKED] + [("hai_phong_1993_1997", 8)]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c[0]}-{c[1] or 'own'}")
+def made(request: pytest.FixtureRequest) -> tuple[Scenario, Study, ET.Element]:
+    name, horizon = request.param
+    study = run_study(name, name, n=N, n_sobol=N_SOBOL, seed=SEED, horizon=horizon, progress=False)
     tree = html5lib.parse(render_html(study), treebuilder="etree", namespaceHTMLElements=False)
-    return name, study, tree
+    sc = load_scenario(name)
+    return (sc if horizon is None else sc.with_horizon(horizon)), study, tree
 
 
 def _text(el: ET.Element) -> str:
@@ -70,9 +76,9 @@ def fmt_millions(x: float) -> str:
     return f"{x / 1e6:,.1f}"
 
 
-def test_scenario_tables_are_the_projection(made: tuple[str, Study, ET.Element]) -> None:
-    name, _study, tree = made
-    det = project(name)  # a projection made here, not the study's
+def test_scenario_tables_are_the_projection(made: tuple[Scenario, Study, ET.Element]) -> None:
+    sc, _study, tree = made
+    det = project(sc)  # a projection made here, not the study's
     years = [int(y) for y in det.year.values]
     y0, y1 = years[0], years[-1]
     cats, plan = section_tables(tree, "scenario")[:2]
@@ -137,7 +143,7 @@ def _risk_by_brute_force(cube: xr.Dataset, t: int) -> dict[str, float]:
     }
 
 
-def test_risk_table_is_the_draws(made: tuple[str, Study, ET.Element]) -> None:
+def test_risk_table_is_the_draws(made: tuple[Scenario, Study, ET.Element]) -> None:
     _, study, tree = made
     (table,) = section_tables(tree, "risk")
     head, rows = read_table(table)
@@ -150,3 +156,18 @@ def test_risk_table_is_the_draws(made: tuple[str, Study, ET.Element]) -> None:
         assert row[col["Expected deficit"]] == fmt_millions(want["mean_deficit"])
         assert row[col["Worst-5 % average"]] == fmt_millions(want["es"])
         assert row[col["Worst-5 % average, % of revenue"]] == f"{want['es_share']:.1%}"
+
+
+def test_the_report_states_how_the_horizon_was_extended(
+    made: tuple[Scenario, Study, ET.Element],
+) -> None:
+    sc, _study, tree = made
+    notes = [_text(p) for p in tree.iter("p") if p.get("id") == "extension"]
+    if sc.extension:
+        assert notes == [
+            "1998-2001 extend the scenario: flat premiums and subsidy amounts indexed "
+            "to domestic prices (the scenario's own inflation path), shares and rates hold their "
+            "1997 values (paths written as targets follow them)."
+        ]
+    else:
+        assert notes == []

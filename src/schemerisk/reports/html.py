@@ -44,6 +44,7 @@ figure img { max-width: 100%; height: auto; border: 1px solid #e3e7ec; }
 figcaption { font-size: 0.88em; color: #555; margin-top: 4px; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
 .small { font-size: 0.85em; color: #555; }
+.note { background: #f3f6f0; border-left: 5px solid #5a8a3a; padding: 6px 14px; }
 code { font-size: 0.92em; }
 """
 
@@ -185,11 +186,12 @@ def _scenario_summary(study: Study) -> str:
         ],
     )
     population = float(det.total_population.sel(year=y0))
+    extension = f'<p class="note" id="extension">{_e(sc.extension)}</p>' if sc.extension else ""
     return (
         f"<p>{_e(sc.title or sc.name)}: base year {sc.base_year}, projected to {y1}; population "
         f"{population:,.0f} in {y0}; {len(sc.categories)} population categories; {len(sc.services)} health "
         f"services. Amounts in {_e(cur)}; insured shares, members and premiums are the model's own "
-        f"(after any coverage target).</p>{cats}<h3>The plan, every assumption at its base value</h3>{bal}"
+        f"(after any coverage target).</p>{extension}{cats}<h3>The plan, every assumption at its base value</h3>{bal}"
     )
 
 
