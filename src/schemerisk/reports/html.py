@@ -23,7 +23,7 @@ from schemerisk.reports import charts
 
 _CSS = """
 body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif; color: #1b1b1b; margin: 0; background: #f5f6f8; }
-main { max-width: 1100px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; box-sizing: border-box; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; color: #123e6b; }
 h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 2px solid #1f5fa8; padding-bottom: 4px; color: #123e6b; }
 h3 { font-size: 1.05em; margin-top: 1.2em; }
@@ -31,21 +31,38 @@ p.lead { font-size: 1.05em; color: #444; }
 .key { background: #eef4fb; border-left: 5px solid #1f5fa8; padding: 10px 16px; margin: 16px 0; }
 .key li { margin: 6px 0; }
 .warn { background: #fff6e5; border-left: 5px solid #d08a00; padding: 8px 14px; margin: 12px 0; font-size: 0.92em; }
-table { border-collapse: collapse; margin: 10px 0 16px; font-size: 0.9em; }
-.wide { overflow-x: auto; }
-.wide table { width: 100%; table-layout: fixed; }
-td { overflow-wrap: anywhere; }
-td:first-child { overflow-wrap: normal; white-space: nowrap; }
+.note { background: #f3f6f0; border-left: 5px solid #5a8a3a; padding: 6px 14px; }
+.flag { color: #a33a00; font-weight: bold; }
+.box { overflow-x: auto; max-width: 100%; margin: 10px 0 16px; }
+table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #cfd6de; padding: 4px 8px; text-align: right; }
-th { background: #e8eef5; }
+td { white-space: nowrap; font-variant-numeric: tabular-nums; }
+th { background: #e8eef5; vertical-align: bottom; }
 td.l, th.l { text-align: left; }
+td.t { white-space: normal; min-width: 12em; overflow-wrap: anywhere; }
 figure { margin: 12px 0 20px; }
-figure img { max-width: 100%; height: auto; border: 1px solid #e3e7ec; }
+figure img, figure svg { max-width: 100%; height: auto; border: 1px solid #e3e7ec; }
 figcaption { font-size: 0.88em; color: #555; margin-top: 4px; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+.grid > figure { min-width: 0; }
 .small { font-size: 0.85em; color: #555; }
-.note { background: #f3f6f0; border-left: 5px solid #5a8a3a; padding: 6px 14px; }
 code { font-size: 0.92em; }
+@media (max-width: 900px) {
+  main { padding: 16px 14px 32px; }
+  .grid { grid-template-columns: 1fr; }
+}
+@page { size: A4 portrait; margin: 14mm 12mm; }
+@page wide { size: A4 landscape; margin: 12mm; }
+@media print {
+  body { background: #fff; font-size: 10pt; }
+  main { max-width: none; padding: 0; }
+  .box { overflow: visible; }
+  .landscape { page: wide; }
+  table { font-size: 8.5pt; }
+  h2, h3 { break-after: avoid; }
+  figure, tr, .key, .warn, .note { break-inside: avoid; }
+  a.download { display: none; }
+}
 """
 
 
@@ -53,19 +70,29 @@ def _e(x: object) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[object]], left: int = 1) -> str:
-    head = "".join(
-        f'<th class="l">{_e(h)}</th>' if i < left else f"<th>{_e(h)}</th>"
-        for i, h in enumerate(header)
-    )
+def _table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    left: int = 1,
+    wrap: Sequence[int] = (),
+) -> str:
+    """An HTML table in a box that scrolls sideways when the table is wider than the page.
+
+    The first ``left`` columns are left-aligned; only the columns in ``wrap`` (text: notes,
+    sources) may break across lines, so a number is never split.
+    """
+
+    def cls(i: int) -> str:
+        names = (["l"] if i < left or i in wrap else []) + (["t"] if i in wrap else [])
+        return f' class="{" ".join(names)}"' if names else ""
+
+    head = "".join(f"<th{cls(i)}>{_e(h)}</th>" for i, h in enumerate(header))
     body = []
     for row in rows:
-        cells = "".join(
-            f'<td class="l">{_e(c)}</td>' if i < left else f"<td>{_e(c)}</td>"
-            for i, c in enumerate(row)
-        )
+        cells = "".join(f"<td{cls(i)}>{_e(c)}</td>" for i, c in enumerate(row))
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f'<div class="box">{table}</div>'  # a wide table scrolls inside its box
 
 
 def _figure(fig: Figure, caption: str, alt: str) -> str:
@@ -162,6 +189,7 @@ def _scenario_summary(study: Study) -> str:
             "Outpatient cover",
         ],
         rows,
+        wrap=(0,),
     )
     cur = sc.currency
     bal = _table(
@@ -244,6 +272,7 @@ def _inputs_table(study: Study) -> str:
         ["Entry", "Scenario input", "Applied as", "In time", "Distribution", "Source / rationale"],
         rows,
         6,
+        wrap=(5,),
     )
 
 
@@ -314,7 +343,7 @@ def _provenance(study: Study) -> str:
             if str(k).startswith("version_")
         ],
     ]
-    return _table(["", ""], rows, 2)
+    return _table(["", ""], rows, 1, wrap=(1,))
 
 
 def render_html(study: Study) -> str:
@@ -409,8 +438,10 @@ horizon: {float(study.risk.p_any_deficit.p):.1%} (95 % interval {float(study.ris
 {fig_years}
 <h2 id="priorities">5. Which data to collect first</h2>
 {_priorities_section(study)}
+<div class="landscape">
 <h2 id="inputs">6. The uncertain assumptions</h2>
 {_inputs_table(study)}
+</div>
 <h2 id="provenance">7. Provenance</h2>
 {_provenance(study)}
 <p class="small">Made with schemerisk. Outputs named {_e(", ".join(OUTPUT_LABELS.values()))} are analysed.</p>
