@@ -198,6 +198,49 @@ def test_inputs_section_lists_every_uncertain_input(tree: ET.Element, study: Stu
     assert [r[1] for r in rows] == [e.slot.path for e in study.space.entries]
 
 
+def test_what_was_assumed_shows_the_plan_against_the_distribution_as_written(
+    tree: ET.Element, study: Study
+) -> None:
+    (table,) = _find_all(_section(tree, "inputs"), "table")
+    rows = {r[0]: r for r in _rows(table)}
+    # the distributions file writes domestic inflation as {lognormal, p05: 0.06, p95: 0.45}
+    # against the scenario's 15 %/yr, and the admission rate as a PERT (0.065, 0.0713, 0.085)
+    # against the scenario's 0.08: the user's own numbers, not the fitted parameters
+    assert rows["domestic_inflation"][2:6] == ["0.15", "0.06", "0.164 (median)", "0.45"]
+    assert rows["admission_rate"][2] == "0.08"
+    assert rows["admission_rate"][4] == "0.0713 (mode)"
+    pert = stats.beta(1 + 4 * (0.0713 - 0.065) / 0.02, 1 + 4 * (0.085 - 0.0713) / 0.02)
+    assert rows["admission_rate"][3] == f"{0.065 + 0.02 * pert.ppf(0.05):.3g}"
+    assert rows["admission_rate"][5] == f"{0.065 + 0.02 * pert.ppf(0.95):.3g}"
+    assert rows["admission_rate"][7].startswith("no: at the 97% point")  # 0.08 > p95 = 0.0790
+    assert rows["domestic_inflation"][7].startswith("yes")
+    # voluntary uptake multiplies the plan's shares: plan x1, PERT (0.25, 0.5, 1)
+    assert rows["voluntary_uptake_farmers"][2] == "x1 (multiplier)"
+    assert rows["voluntary_uptake_farmers"][7].startswith("no")
+    # the printed percentiles are those of the draws (2000 draws: the share below the 5 %
+    # point has s.d. 0.5 %; +-2.5 % covers that and rounding to three figures)
+    for e in study.space.entries:
+        col = study.cube[f"input_{e.name}"].values.ravel()
+        for k, p in ((3, 0.05), (5, 0.95)):
+            assert abs(np.mean(col <= float(rows[e.name][k].replace(",", ""))) - p) < 0.025, e.name
+    # every row has its small plot, with the plan marked by a line
+    svgs = [svg for svg in table.iter() if svg.tag.endswith("svg")]
+    assert len(svgs) == len(study.space.entries)
+    assert all(any(el.tag.endswith("line") for el in svg.iter()) for svg in svgs)
+
+
+def test_key_findings_say_why_the_fan_is_away_from_the_plan(tree: ET.Element, study: Study) -> None:
+    key = tree.find(".//div[@class='key']")
+    assert key is not None
+    items = [_text(li) for li in key.iter("li")]
+    bal = study.cube.balance.sel(year=1997).values
+    plan = float(study.deterministic.balance.sel(year=1997))
+    assert plan > 0 > np.median(bal)  # the plan in surplus, most projections in deficit
+    (why,) = [i for i in items if "not centred on the plan" in i]
+    assert f"lies above {np.mean(bal < plan):.0%} of the projections" in why
+    assert "how much more the insured use services (plan 1, mode 1.12)" in why
+
+
 def test_provenance_gives_seed_n_and_versions(tree: ET.Element, study: Study) -> None:
     (table,) = _find_all(_section(tree, "provenance"), "table")
     prov = {r[0]: r[1] for r in _rows(table)}

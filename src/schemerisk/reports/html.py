@@ -20,6 +20,13 @@ from schemerisk.analysis.sensitivity import OUTPUT_LABELS
 from schemerisk.analysis.study import Study
 from schemerisk.io import atomic_path
 from schemerisk.reports import charts
+from schemerisk.reports.assumptions import (
+    assumptions,
+    density_svg,
+    number,
+    off_plan_sentence,
+    plan_text,
+)
 
 _CSS = """
 body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif; color: #1b1b1b; margin: 0; background: #f5f6f8; }
@@ -33,6 +40,7 @@ p.lead { font-size: 1.05em; color: #444; }
 .warn { background: #fff6e5; border-left: 5px solid #d08a00; padding: 8px 14px; margin: 12px 0; font-size: 0.92em; }
 .note { background: #f3f6f0; border-left: 5px solid #5a8a3a; padding: 6px 14px; }
 .flag { color: #a33a00; font-weight: bold; }
+svg.dist { display: block; }
 .box { overflow-x: auto; max-width: 100%; margin: 10px 0 16px; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #cfd6de; padding: 4px 8px; text-align: right; }
@@ -134,6 +142,14 @@ def key_messages(study: Study) -> list[str]:
         f"With every assumption at its planned value the balance in {last} is {_millions(det)} million {cur}; "
         f"under the uncertainty described, the chance of a deficit in {last} is {p_last:.0%} "
         f"(95 % interval {lo:.0%} to {hi:.0%}).",
+    ]
+    # why the fan and the plan disagree, right after the sentence that shows they do
+    off = off_plan_sentence(
+        study.deterministic, study.cube, assumptions(study.space), study.scenario.currency
+    )
+    if off:
+        msgs.append(off)
+    msgs += [
         f"The chance of at least one deficit between {int(years[0])} and {last} is {float(pa.p):.0%}.",
         f"In the worst 5 % of outcomes the {last} deficit averages {_millions(es)} million {cur}, "
         f"a surplus counting as zero ({float(t.expected_shortfall_share.sel(year=last)):.0%} of "
@@ -257,22 +273,56 @@ def _risk_table(study: Study) -> str:
 
 
 def _inputs_table(study: Study) -> str:
-    rows = [
-        (
-            e.name,
-            e.slot.path,
-            e.apply.value,
-            e.time.value + (f" (persistence {e.persistence:g})" if e.persistence else ""),
-            e.marginal.describe(),
-            e.note,
-        )
-        for e in study.space.entries
+    """What was assumed: each input's plan against its distribution, in the user's units."""
+    rows = assumptions(study.space)
+    head = [
+        "Input",
+        "Scenario input",
+        "Plan",
+        "5 %",
+        "Mode or median",
+        "95 %",
+        "Distribution (plan marked)",
+        "Plan in the central 90 %?",
+        "In time",
+        "Source / rationale",
     ]
-    return _table(
-        ["Entry", "Scenario input", "Applied as", "In time", "Distribution", "Source / rationale"],
-        rows,
-        6,
-        wrap=(5,),
+    body = []
+    for a in rows:
+        e = a.entry
+        flag = (
+            f'<span class="flag">no: at the {a.plan_percentile:.0%} point</span>'
+            if a.outside
+            else f"yes ({a.plan_percentile:.0%} point)"
+        )
+        cells = [
+            f'<td class="l">{_e(e.name)}</td>',
+            f'<td class="l">{_e(e.slot.path)}</td>',
+            f"<td>{_e(plan_text(a))}</td>",
+            f"<td>{_e(number(a.p05))}</td>",
+            f"<td>{_e(number(a.centre))} ({a.centre_kind})</td>",
+            f"<td>{_e(number(a.p95))}</td>",
+            f'<td class="l">{density_svg(a)}</td>',
+            f'<td class="l">{flag}</td>',
+            f'<td class="l">{_e(e.time.value)}'
+            + (f" (persistence {e.persistence:g})" if e.persistence else "")
+            + "</td>",
+            f'<td class="l t">{_e(e.note)}</td>',
+        ]
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    th = "".join(
+        f'<th class="l">{_e(h)}</th>' if i in (0, 1, 6, 7, 8, 9) else f"<th>{_e(h)}</th>"
+        for i, h in enumerate(head)
+    )
+    n_out = sum(a.outside for a in rows)
+    return (
+        f"<p>Each uncertain input: the plan's value (for a multiplier or a shift of the plan, 1 or "
+        f"0), and the distribution as the 5th percentile, the mode as written (PERT, triangular) "
+        f"or the median, and the 95th percentile, in the units of the distributions file. In the "
+        f"plots the shaded band is the central 90 % and the vertical line the plan's value. "
+        f"{n_out} of {len(rows)} plans lie outside the central 90 % of their distribution.</p>"
+        f'<div class="box"><table><thead><tr>{th}</tr></thead><tbody>{"".join(body)}</tbody>'
+        "</table></div>"
     )
 
 
@@ -439,7 +489,7 @@ horizon: {float(study.risk.p_any_deficit.p):.1%} (95 % interval {float(study.ris
 <h2 id="priorities">5. Which data to collect first</h2>
 {_priorities_section(study)}
 <div class="landscape">
-<h2 id="inputs">6. The uncertain assumptions</h2>
+<h2 id="inputs">6. What was assumed</h2>
 {_inputs_table(study)}
 </div>
 <h2 id="provenance">7. Provenance</h2>
