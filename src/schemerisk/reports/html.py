@@ -6,6 +6,7 @@ style sheet is inline. It is valid HTML5 (checked by a strict parser in the test
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import html
 from collections.abc import Iterable, Sequence
@@ -103,10 +104,20 @@ def _table(
     return f'<div class="box">{table}</div>'  # a wide table scrolls inside its box
 
 
-def _figure(fig: Figure, caption: str, alt: str) -> str:
-    uri = charts.figure_to_data_uri(fig)  # a bare Figure: no pyplot state to close
+def _figure(fig: Figure, caption: str, alt: str, name: str) -> str:
+    """A figure as inline SVG (crisp in print, its text selectable) with a link to download it.
+
+    ``name`` is the chart's file name (without ``.svg``) and, unique on the page, the prefix of
+    the SVG's ids.
+    """
+    svg = charts.figure_to_svg(fig, name)  # a bare Figure: no pyplot state to close
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_e(alt)}" ', 1)
+    standalone = '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg
+    href = "data:image/svg+xml;base64," + base64.b64encode(standalone.encode("utf-8")).decode()
     return (
-        f'<figure><img src="{uri}" alt="{_e(alt)}"><figcaption>{_e(caption)}</figcaption></figure>'
+        f'<figure id="fig-{_e(name)}">{svg}<figcaption>{_e(caption)} '
+        f'<a class="download" download="{_e(name)}.svg" href="{href}">Download (SVG)</a>'
+        "</figcaption></figure>"
     )
 
 
@@ -411,34 +422,79 @@ def render_html(study: Study) -> str:
     """
     sc, cube, det = study.scenario, study.cube, study.deterministic
     last = int(cube.year.values[-1])
+    share = (100 * cube.balance_share_of_revenue).assign_attrs(
+        long_name="Balance as a share of premium revenue", units="%"
+    )
+    det_share = (100 * det.balance_share_of_revenue).rename("balance_share_of_revenue")
     fig_balance = _figure(
         _axes_figure(lambda ax: charts.fan_chart(cube, "balance", ax=ax, deterministic=det)),
         "Balance of the scheme: the shaded bands hold 30 %, 60 % and 90 % of the projections; the line is the "
         "median, the dashed line the plan with every assumption at its base value.",
         "Fan chart of the scheme's balance by year",
+        "balance_fan",
+    )
+    fig_share = _figure(
+        _axes_figure(
+            lambda ax: charts.fan_chart(
+                cube,
+                share.rename("balance_share_of_revenue"),
+                ax=ax,
+                deterministic=det_share,
+                scale="units",
+            )
+        ),
+        "Balance as a percentage of premium revenue: how far premiums would have to move to close "
+        "the gap, comparable across years and schemes.",
+        "Fan chart of the balance as a share of premium revenue",
+        "balance_share_fan",
     )
     fig_revexp = _figure(
         _axes_figure(lambda ax: charts.revenue_expenditure_chart(cube, ax=ax, deterministic=det)),
         "Premium revenue against total expenditure.",
         "Fan chart of revenue and expenditure",
+        "revenue_expenditure_fan",
     )
     fig_members = _figure(
         _axes_figure(lambda ax: charts.membership_chart(cube, ax=ax, deterministic=det)),
         "Total membership.",
         "Fan chart of membership",
+        "membership_fan",
     )
     fig_prem = _figure(
         _axes_figure(lambda ax: charts.premiums_chart(cube, ax=ax)),
         "Premium per person by category (median and 90 % band).",
         "Premiums by category",
+        "premiums",
+    )
+    fig_p = _figure(
+        _axes_figure(lambda ax: charts.p_deficit_chart(study.risk.table, ax=ax), (7.5, 3.8)),
+        "Probability of a deficit each year; the band is its 95 % (Wilson) interval from the "
+        "Monte Carlo error.",
+        "Line chart of the probability of a deficit by year",
+        "p_deficit",
     )
     ind = study.sobol.indices
+    fig_tornado = ""
+    if study.tornado is not None:
+        labels = {e.name: e.label or e.name.replace("_", " ") for e in study.space.entries}
+        fig_tornado = _figure(
+            _axes_figure(
+                lambda ax: charts.tornado_chart(study.tornado, last, ax=ax, labels=labels),
+                (8.0, 5.6),
+            ),
+            f"The {last} balance computed with the model with each input at its 5th and 95th "
+            "percentile and every other input at its median; the vertical line is every input at "
+            "its median. Correlations between inputs are not imposed here.",
+            f"Tornado diagram of the {last} balance",
+            "tornado",
+        )
     fig_sobol = _figure(
         _axes_figure(
             lambda ax: charts.sobol_chart(ind, output="balance", year=last, ax=ax), (8.0, 5.2)
         ),
         f"Sobol' indices for the {last} balance, with 95 % bootstrap intervals.",
         "Bar chart of Sobol' indices",
+        "sobol_balance",
     )
     fig_sobol_def = _figure(
         _axes_figure(
@@ -446,11 +502,13 @@ def render_html(study: Study) -> str:
         ),
         f"Sobol' indices for the {last} deficit indicator.",
         "Bar chart of Sobol' indices for the deficit",
+        "sobol_deficit",
     )
     fig_years = _figure(
         _axes_figure(lambda ax: charts.sobol_over_years_chart(ind, output="balance", ax=ax)),
         "Total-order indices for the balance, year by year: which assumptions matter more as time goes on.",
         "Line chart of Sobol' indices over the years",
+        "sobol_over_years",
     )
     warn = "".join(f'<div class="warn">{_e(w)}</div>' for w in study.warnings)
     messages = "".join(f"<li>{_e(m)}</li>" for m in key_messages(study))
@@ -474,6 +532,7 @@ cost-sharing and health insurance premium simulation model (Carrin, Ron &amp; Mu
 {_scenario_summary(study)}
 <h2 id="outlook">2. The outlook: fan charts</h2>
 {fig_balance}
+{fig_share}
 <div class="grid">{fig_revexp}{fig_members}</div>
 {fig_prem}
 <h2 id="risk">3. Probability and size of deficits</h2>
@@ -482,7 +541,9 @@ cost-sharing and health insurance premium simulation model (Carrin, Ron &amp; Mu
 computed exactly from the projections, since revenue is proportional to premiums. At least one deficit over the
 horizon: {float(study.risk.p_any_deficit.p):.1%} (95 % interval {float(study.risk.p_any_deficit.lower):.1%} to
 {float(study.risk.p_any_deficit.upper):.1%}).</p>
+{fig_p}
 <h2 id="drivers">4. What drives the risk</h2>
+{fig_tornado}
 {warn}
 <div class="grid">{fig_sobol}{fig_sobol_def}</div>
 {fig_years}
