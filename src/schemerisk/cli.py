@@ -588,28 +588,62 @@ def _open_cube(path: Path, summary_ok: bool = False, lazy: bool = False):  # typ
     return cube
 
 
+def _report_pairs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """(scenario, distributions) pairs of ``schemerisk report``.
+
+    Without ``--distributions`` the positional arguments are ``[SCENARIO [DISTRIBUTIONS]]``;
+    with it, every positional argument is a scenario, given one distributions file for all or
+    one each.
+    """
+    sources = list(args.sources)
+    if args.distributions_for is None:
+        if len(sources) > 2:
+            raise CliError(
+                f"{len(sources)} files given: to compare scenarios, name their distributions with "
+                f"--distributions (one for all, or one per scenario): schemerisk report "
+                f"{' '.join(sources)} --distributions DISTRIBUTIONS -o {args.output}"
+            )
+        scenario = sources[0] if sources else "hai_phong_1993_1997"
+        return [(scenario, sources[1] if len(sources) > 1 else None)]
+    dists = list(args.distributions_for)
+    if not sources:
+        raise CliError("--distributions needs the scenarios to compare before it")
+    if len(dists) == 1:
+        dists = dists * len(sources)
+    if len(dists) != len(sources):
+        raise CliError(
+            f"--distributions takes one file for all the scenarios or one per scenario: "
+            f"{len(sources)} scenarios, {len(dists)} distributions files"
+        )
+    return list(zip(sources, dists, strict=True))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    """``schemerisk report``: Monte Carlo, risk, Sobol' indices and priorities in one HTML page."""
+    """``schemerisk report``: Monte Carlo, risk, Sobol' indices and priorities in one HTML page;
+    with several scenarios, a page comparing them."""
     from schemerisk.analysis.study import run_study
     from schemerisk.analysis.voi import PremiumDecision
     from schemerisk.model import compile_inputs
-    from schemerisk.reports.html import key_messages, write_report, write_tables
+    from schemerisk.reports.html import key_messages, write_comparison, write_report, write_tables
     from schemerisk.scenario import load_scenario
     from schemerisk.uncertainty.space import load_space
 
     if args.output.suffix.lower() not in (".html", ".htm"):
         raise CliError(f"{args.output}: the report is an HTML page; give a name ending in .html")
-    sc = _extended(load_scenario(args.scenario), args)
-    dist = args.distributions if args.distributions is not None else sc.name
-    try:
-        space = load_space(dist, sc, compile_inputs(sc))
-    except FileNotFoundError:
-        if args.distributions is None:
-            raise CliError(
-                f"no built-in distributions file for scenario '{sc.name}'; give one: "
-                f"schemerisk report {args.scenario} DISTRIBUTIONS -o {args.output}"
-            ) from None
-        raise
+    pairs = _report_pairs(args)
+    bound = []
+    for scenario, distributions in pairs:  # every file checked before any work
+        sc = _extended(load_scenario(scenario), args)
+        dist = distributions if distributions is not None else sc.name
+        try:
+            bound.append((sc, load_space(dist, sc, compile_inputs(sc))))
+        except FileNotFoundError:
+            if distributions is None:
+                raise CliError(
+                    f"no built-in distributions file for scenario '{sc.name}'; give one: "
+                    f"schemerisk report {scenario} DISTRIBUTIONS -o {args.output}"
+                ) from None
+            raise
     if args.draws < 10:
         raise CliError(f"-n must be at least 10, got {args.draws}")
     if args.base_samples < 2:
@@ -620,27 +654,38 @@ def cmd_report(args: argparse.Namespace) -> int:
         decision = PremiumDecision(args.deficit_cost, args.surplus_cost)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    study = run_study(
-        sc,
-        space,
-        n=args.draws,
-        n_sobol=args.base_samples,
-        seed=args.seed,
-        sampler=args.sampler,
-        level=args.level,
-        decision=decision,
-        threads=args.threads,
-        progress=False if args.no_progress else None,
-    )
-    write_report(study, args.output)
-    for line in key_messages(study):
-        print(f"- {line}")
-    for w in study.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    studies = [
+        run_study(
+            sc,
+            space,
+            n=args.draws,
+            n_sobol=args.base_samples,
+            seed=args.seed,
+            sampler=args.sampler,
+            level=args.level,
+            decision=decision,
+            threads=args.threads,
+            progress=False if args.no_progress else None,
+        )
+        for sc, space in bound
+    ]
+    if len(studies) == 1:
+        write_report(studies[0], args.output)
+    else:
+        write_comparison(studies, args.output)
+    for study in studies:
+        if len(studies) > 1:
+            print(f"{study.scenario.name}:")
+        for line in key_messages(study):
+            print(f"- {line}")
+        for w in study.warnings:
+            print(f"warning: {w}", file=sys.stderr)
     print(f"\nwrote {args.output}", file=sys.stderr)
     if args.csv:
-        for path in write_tables(study, args.csv):
-            print(f"wrote {path}", file=sys.stderr)
+        for study in studies:
+            where = args.csv if len(studies) == 1 else args.csv / study.scenario.name
+            for path in write_tables(study, where):
+                print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
@@ -843,17 +888,20 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="the whole study as one self-contained HTML page (and CSV tables)"
     )
     p.add_argument(
-        "scenario",
-        nargs="?",
-        default="hai_phong_1993_1997",
-        help="scenario file or built-in name (default hai_phong_1993_1997)",
+        "sources",
+        nargs="*",
+        metavar="SCENARIO [DISTRIBUTIONS]",
+        help="scenario file or built-in name (default hai_phong_1993_1997) and its distributions "
+        "file or built-in name (default: the built-in file of the same name as the scenario); "
+        "with --distributions, every argument is a scenario and the page compares them",
     )
     p.add_argument(
-        "distributions",
-        nargs="?",
-        default=None,
-        help="distributions file or built-in name (default: the built-in file of the same name "
-        "as the scenario, hai_phong_1993_1997)",
+        "--distributions",
+        dest="distributions_for",
+        nargs="+",
+        metavar="DISTRIBUTIONS",
+        help="compare the scenarios given: one distributions file for all, or one per scenario "
+        "(schemerisk report A.yaml B.yaml --distributions D.yaml -o compare.html)",
     )
     p.add_argument(
         "-o", "--output", type=Path, required=True, help="the HTML report to write (.html)"

@@ -97,6 +97,34 @@ def test_report_refuses_bad_numbers(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["hai_phong_1993_1997", "khanh_hoa_2020_2030", "lao_nhi_merger_2017"],
+            "3 files given: to compare scenarios, name their distributions with --distributions",
+        ),
+        (
+            ["hai_phong_1993_1997", "khanh_hoa_2020_2030", "--distributions", "a", "b", "c"],
+            "one file for all the scenarios or one per scenario: 2 scenarios, 3 distributions",
+        ),
+        (
+            ["hai_phong_1993_1997", "khanh_hoa_2020_2030", "--distributions", "no_such_file"],
+            "no_such_file: no such file, and not a built-in distribution",
+        ),
+    ],
+)
+def test_report_comparison_refuses_unmatched_files_before_any_work(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli("report", *args, "-o", "c.html", "--no-progress")
+    assert run.code == 2, run.text
+    assert message in run.err
+    assert "Traceback" not in run.text
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- risk -------------------------------------------------------------------------------------
 
 

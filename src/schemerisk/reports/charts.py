@@ -1006,7 +1006,9 @@ def figure_to_data_uri(fig: Figure, dpi: int = 110) -> str:
 # --------------------------------------------------------------------------- report charts
 
 
-def p_deficit_chart(table: xr.Dataset, *, ax: Axes | None = None, label: str = "") -> Axes:
+def p_deficit_chart(
+    table: xr.Dataset, *, ax: Axes | None = None, label: str = "", color: str = FAN_COLOR
+) -> Axes:
     """The probability of a deficit by year, with its Wilson interval as a band.
 
     Parameters
@@ -1018,6 +1020,8 @@ def p_deficit_chart(table: xr.Dataset, *, ax: Axes | None = None, label: str = "
         Axes to draw into.
     label : str
         Legend label of the line (several scenarios on one axis).
+    color : str
+        Colour of the line and its band.
 
     Returns
     -------
@@ -1027,20 +1031,21 @@ def p_deficit_chart(table: xr.Dataset, *, ax: Axes | None = None, label: str = "
     ax = _new_axes(ax)
     years = np.asarray(table[YEAR].values)
     x = years.astype(float)
-    band = ax.fill_between(
+    ax.fill_between(
         x,
         100 * table.p_deficit_lower.values,
         100 * table.p_deficit_upper.values,
+        color=color,
         alpha=0.25,
         linewidth=0,
         gid="p_deficit:interval",
     )
-    (line,) = ax.plot(
+    ax.plot(
         x,
         100 * table.p_deficit.values,
         marker="o",
         linewidth=2.0,
-        color=band.get_facecolor()[0][:3],
+        color=color,
         gid="p_deficit",
         label=label or "P(deficit)",
     )
@@ -1053,7 +1058,6 @@ def p_deficit_chart(table: xr.Dataset, *, ax: Axes | None = None, label: str = "
     ax.set_title("Chance of a deficit, with its 95 % interval")
     if label:
         ax.legend(loc="upper left", frameon=False)
-    del line
     return ax
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
+import itertools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -560,6 +561,180 @@ horizon: {float(study.risk.p_any_deficit.p):.1%} (95 % interval {float(study.ris
 </body>
 </html>
 """
+
+
+def _labels(studies: Sequence[Study]) -> list[str]:
+    """One short label per study: the scenario's name, with the distributions' where it repeats."""
+    names = [st.scenario.name for st in studies]
+    return [
+        f"{n} ({Path(st.space.source).stem})" if names.count(n) > 1 else n
+        for n, st in zip(names, studies, strict=True)
+    ]
+
+
+def render_comparison(studies: Sequence[Study]) -> str:
+    """Several studies on one page: overlaid fan charts and the risk tables side by side.
+
+    Parameters
+    ----------
+    studies : sequence of Study
+        From :func:`~schemerisk.analysis.study.run_study`, one per scenario (two or more).
+
+    Returns
+    -------
+    str
+        A self-contained HTML5 page.
+    """
+    if len(studies) < 2:
+        raise ValueError("a comparison needs at least two studies")
+    labels = _labels(studies)
+    currencies = {st.scenario.currency for st in studies}
+    cubes = dict(zip(labels, (st.cube for st in studies), strict=True))
+    shares = {
+        k: c.assign(
+            balance_share_pct=(100 * c.balance_share_of_revenue).assign_attrs(
+                long_name="Balance as a share of premium revenue", units="%"
+            )
+        )
+        for k, c in cubes.items()
+    }
+    figs = []
+    if len(currencies) == 1:
+        figs.append(
+            _figure(
+                _axes_figure(lambda ax: charts.comparison_fan_chart(cubes, "balance", ax=ax)),
+                "Balance of each scheme: median and the band holding 90 % of the projections.",
+                "Overlaid fan charts of the balance",
+                "compare_balance",
+            )
+        )
+    figs.append(
+        _figure(
+            _axes_figure(
+                lambda ax: charts.comparison_fan_chart(shares, "balance_share_pct", ax=ax)
+            ),
+            "Balance as a percentage of premium revenue (comparable across currencies): median and "
+            "90 % band.",
+            "Overlaid fan charts of the balance as a share of revenue",
+            "compare_balance_share",
+        )
+    )
+
+    def p_lines(ax: object) -> None:
+        colours = itertools.cycle(charts.CATEGORY_COLORS)
+        for label, st, colour in zip(labels, studies, colours, strict=False):
+            charts.p_deficit_chart(st.risk.table, ax=ax, label=label, color=colour)  # type: ignore[arg-type]
+
+    figs.append(
+        _figure(
+            _axes_figure(p_lines),
+            "Probability of a deficit each year, with its 95 % interval.",
+            "Probability of a deficit by year, each scenario",
+            "compare_p_deficit",
+        )
+    )
+    years = sorted({int(y) for st in studies for y in st.risk.table.year.values})
+    head = ["Year"]
+    for label, st in zip(labels, studies, strict=True):
+        cur = st.scenario.currency
+        head += [
+            f"{label}: P(deficit)",
+            f"{label}: Expected deficit (M {cur})",
+            f"{label}: Worst-5 % average (M {cur})",
+        ]
+    rows = []
+    for y in years:
+        row: list[object] = [y]
+        for st in studies:
+            t = st.risk.table
+            if y in t.year.values:
+                r = t.sel(year=y)
+                row += [
+                    f"{float(r.p_deficit):.1%}",
+                    _millions(float(r.expected_deficit)),
+                    _millions(float(r.expected_shortfall)),
+                ]
+            else:
+                row += ["", "", ""]
+        rows.append(row)
+    findings = "".join(
+        f"<li><strong>{_e(label)}</strong>: {_e(key_messages(st)[0])}</li>"
+        for label, st in zip(labels, studies, strict=True)
+    )
+    scen = _table(
+        ["Label", "Scenario", "Years", "Draws", "Distributions", "Horizon"],
+        [
+            (
+                label,
+                st.scenario.title or st.scenario.name,
+                f"{int(st.cube.year.values[0])}-{int(st.cube.year.values[-1])}",
+                f"{st.cube.sizes['draw']:,}",
+                st.space.source,
+                st.scenario.extension or "the scenario's own",
+            )
+            for label, st in zip(labels, studies, strict=True)
+        ],
+        wrap=(1, 4, 5),
+    )
+    note = (
+        ""
+        if len(currencies) == 1
+        else '<p class="note">The schemes count in different currencies ('
+        + _e(", ".join(sorted(currencies)))
+        + "): their balances are compared as shares of premium revenue only.</p>"
+    )
+    title = "Deficit risk: " + " vs ".join(labels)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<main>
+<h1>{_e(title)}</h1>
+<p class="lead">{len(studies)} scenarios under their uncertain assumptions, side by side, with the WHO
+cost-sharing and health insurance premium simulation model (Carrin, Ron &amp; Murray 1993).</p>
+<div class="key"><strong>Key findings</strong><ul>{findings}</ul></div>
+<h2 id="scenarios">1. The scenarios</h2>
+{scen}{note}
+<h2 id="outlook">2. The outlook, overlaid</h2>
+{"".join(figs)}
+<div class="landscape">
+<h2 id="risk">3. Probability and size of deficits, side by side</h2>
+{_table(head, rows)}
+{"".join(f'<p class="small">{_e(d)}</p>' for d in DEFICIT_SIZES.values())}
+<p class="small">Made with schemerisk; each scenario's own report (schemerisk report SCENARIO
+DISTRIBUTIONS) has its drivers, priorities and assumptions.</p>
+</div>
+</main>
+</body>
+</html>
+"""
+
+
+def write_comparison(studies: Sequence[Study], path: str | Path) -> Path:
+    """Write the comparison page atomically (see :func:`write_report`).
+
+    Parameters
+    ----------
+    studies : sequence of Study
+        The studies.
+    path : str or Path
+        The ``.html`` file.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
+    page = render_comparison(studies)
+    target = Path(path)
+    with atomic_path(target) as work:
+        work.write_text(page, encoding="utf-8")
+    return target
 
 
 def write_tables(study: Study, directory: str | Path) -> list[Path]:
