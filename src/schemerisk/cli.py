@@ -415,7 +415,8 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         print(f"wrote {args.output} (the outputs the risk report reads)", file=sys.stderr)
     print(
         f"{sc.title or sc.name}: {draws:,} projections, seed {args.seed or 0}, "
-        f"{len(space.entries)} uncertain inputs ({space.source})\n"
+        f"{len(space.entries)} uncertain inputs ({space.source})\n",
+        file=sys.stderr if args.json else sys.stdout,  # with --json, stdout holds only the JSON
     )
     return cube
 
@@ -835,7 +836,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="which premiums the required multiplier scales",
     )
     p.add_argument(
-        "--json", action="store_true", help="print machine-readable JSON instead of tables"
+        "--json",
+        action="store_true",
+        help="print JSON instead of tables: stdout holds only the JSON (with units and the "
+        "definitions of the deficit sizes), notes and progress go to stderr",
     )
     p.set_defaults(func=cmd_risk)
     p = sub.add_parser(

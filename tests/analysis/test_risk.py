@@ -429,6 +429,18 @@ def test_risk_command_prints_json(
     assert doc["n_draws"] == N_DRAWS
 
 
+def test_risk_from_a_scenario_prints_only_json_on_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["risk", NAME, NAME, "-n", "300", "--json", "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)  # nothing but the JSON
+    assert doc["n_draws"] == 300
+    assert doc["units"]["expected_deficit"] == "VND/yr"
+    assert doc["definitions"] == DEFICIT_SIZES
+    assert "300 projections" in err  # the note went to stderr
+
+
 def test_risk_command_prints_tables(
     cube: xr.Dataset, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

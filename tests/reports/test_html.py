@@ -23,7 +23,13 @@ from schemerisk import __version__
 from schemerisk.analysis.study import Study, run_study
 from schemerisk.model import project
 from schemerisk.reports import html as report_html
-from schemerisk.reports.html import key_messages, render_html, write_report, write_tables
+from schemerisk.reports.html import (
+    TABLE_COLUMNS,
+    key_messages,
+    render_html,
+    write_report,
+    write_tables,
+)
 
 NAME = "hai_phong_1993_1997"
 N, N_SOBOL, SEED = 2000, 256, 1
@@ -364,33 +370,44 @@ def test_write_report_leaves_the_old_page_when_writing_fails(
 def test_write_tables_writes_five_csv_files(study: Study, tmp_path: Path) -> None:
     written = write_tables(study, tmp_path / "tables")
     names = sorted(p.name for p in written)
-    assert names == sorted(
-        [
-            "deficit_risk.csv",
-            "balance_quantiles.csv",
-            "sobol_indices.csv",
-            "priorities.csv",
-            "uncertain_inputs.csv",
-        ]
-    )
+    assert names == sorted(TABLE_COLUMNS)
     assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == names
+    for name in names:  # every header is a documented name, with its unit in brackets
+        frame = pd.read_csv(tmp_path / "tables" / name)
+        for header in frame.columns:
+            col, _, unit = header.partition(" [")
+            assert col in TABLE_COLUMNS[name], f"{name}: undocumented column {col!r}"
+            want = TABLE_COLUMNS[name][col][0].format(cur="VND")
+            assert unit.rstrip("]") == want, header
     risk = pd.read_csv(tmp_path / "tables" / "deficit_risk.csv", index_col="year")
     bal = study.cube.balance.transpose("draw", "year").values
-    np.testing.assert_allclose(risk.p_deficit.values, (bal < 0).mean(axis=0), rtol=1e-12)
+    # rounded to six decimals (shares) and whole VND (amounts)
+    np.testing.assert_allclose(risk["p_deficit [1]"].values, (bal < 0).mean(axis=0), atol=5e-7)
     np.testing.assert_allclose(
-        risk.required_premium_multiplier.values,
-        study.risk.table.required_premium_multiplier.values,
-        rtol=1e-12,
+        risk["expected_deficit [VND/yr]"].values, np.maximum(-bal, 0).mean(axis=0), atol=0.5
     )
+    np.testing.assert_allclose(
+        risk["required_premium_multiplier [1]"].values,
+        study.risk.table.required_premium_multiplier.values,
+        atol=5e-7,
+    )
+    text = (tmp_path / "tables" / "deficit_risk.csv").read_text()
+    assert not re.search(r"\d\.\d{7,}", text)  # no 17-digit floats
     q = pd.read_csv(tmp_path / "tables" / "balance_quantiles.csv", index_col="year")
-    assert list(q.columns) == ["p05", "p20", "p35", "p50", "p65", "p80", "p95"]
-    np.testing.assert_allclose(q.p50.values, np.median(bal, axis=0), rtol=1e-12)
-    np.testing.assert_allclose(q.p05.values, np.quantile(bal, 0.05, axis=0), rtol=1e-12)
+    assert list(q.columns) == [f"p{p:02d} [VND/yr]" for p in (5, 20, 35, 50, 65, 80, 95)]
+    np.testing.assert_allclose(q["p50 [VND/yr]"].values, np.median(bal, axis=0), atol=0.5)
+    np.testing.assert_allclose(q["p05 [VND/yr]"].values, np.quantile(bal, 0.05, axis=0), atol=0.5)
     sob = pd.read_csv(tmp_path / "tables" / "sobol_indices.csv")
     groups = len(study.space.groups())
     assert len(sob) == 3 * groups * 5
-    assert {"output", "input", "year", "S1", "S1_conf", "ST", "ST_conf"} <= set(sob.columns)
+    assert {"output", "input", "year", "S1 [1]", "ST [1]"} <= set(sob.columns)
     pri = pd.read_csv(tmp_path / "tables" / "priorities.csv")
-    assert len(pri) == groups * 5 and {"score", "rank", "evppi"} <= set(pri.columns)
+    assert len(pri) == groups * 5 and {"score [1]", "rank", "evppi [VND]"} <= set(pri.columns)
     inputs = pd.read_csv(tmp_path / "tables" / "uncertain_inputs.csv")
     assert list(inputs.entry) == [e.name for e in study.space.entries]
+    row = inputs.set_index("entry").loc["domestic_inflation"]
+    assert (row["plan [as written]"], row["p05 [as written]"], row["p95 [as written]"]) == (
+        0.15,
+        0.06,
+        0.45,
+    )  # the file's own numbers

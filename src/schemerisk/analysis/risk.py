@@ -253,6 +253,14 @@ class RiskReport:
             "required_premium_multiplier": per_year("required_premium_multiplier"),
             "required_premium_multiplier_level": self.level,
             "definitions": dict(DEFICIT_SIZES),
+            "units": {
+                "p_deficit": "1",
+                "expected_deficit": f"{self.currency}/yr",
+                "expected_deficit_share_of_revenue": "1",
+                "expected_shortfall": f"{self.currency}/yr",
+                "expected_shortfall_share_of_revenue": "1",
+                "required_premium_multiplier": "1",
+            },
         }
         if self.p_ruin is not None:
             out["p_ruin"] = scalar(self.p_ruin)

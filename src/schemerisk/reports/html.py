@@ -737,8 +737,101 @@ def write_comparison(studies: Sequence[Study], path: str | Path) -> Path:
     return target
 
 
+#: the columns of the CSV tables: name -> (unit, definition). ``{cur}`` is the scenario's currency.
+#: Headers read ``name [unit]``; the names are stable (scripts may rely on them).
+TABLE_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "deficit_risk.csv": {
+        "year": ("", "projection year"),
+        "p_deficit": ("1", "probability of a deficit (share of projections with balance < 0)"),
+        "p_deficit_se": ("1", "its Monte Carlo standard error, sqrt(p (1 - p) / n)"),
+        "p_deficit_lower": ("1", "Wilson 95 % interval, lower bound"),
+        "p_deficit_upper": ("1", "Wilson 95 % interval, upper bound"),
+        "expected_deficit": ("{cur}/yr", DEFICIT_SIZES["expected_deficit"]),
+        "expected_deficit_share": ("1", "expected deficit as a share of premium revenue"),
+        "expected_shortfall": ("{cur}/yr", DEFICIT_SIZES["expected_shortfall"]),
+        "expected_shortfall_share": ("1", "worst-5 % average as a share of premium revenue"),
+        "required_premium_multiplier": (
+            "1",
+            "multiplier on all premiums that keeps P(deficit) at the level",
+        ),
+        "p_reserve_negative": (
+            "1",
+            "probability that the reserve fund is below zero (with a reserve)",
+        ),
+    },
+    "balance_quantiles.csv": {
+        "year": ("", "projection year"),
+        **{
+            f"p{q:02d}": ("{cur}/yr", f"{q}th percentile of the balance")
+            for q in (5, 20, 35, 50, 65, 80, 95)
+        },
+    },
+    "sobol_indices.csv": {
+        "output": ("", "balance, balance_share (of revenue) or deficit (indicator)"),
+        "input": ("", "the uncertain input (a group of correlated inputs is one)"),
+        "year": ("", "projection year"),
+        "S1": ("1", "first-order Sobol' index"),
+        "S1_conf": ("1", "half-width of its 95 % bootstrap interval"),
+        "ST": ("1", "total-order Sobol' index"),
+        "ST_conf": ("1", "half-width of its 95 % bootstrap interval"),
+    },
+    "priorities.csv": {
+        "input": ("", "the uncertain input"),
+        "year": ("", "projection year of the premium decision"),
+        "S1_balance": ("1", "first-order index for the balance"),
+        "ST_balance": ("1", "total-order index for the balance"),
+        "ST_deficit": ("1", "total-order index for the deficit indicator"),
+        "evppi": ("{cur}", "expected value of partial perfect information"),
+        "evppi_se": ("{cur}", "its standard error"),
+        "score": ("1", "mean share of ST balance, ST deficit and EVPPI"),
+        "rank": ("", "1 = collect first"),
+    },
+    "uncertain_inputs.csv": {
+        "entry": ("", "the entry of the distributions file"),
+        "target": ("", "the scenario input it changes"),
+        "apply": ("", "replace, scale or shift"),
+        "time": ("", "once, each_year or ar1"),
+        "plan": ("as written", "the plan's value (1 for a multiplier, 0 for a shift)"),
+        "p05": ("as written", "the distribution's 5th percentile"),
+        "centre": ("as written", "its mode as written (PERT, triangular) or its median"),
+        "centre_kind": ("", "mode or median"),
+        "p95": ("as written", "the distribution's 95th percentile"),
+        "plan_percentile": ("1", "the distribution's CDF at the plan's value"),
+        "plan_in_central_90": ("", "whether the plan lies within the 5th to 95th percentiles"),
+        "distribution": ("", "the fitted distribution (family and parameters)"),
+        "note": ("", "the user's source or rationale"),
+    },
+}
+#: decimals kept in the CSV files: whole currency units, six decimals for shares
+_DECIMALS = {"{cur}/yr": 0, "{cur}": 0, "1": 6}
+
+
+def _sig(x: float) -> float:
+    """``x`` to six significant figures (a value as the user wrote it, without float noise)."""
+    return float(f"{x:.6g}")
+
+
+def _with_units(frame: pd.DataFrame, name: str, currency: str) -> pd.DataFrame:
+    """``frame`` (index reset) with ``name [unit]`` headers and numbers rounded to what they mean."""
+    frame = frame.reset_index()
+    spec = TABLE_COLUMNS[name]
+    out = {}
+    for col in frame.columns:
+        # a column not yet in TABLE_COLUMNS keeps its bare name (the tests ask for its entry)
+        unit = spec.get(col, ("", ""))[0]
+        values = frame[col]
+        if unit in _DECIMALS and pd.api.types.is_float_dtype(values):
+            values = values.round(_DECIMALS[unit])
+        out[f"{col} [{unit.format(cur=currency)}]" if unit else col] = values
+    return pd.DataFrame(out)
+
+
 def write_tables(study: Study, directory: str | Path) -> list[Path]:
     """Write the report's tables as CSV files into ``directory``.
+
+    Every header is ``name [unit]`` (plain ``name`` for years, labels and text); the names and
+    their meaning are in :data:`TABLE_COLUMNS` (and the README). Amounts are rounded to whole
+    currency units, shares and probabilities to six decimals.
 
     Parameters
     ----------
@@ -755,7 +848,9 @@ def write_tables(study: Study, directory: str | Path) -> list[Path]:
     """
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
+    cur = study.scenario.currency
     q = study.cube.balance.quantile([0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95], dim="draw")
+    rows = assumptions(study.space)
     frames = {
         "deficit_risk.csv": study.risk.table.to_dataframe(),
         "balance_quantiles.csv": q.to_pandas().T.rename(columns=lambda p: f"p{round(100 * p):02d}"),
@@ -764,21 +859,29 @@ def write_tables(study: Study, directory: str | Path) -> list[Path]:
         "uncertain_inputs.csv": pd.DataFrame(
             [
                 {
-                    "entry": e.name,
-                    "target": e.slot.path,
-                    "apply": e.apply.value,
-                    "time": e.time.value,
-                    "distribution": e.marginal.describe(),
-                    "note": e.note,
+                    "entry": a.entry.name,
+                    "target": a.entry.slot.path,
+                    "apply": a.entry.apply.value,
+                    "time": a.entry.time.value,
+                    "plan": _sig(a.plan),
+                    "p05": _sig(a.p05),
+                    "centre": _sig(a.centre),
+                    "centre_kind": a.centre_kind,
+                    "p95": _sig(a.p95),
+                    "plan_percentile": round(a.plan_percentile, 6),
+                    "plan_in_central_90": not a.outside,
+                    "distribution": a.entry.marginal.describe(),
+                    "note": a.entry.note,
                 }
-                for e in study.space.entries
+                for a in rows
             ]
         ).set_index("entry"),
     }
+    frames = {name: _with_units(frame, name, cur) for name, frame in frames.items()}
     written = []
     for name, frame in frames.items():
         with atomic_path(d / name) as work:
-            frame.to_csv(work)
+            frame.to_csv(work, index=False)
         written.append(d / name)
     return written
 
