@@ -26,10 +26,17 @@ class CliError(Exception):
     """An error to report to the user in one message, without a traceback."""
 
 
+def _builtin(kind: str) -> str:
+    """The built-in names of ``kind`` for the help texts, from the package's own list."""
+    from schemerisk.scenario.builtin import builtin_names
+
+    return ", ".join(builtin_names(kind)) or "none"
+
+
 def _scenario_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "scenario",
-        help="scenario file (YAML) or built-in name: hai_phong_1993, hai_phong_1993_1997",
+        help=f"scenario file (YAML) or built-in name: {_builtin('scenarios')}",
     )
 
 
@@ -705,6 +712,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="schemerisk",
         description="Deficit risk of health insurance schemes: the WHO cost-sharing and premium "
         "simulation model (Carrin, Ron & Murray 1993) with an uncertainty layer.",
+        epilog=f"Built-in scenarios: {_builtin('scenarios')}. Built-in distributions: "
+        f"{_builtin('distributions')}. A built-in name works from any directory.",
     )
     parser.add_argument("--version", action="version", version=f"schemerisk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -745,7 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_arg(p)
     p.add_argument(
         "distributions",
-        help="distributions file (YAML) or built-in name (hai_phong_1993_1997)",
+        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}",
     )
     p.add_argument(
         "-n", "--draws", type=int, default=10_000, help="number of projections (default 10000)"
@@ -801,12 +810,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CUBE|SCENARIO",
         help="a cube written by 'schemerisk simulate -o' (.nc or .zarr; a '--keep summary' store "
         "too), or a scenario "
-        "(file or built-in name) followed by its distributions",
+        f"(file or built-in name: {_builtin('scenarios')}) followed by its distributions",
     )
     p.add_argument(
         "distributions",
         nargs="?",
-        help="with a scenario: distributions file (YAML) or built-in name; the run keeps only "
+        help="with a scenario: distributions file (YAML) or built-in name "
+        f"({_builtin('distributions')}); the run keeps only "
         "what the report reads",
     )
     p.add_argument(
@@ -895,8 +905,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sources",
         nargs="*",
         metavar="SCENARIO [DISTRIBUTIONS]",
-        help="scenario file or built-in name (default hai_phong_1993_1997) and its distributions "
-        "file or built-in name (default: the built-in file of the same name as the scenario); "
+        help=f"scenario file or built-in name ({_builtin('scenarios')}; default "
+        "hai_phong_1993_1997) and its distributions file or built-in name "
+        f"({_builtin('distributions')}; default: the built-in file of the same name as the scenario); "
         "with --distributions, every argument is a scenario and the page compares them",
     )
     p.add_argument(
@@ -944,7 +955,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _study_args(p: argparse.ArgumentParser, n_help: str) -> None:
     _scenario_arg(p)
     p.add_argument(
-        "distributions", help="distributions file (YAML) or built-in name (hai_phong_1993_1997)"
+        "distributions",
+        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}",
     )
     p.add_argument("-N", "--base-samples", type=int, default=1024, help=n_help)
     p.add_argument("--seed", type=int, default=0, help="the one seed (default 0)")

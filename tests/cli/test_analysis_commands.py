@@ -331,3 +331,34 @@ def test_cube_values_are_what_simulate_wrote(cube_file: Path) -> None:
     cube = xr.open_dataset(cube_file)
     assert cube.sizes["draw"] == 400
     assert np.isfinite(cube.balance.values).all()
+
+
+# --- help ---------------------------------------------------------------------------------------
+
+
+def test_help_lists_every_builtin_name_from_the_package_list() -> None:
+    import argparse
+    import re
+
+    from schemerisk.cli import build_parser
+    from schemerisk.scenario.builtin import _builtin_dirs
+
+    # the files on disk, found here without the package's own list
+    found = {
+        kind: sorted({p.stem for d in _builtin_dirs(kind) for p in d.glob("*.yaml")})
+        for kind in ("scenarios", "distributions")
+    }
+    assert len(found["scenarios"]) >= 5
+    parser = build_parser()
+
+    def flat(text: str) -> str:
+        return re.sub(r"\s+", " ", text)
+
+    top = flat(parser.format_help())
+    assert f"Built-in scenarios: {', '.join(found['scenarios'])}." in top
+    assert f"Built-in distributions: {', '.join(found['distributions'])}." in top
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command in ("project", "simulate", "risk", "sensitivity", "priorities", "report"):
+        text = flat(sub.choices[command].format_help())
+        missing = [n for n in found["scenarios"] if n not in text]
+        assert missing == [], (command, missing)
