@@ -391,11 +391,12 @@ class Scenario:
     def with_horizon(self, horizon: int, *, amounts: str = "real") -> Scenario:
         """Return the scenario over ``horizon`` years after the base year.
 
-        The rule for years past the scenario's own last year: shares, rates and
-        amounts in base-year prices (capitation) hold their last value (paths
-        written as targets are recomputed, and hold their target after it); amounts
-        in current prices -- flat premiums and the fixed amounts of premium
-        subsidies -- keep their real value: they grow with the scenario's domestic
+        The rule for years past the scenario's own last year: paths written as
+        targets are recomputed (they hold their target after arrival, as the same
+        file with a longer horizon would); otherwise shares, rates and amounts in
+        base-year prices (capitation) hold their last value, and amounts in current
+        prices -- flat premiums and the fixed amounts of premium subsidies, given
+        as a constant or year by year -- keep their real value: they grow with the scenario's domestic
         price index, ``v_t = v_(t-1) (1 + dp_t)``. Incomes need no rule: they grow at
         the (held) nominal income growth rate. With ``amounts="nominal"`` those
         amounts instead hold their last nominal value, as the 1993 model's own
@@ -428,7 +429,10 @@ class Scenario:
 
         def ext_amount(p: YearPath) -> YearPath:
             q = ext(p)
-            if amounts == "nominal" or n <= own:
+            # a path written as a target gives every year itself (it holds its target after
+            # arrival, as the same file with a longer horizon would): only constants and
+            # year-by-year lists end with the scenario's last year
+            if amounts == "nominal" or n <= own or p.linear is not None or p.milestones:
                 return q
             v = q.array()
             v[own:] = v[own - 1] * prices[own:]
