@@ -141,10 +141,17 @@ class CliError(Exception):
     """An error to report to the user in one message, without a traceback."""
 
 
+def _builtin(kind: str) -> str:
+    """The built-in names of ``kind`` for the help texts, from the package's own list."""
+    from schemerisk.scenario.builtin import builtin_names
+
+    return ", ".join(builtin_names(kind)) or "none"
+
+
 def _scenario_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "scenario",
-        help="scenario file (YAML) or built-in name: hai_phong_1993, hai_phong_1993_1997",
+        help=f"scenario file (YAML) or built-in name: {_builtin('scenarios')}",
     )
 
 
@@ -157,12 +164,36 @@ def _level_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _horizon_arg(p: argparse.ArgumentParser) -> None:
+def _horizon_arg(p: argparse.ArgumentParser, help_prefix: str = "") -> None:
     p.add_argument(
         "--horizon",
         type=OPTIONS.HORIZON,
-        help="years after the base year (default: the scenario's own)",
+        help=f"{help_prefix}years after the base year (default: the scenario's own)",
     )
+    _extend_arg(p)
+
+
+def _extend_arg(p: argparse.ArgumentParser) -> None:
+    from schemerisk.scenario.types import AMOUNT_RULES
+
+    p.add_argument(
+        "--extend",
+        choices=AMOUNT_RULES,
+        default="real",
+        help="past the scenario's last year, flat premiums and subsidy amounts keep their real "
+        "value, indexed to domestic prices (real, the default), or their last nominal value "
+        "(nominal); shares and rates hold either way",
+    )
+
+
+def _extended(sc, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The scenario over ``--horizon`` years, by the ``--extend`` rule (itself when none is given)."""
+    horizon = getattr(args, "horizon", None)
+    if horizon is None:
+        return sc
+    if horizon < 0:
+        raise CliError(f"--horizon must be 0 or more, got {horizon}")
+    return sc.with_horizon(horizon, amounts=getattr(args, "extend", "real"))
 
 
 def _output_arg(p: argparse.ArgumentParser) -> None:
@@ -223,13 +254,11 @@ def cmd_project(args: argparse.Namespace) -> int:
     from schemerisk.reports.tables import format_sheet_c
     from schemerisk.scenario import load_scenario
 
-    sc = load_scenario(args.scenario)
+    sc = _extended(load_scenario(args.scenario), args)
     _check_output(args.output)
-    if args.horizon is not None and args.horizon < 0:
-        raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
     with contextlib.ExitStack() as stack:
         out = _reserve(stack, args.output, args.overwrite)
-        ds = project(sc, horizon=args.horizon)
+        ds = project(sc)
         print(format_sheet_c(ds, scale=args.scale))
         if out is not None:
             out.write_dataset(ds)
@@ -329,7 +358,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from schemerisk.model.results import VARIABLE_FIELDS
     from schemerisk.uncertainty.sampling import unit_design
 
-    _, space = _bound_space(args.scenario, args.distributions, args.horizon)
+    _, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
     _check_output(args.output)
     if args.draws < 1:
         raise CliError(f"-n must be at least 1, got {args.draws}")
@@ -696,7 +725,7 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise CliError(
             f"{args.source}: give either a cube alone, or a scenario and its distributions"
         )
-    sc, space = _bound_space(args.source, args.distributions, args.horizon)
+    sc, space = _bound_space(args.source, args.distributions, args.horizon, args.extend)
     _check_output(args.output)
     draws = args.draws if args.draws is not None else 100_000
     if draws < 1:
@@ -724,12 +753,15 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             print(f"wrote {args.output} (the outputs the risk report reads)", file=sys.stderr)
     print(
         f"{sc.title or sc.name}: {draws:,} projections, seed {args.seed or 0}, "
-        f"{len(space.entries)} uncertain inputs ({space.source})\n"
+        f"{len(space.entries)} uncertain inputs ({space.source})\n",
+        file=sys.stderr if args.json else sys.stdout,  # with --json, stdout holds only the JSON
     )
     return cube
 
 
-def _bound_space(scenario: str, distributions: str, horizon: int | None):  # type: ignore[no-untyped-def]
+def _bound_space(  # type: ignore[no-untyped-def]
+    scenario: str, distributions: str, horizon: int | None, extend: str = "real"
+):
     """Load a scenario (extended to ``horizon``) and bind its distributions, before any work."""
     from schemerisk.model import compile_inputs
     from schemerisk.scenario import load_scenario
@@ -739,7 +771,7 @@ def _bound_space(scenario: str, distributions: str, horizon: int | None):  # typ
     if horizon is not None:
         if horizon < 0:
             raise CliError(f"--horizon must be 0 or more, got {horizon}")
-        sc = sc.with_horizon(horizon)
+        sc = sc.with_horizon(horizon, amounts=extend)
     space = load_space(distributions, sc, compile_inputs(sc))
     _refuse_nonfinite(space)
     return sc, space
@@ -762,7 +794,7 @@ def _refuse_nonfinite(space) -> None:  # type: ignore[no-untyped-def]
 def _load_study(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Scenario and distributions of a study command, validated before any work."""
 
-    sc, space = _bound_space(args.scenario, args.distributions, args.horizon)
+    sc, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
     if args.base_samples < 2:
         raise CliError(f"-N must be at least 2, got {args.base_samples}")
     groups = len(space.groups())
@@ -936,82 +968,150 @@ def _open_cube(path: Path, summary_ok: bool = False, lazy: bool = False):  # typ
     return cube
 
 
+def _report_pairs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """(scenario, distributions) pairs of ``schemerisk report``.
+
+    Without ``--distributions`` the positional arguments are ``[SCENARIO [DISTRIBUTIONS]]``;
+    with it, every positional argument is a scenario, given one distributions file for all or
+    one each.
+    """
+    sources = list(args.sources)
+    if args.distributions_for is None:
+        if len(sources) > 2:
+            raise CliError(
+                f"{len(sources)} files given: to compare scenarios, name their distributions with "
+                f"--distributions (one for all, or one per scenario): schemerisk report "
+                f"{' '.join(sources)} --distributions DISTRIBUTIONS -o {args.output}"
+            )
+        scenario = sources[0] if sources else "hai_phong_1993_1997"
+        return [(scenario, sources[1] if len(sources) > 1 else None)]
+    dists = list(args.distributions_for)
+    if not sources:
+        raise CliError("--distributions needs the scenarios to compare before it")
+    if len(dists) == 1:
+        dists = dists * len(sources)
+    if len(dists) != len(sources):
+        raise CliError(
+            f"--distributions takes one file for all the scenarios or one per scenario: "
+            f"{len(sources)} scenarios, {len(dists)} distributions files"
+        )
+    return list(zip(sources, dists, strict=True))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    """``schemerisk report``: Monte Carlo, risk, Sobol' indices and priorities in one HTML page."""
+    """``schemerisk report``: Monte Carlo, risk, Sobol' indices and priorities in one HTML page;
+    with several scenarios, a page comparing them."""
     from schemerisk.analysis.study import run_study
     from schemerisk.analysis.voi import PremiumDecision
     from schemerisk.model import compile_inputs
-    from schemerisk.reports.html import TABLE_FILES, key_messages, render_html, table_frames
+    from schemerisk.reports.html import (
+        TABLE_FILES,
+        key_messages,
+        render_comparison,
+        render_html,
+        table_frames,
+    )
     from schemerisk.scenario import load_scenario
     from schemerisk.uncertainty.space import load_space
 
     if args.output.suffix.lower() not in (".html", ".htm"):
         raise CliError(f"{args.output}: the report is an HTML page; give a name ending in .html")
-    sc = load_scenario(args.scenario)
-    if args.horizon is not None:
-        if args.horizon < 0:
-            raise CliError(f"--horizon must be 0 or more, got {args.horizon}")
-        sc = sc.with_horizon(args.horizon)
-    dist = args.distributions if args.distributions is not None else sc.name
-    try:
-        space = load_space(dist, sc, compile_inputs(sc))
-    except FileNotFoundError:
-        if args.distributions is None:
-            raise CliError(
-                f"no built-in distributions file for scenario '{sc.name}'; give one: "
-                f"schemerisk report {args.scenario} DISTRIBUTIONS -o {args.output}"
-            ) from None
-        raise
-    _refuse_nonfinite(space)
+    pairs = _report_pairs(args)
+    bound = []
+    for scenario, distributions in pairs:  # every file checked before any work
+        sc = _extended(load_scenario(scenario), args)
+        dist = distributions if distributions is not None else sc.name
+        try:
+            space = load_space(dist, sc, compile_inputs(sc))
+        except FileNotFoundError:
+            if distributions is None:
+                raise CliError(
+                    f"no built-in distributions file for scenario '{sc.name}'; give one: "
+                    f"schemerisk report {scenario} DISTRIBUTIONS -o {args.output}"
+                ) from None
+            raise
+        _refuse_nonfinite(space)
+        bound.append((sc, space))
     if args.draws < 10:
         raise CliError(f"-n must be at least 10, got {args.draws}")
     if args.base_samples < 2:
         raise CliError(f"-N must be at least 2, got {args.base_samples}")
     if not 0.0 < args.level < 1.0:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
-    observed = _observed_for_report(args, space)
+    if args.observed is not None and len(bound) > 1:
+        raise CliError(
+            "--observed: observations belong to one scenario; give one scenario with --observed, "
+            "or compare scenarios without it"
+        )
+    observed = _observed_for_report(args, bound[0][1])
     try:
         decision = PremiumDecision(args.deficit_cost, args.surplus_cost)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    sobol_rows = args.base_samples * (len(space.groups()) + 2)
-    _check_memory(  # the Monte Carlo cube and the Saltelli cube, held together
-        args.draws + sobol_rows,
-        space,
-        None,
-        True,
-        "use fewer projections (-n) or a smaller base sample size (-N)",
-    )
-    stack = contextlib.ExitStack()
-    with stack:  # both destinations checked and locked before any work
-        page = _reserve(stack, args.output, args.overwrite, "html")
-        tables = _reserve(
-            stack, args.csv, args.overwrite, "tables", "--csv", tables=list(TABLE_FILES)
-        )
-        updated = _update_for_report(args, space, observed)
-        study = run_study(
-            sc,
+    for _, space in bound:
+        sobol_rows = args.base_samples * (len(space.groups()) + 2)
+        _check_memory(  # the Monte Carlo cube and the Saltelli cube, held together
+            args.draws + sobol_rows,
             space,
-            n=args.draws,
-            n_sobol=args.base_samples,
-            seed=args.seed,
-            sampler=args.sampler,
-            level=args.level,
-            decision=decision,
-            threads=args.threads,
-            progress=False if args.no_progress else None,
+            None,
+            True,
+            "use fewer projections (-n) or a smaller base sample size (-N)",
         )
-        page.write_text(render_html(study, updated))
-        written = tables.write_tables(table_frames(study)) if tables is not None else []
-    for line in key_messages(study):
-        print(f"- {line}")
-    for w in study.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+    several = len(bound) > 1
+    stack = contextlib.ExitStack()
+    with stack:  # every destination checked and locked before any work
+        page = _reserve(stack, args.output, args.overwrite, "html")
+        folders = [
+            _reserve(
+                stack,
+                args.csv / sc.name if several else args.csv,
+                args.overwrite,
+                "tables",
+                "--csv",
+                tables=list(TABLE_FILES),
+            )
+            for sc, _ in (bound if args.csv is not None else [])
+        ]
+        updated = _update_for_report(args, bound[0][1], observed)
+        studies = [
+            run_study(
+                sc,
+                space,
+                n=args.draws,
+                n_sobol=args.base_samples,
+                seed=args.seed,
+                sampler=args.sampler,
+                level=args.level,
+                decision=decision,
+                threads=args.threads,
+                progress=False if args.no_progress else None,
+            )
+            for sc, space in bound
+        ]
+        page.write_text(render_comparison(studies) if several else render_html(studies[0], updated))
+        written = [
+            path
+            for folder, study in zip(folders, studies, strict=True)
+            for path in folder.write_tables(table_frames(study), index=False)
+        ]
+    for study in studies:
+        if several:
+            print(f"{study.scenario.name}:")
+        for line in key_messages(study):
+            print(f"- {line}")
+        for w in study.warnings:
+            print(f"warning: {w}", file=sys.stderr)
     print(f"\nwrote {args.output}", file=sys.stderr)
     for path in written:
-        print(f"wrote {args.csv / path.name}", file=sys.stderr)
-    return _unknown_verdict(
-        study.risk.table["n_unknown"], study.risk.n_draws, lambda: _suspects_of(study.cube)
+        shown = args.csv / path.relative_to(Path(args.csv).resolve()) if args.csv else path
+        print(f"wrote {shown}", file=sys.stderr)
+    return max(
+        _unknown_verdict(
+            study.risk.table["n_unknown"],
+            study.risk.n_draws,
+            lambda st=study: _suspects_of(st.cube),
+        )
+        for study in studies
     )
 
 
@@ -1025,7 +1125,7 @@ def cmd_update(args: argparse.Namespace) -> int:
         update,
     )
 
-    _, space = _bound_space(args.scenario, args.distributions, args.horizon)
+    _, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
     _check_output(args.output)
     if args.draws < 100:
         raise CliError(f"-n must be at least 100, got {args.draws}")
@@ -1151,7 +1251,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="schemerisk",
         description="Deficit risk of health insurance schemes: the WHO cost-sharing and premium "
         "simulation model (Carrin, Ron & Murray 1993) with an uncertainty layer.",
-        epilog=_EXIT_CODES,
+        epilog=f"Built-in scenarios: {_builtin('scenarios')}. Built-in distributions: "
+        f"{_builtin('distributions')}. A built-in name works from any directory. {_EXIT_CODES}",
     )
     parser.add_argument("--version", action="version", version=f"schemerisk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -1192,7 +1293,7 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_arg(p)
     p.add_argument(
         "distributions",
-        help="distributions file (YAML) or built-in name (hai_phong_1993_1997)",
+        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}",
     )
     p.add_argument(
         "-n",
@@ -1261,12 +1362,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CUBE|SCENARIO",
         help="a cube written by 'schemerisk simulate -o' (.nc or .zarr; a '--keep summary' store "
         "too), or a scenario "
-        "(file or built-in name) followed by its distributions",
+        f"(file or built-in name: {_builtin('scenarios')}) followed by its distributions",
     )
     p.add_argument(
         "distributions",
         nargs="?",
-        help="with a scenario: distributions file (YAML) or built-in name; the run keeps only "
+        help="with a scenario: distributions file (YAML) or built-in name "
+        f"({_builtin('distributions')}); the run keeps only "
         "what the report reads",
     )
     p.add_argument(
@@ -1279,11 +1381,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sampler", choices=["mc", "lhs", "sobol"], help="with a scenario: the design (default mc)"
     )
-    p.add_argument(
-        "--horizon",
-        type=OPTIONS.HORIZON,
-        help="with a scenario: years after the base year (default: the scenario's own)",
-    )
+    _horizon_arg(p, "with a scenario: ")
     p.add_argument(
         "--threads", type=OPTIONS.THREADS, help="with a scenario: numba threads (default: all)"
     )
@@ -1303,7 +1401,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="which premiums the required multiplier scales",
     )
     p.add_argument(
-        "--json", action="store_true", help="print machine-readable JSON instead of tables"
+        "--json",
+        action="store_true",
+        help="print JSON instead of tables: stdout holds only the JSON (with units and the "
+        "definitions of the deficit sizes), notes and progress go to stderr",
     )
     p.set_defaults(func=cmd_risk)
     p = sub.add_parser(
@@ -1361,17 +1462,21 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="the whole study as one self-contained HTML page (and CSV tables)"
     )
     p.add_argument(
-        "scenario",
-        nargs="?",
-        default="hai_phong_1993_1997",
-        help="scenario file or built-in name (default hai_phong_1993_1997)",
+        "sources",
+        nargs="*",
+        metavar="SCENARIO [DISTRIBUTIONS]",
+        help=f"scenario file or built-in name ({_builtin('scenarios')}; default "
+        "hai_phong_1993_1997) and its distributions file or built-in name "
+        f"({_builtin('distributions')}; default: the built-in file of the same name as the scenario); "
+        "with --distributions, every argument is a scenario and the page compares them",
     )
     p.add_argument(
-        "distributions",
-        nargs="?",
-        default=None,
-        help="distributions file or built-in name (default: the built-in file of the same name "
-        "as the scenario, hai_phong_1993_1997)",
+        "--distributions",
+        dest="distributions_for",
+        nargs="+",
+        metavar="DISTRIBUTIONS",
+        help="compare the scenarios given: one distributions file for all, or one per scenario "
+        "(schemerisk report A.yaml B.yaml --distributions D.yaml -o compare.html)",
     )
     p.add_argument(
         "-o", "--output", type=Path, required=True, help="the HTML report to write (.html)"
@@ -1428,7 +1533,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _study_args(p: argparse.ArgumentParser, n_help: str) -> None:
     _scenario_arg(p)
     p.add_argument(
-        "distributions", help="distributions file (YAML) or built-in name (hai_phong_1993_1997)"
+        "distributions",
+        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}",
     )
     p.add_argument("-N", "--base-samples", type=OPTIONS.BASE_SAMPLES, default=1024, help=n_help)
     p.add_argument("--seed", type=OPTIONS.SEED, default=0, help="the one seed (default 0)")

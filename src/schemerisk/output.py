@@ -135,8 +135,11 @@ def kind_of(path: str | Path) -> str:
 
 #: header of the long CSV format of :func:`schemerisk.io.to_long_frame`
 _LONG_HEADER = re.compile(r"^variable(,[A-Za-z_][A-Za-z0-9_]*)*,value,units$")
-#: header of a table written by :meth:`Reservation.write_tables`: identifiers only
-_TABLE_HEADER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(,[A-Za-z_][A-Za-z0-9_]*)*$")
+#: header of a table written by :meth:`Reservation.write_tables`: identifiers, each with an
+#: optional ``[unit]`` (the report's tables: ``p_deficit [1]``)
+_TABLE_HEADER = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*( \[[^,\[\]]*\])?(,[A-Za-z_][A-Za-z0-9_]*( \[[^,\[\]]*\])?)*$"
+)
 
 
 def _stamped(attrs: Mapping[str, Any]) -> bool:

@@ -16,6 +16,7 @@ import xarray as xr
 from scipy import stats
 
 from schemerisk.analysis.risk import (
+    DEFICIT_SIZES,
     deficit_risk,
     expected_shortfall,
     format_risk,
@@ -184,12 +185,12 @@ def test_report_shortfall_and_expected_deficit_by_hand(report, arrays) -> None: 
     loss = np.maximum(-bal, 0.0)
     share = loss / rev
     for t in range(bal.shape[1]):
-        in_deficit = bal[:, t] < 0
+        # over all draws, a surplus counting as zero deficit
         assert report.table.expected_deficit.values[t] == pytest.approx(
-            (-bal[in_deficit, t]).mean(), rel=1e-12
+            loss[:, t].sum() / bal.shape[0], rel=1e-12
         )
         assert report.table.expected_deficit_share.values[t] == pytest.approx(
-            share[in_deficit, t].mean(), rel=1e-12
+            share[:, t].sum() / bal.shape[0], rel=1e-12
         )
         assert report.table.expected_shortfall.values[t] == pytest.approx(
             _es_by_hand(loss[:, t], 0.95), rel=1e-12
@@ -199,6 +200,48 @@ def test_report_shortfall_and_expected_deficit_by_hand(report, arrays) -> None: 
         )
     # the worst 5 % average more than the typical deficit
     assert np.all(report.table.expected_shortfall.values > report.table.expected_deficit.values)
+
+
+@pytest.mark.parametrize("n_deficits", [0, 1, 7, 19, 20, 21, 150])
+def test_deficit_sizes_never_contradict_each_other(n_deficits: int) -> None:
+    # 400 draws, 20 of them in the worst 5 %: fewer, as many and more deficits than that; the
+    # issue's case (Lao 2017) is a P(deficit) below 5 %, where a mean over the deficits alone
+    # exceeded the worst-5 % average
+    rng = np.random.default_rng(n_deficits)
+    n, years = 400, 3
+    bal = rng.uniform(1.0, 50.0, size=(n, years))
+    bal[:n_deficits] = -rng.lognormal(3.0, 1.0, size=(n_deficits, years))
+    bal = rng.permuted(bal, axis=0)
+    rev = rng.uniform(80.0, 120.0, size=(n, years))
+    cube = xr.Dataset(
+        {"balance": (("draw", "year"), bal), "premium_revenue": (("draw", "year"), rev)},
+        coords={"year": [2017, 2018, 2019]},
+    )
+    t = deficit_risk(cube).table
+    for y in range(years):
+        loss = np.maximum(-bal[:, y], 0.0)
+        worst = np.sort(loss)[::-1][:20]  # the worst 5 % of 400 draws, surpluses as zero
+        assert float(t.p_deficit[y]) == n_deficits / n
+        assert float(t.expected_deficit[y]) == pytest.approx(loss.mean(), rel=1e-12, abs=0.0)
+        assert float(t.expected_shortfall[y]) == pytest.approx(worst.mean(), rel=1e-12, abs=0.0)
+        assert float(t.expected_deficit[y]) <= float(t.expected_shortfall[y]) <= loss.max()
+        share = loss / rev[:, y]
+        assert float(t.expected_deficit_share[y]) == pytest.approx(share.mean(), rel=1e-12)
+        assert float(t.expected_shortfall_share[y]) == pytest.approx(
+            np.sort(share)[::-1][:20].mean(), rel=1e-12
+        )
+    if n_deficits == 0:  # no deficit at all: both sizes are zero, not missing
+        assert np.all(t.expected_deficit.values == 0.0)
+        assert np.all(t.expected_shortfall.values == 0.0)
+
+
+def test_deficit_sizes_are_defined_once_for_every_output(report) -> None:  # type: ignore[no-untyped-def]
+    text = format_risk(report)
+    doc = report.to_json_dict()
+    for key, definition in DEFICIT_SIZES.items():
+        assert definition in text
+        assert doc["definitions"][key] == definition
+    assert "a surplus counting as zero deficit" in report.table.expected_deficit.attrs["long_name"]
 
 
 # --- the premium that prevents deficits --------------------------------------------------
@@ -384,6 +427,18 @@ def test_risk_command_prints_json(
     assert list(doc["expected_shortfall"]) == years
     assert all(doc["required_premium_multiplier"][y] > 1.0 for y in years)
     assert doc["n_draws"] == N_DRAWS
+
+
+def test_risk_from_a_scenario_prints_only_json_on_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["risk", NAME, NAME, "-n", "300", "--json", "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)  # nothing but the JSON
+    assert doc["n_draws"] == 300
+    assert doc["units"]["expected_deficit"] == "VND/yr"
+    assert doc["definitions"] == DEFICIT_SIZES
+    assert "300 projections" in err  # the note went to stderr
 
 
 def test_risk_command_prints_tables(

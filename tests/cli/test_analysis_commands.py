@@ -106,6 +106,34 @@ def test_report_refuses_bad_numbers(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["hai_phong_1993_1997", "khanh_hoa_2020_2030", "lao_nhi_merger_2017"],
+            "3 files given: to compare scenarios, name their distributions with --distributions",
+        ),
+        (
+            ["hai_phong_1993_1997", "khanh_hoa_2020_2030", "--distributions", "a", "b", "c"],
+            "one file for all the scenarios or one per scenario: 2 scenarios, 3 distributions",
+        ),
+        (
+            ["hai_phong_1993_1997", "khanh_hoa_2020_2030", "--distributions", "no_such_file"],
+            "no_such_file: no such file, and not a built-in distribution",
+        ),
+    ],
+)
+def test_report_comparison_refuses_unmatched_files_before_any_work(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli("report", *args, "-o", "c.html", "--no-progress")
+    assert run.code == 2, run.text
+    assert message in run.err
+    assert "Traceback" not in run.text
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- risk -------------------------------------------------------------------------------------
 
 
@@ -312,3 +340,34 @@ def test_cube_values_are_what_simulate_wrote(cube_file: Path) -> None:
     cube = xr.open_dataset(cube_file)
     assert cube.sizes["draw"] == 400
     assert np.isfinite(cube.balance.values).all()
+
+
+# --- help ---------------------------------------------------------------------------------------
+
+
+def test_help_lists_every_builtin_name_from_the_package_list() -> None:
+    import argparse
+    import re
+
+    from schemerisk.cli import build_parser
+    from schemerisk.scenario.builtin import _builtin_dirs
+
+    # the files on disk, found here without the package's own list
+    found = {
+        kind: sorted({p.stem for d in _builtin_dirs(kind) for p in d.glob("*.yaml")})
+        for kind in ("scenarios", "distributions")
+    }
+    assert len(found["scenarios"]) >= 5
+    parser = build_parser()
+
+    def flat(text: str) -> str:
+        return re.sub(r"\s+", " ", text)
+
+    top = flat(parser.format_help())
+    assert f"Built-in scenarios: {', '.join(found['scenarios'])}." in top
+    assert f"Built-in distributions: {', '.join(found['distributions'])}." in top
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command in ("project", "simulate", "risk", "sensitivity", "priorities", "report"):
+        text = flat(sub.choices[command].format_help())
+        missing = [n for n in found["scenarios"] if n not in text]
+        assert missing == [], (command, missing)

@@ -361,3 +361,63 @@ def test_png_export_and_data_uri(cube: xr.Dataset, tmp_path) -> None:  # type: i
     assert base64.b64decode(uri.split(",", 1)[1]).startswith(PNG_MAGIC)
     (tmp_path / "balance.png").write_bytes(png)
     assert (tmp_path / "balance.png").stat().st_size > 10_000
+
+
+# --------------------------------------------------------------------------- report charts
+
+
+def test_p_deficit_chart_draws_the_probability_and_its_interval(cube: xr.Dataset) -> None:
+    from schemerisk.analysis.risk import deficit_risk
+
+    table = deficit_risk(cube).table
+    ax = charts.p_deficit_chart(table)
+    got = line(ax, "p_deficit")
+    bal = cube.balance.transpose("draw", "year").values
+    np.testing.assert_allclose(got.get_ydata(), 100 * (bal < 0).mean(axis=0), rtol=1e-12)
+    (band,) = [c for c in ax.collections if c.get_gid() == "p_deficit:interval"]
+    lo, hi = polygon_y_range(band)
+    assert lo == pytest.approx(100 * float(table.p_deficit_lower.min()))
+    assert hi == pytest.approx(100 * float(table.p_deficit_upper.max()))
+
+
+def test_tornado_chart_bars_run_from_the_median_to_each_end_widest_on_top() -> None:
+    t = xr.Dataset(
+        {
+            "balance_median": ("year", [10.0e6]),
+            "balance_low": (("input", "year"), [[12.0e6], [4.0e6], [9.0e6]]),
+            "balance_high": (("input", "year"), [[8.0e6], [20.0e6], [10.5e6]]),
+        },
+        coords={"input": ["a", "b", "c"], "year": [2000]},
+        attrs={"level": 0.05, "currency": "VND"},
+    )
+    ax = charts.tornado_chart(t, 2000)
+    bars = {p.get_gid(): p for p in ax.patches if p.get_gid()}
+    assert bars["tornado:low:b"].get_x() == pytest.approx(10e6)
+    assert bars["tornado:low:b"].get_width() == pytest.approx(-6e6)
+    assert bars["tornado:high:b"].get_width() == pytest.approx(10e6)
+    # rows from the bottom: c (1.5 M wide), a (4 M), b (16 M) on top
+    assert [bars[f"tornado:high:{n}"].get_y() + 0.35 for n in "cab"] == pytest.approx([0, 1, 2])
+    assert "thousands of VND" in ax.get_xlabel()  # 20,000 thousands: at most five digits
+
+
+def test_comparison_fan_chart_has_one_median_per_scenario(cube: xr.Dataset) -> None:
+    other = cube.assign(balance=cube.balance * 2)
+    ax = charts.comparison_fan_chart({"A": cube, "B": other})
+    np.testing.assert_allclose(line(ax, "median:A").get_ydata(), cube.balance.median("draw"))
+    np.testing.assert_allclose(line(ax, "median:B").get_ydata(), other.balance.median("draw"))
+
+
+def test_svg_keeps_text_as_text_and_ids_unique(cube: xr.Dataset) -> None:
+    import xml.etree.ElementTree as ET
+
+    fig = Figure()
+    charts.fan_chart(cube, "balance", ax=fig.add_subplot())
+    svg = charts.figure_to_svg(fig, "f1")
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = ["".join(t.itertext()) for t in root.iter(f"{ns}text")]
+    assert "Year" in texts and "1995" in texts  # selectable text, not glyph paths
+    ids = [el.get("id") for el in root.iter() if el.get("id")]
+    assert ids and len(ids) == len(set(ids)) and all(i.startswith("f1-") for i in ids)
+    refs = [r for el in root.iter() for r in [el.get("clip-path")] if r]
+    assert refs and all(r.startswith("url(#f1-") for r in refs)

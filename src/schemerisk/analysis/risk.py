@@ -43,6 +43,16 @@ RISK_OUTPUTS: tuple[str, ...] = (
     "reserve",
 )
 
+#: the sizes of a deficit, each defined in one line; the CLI, the report and the CSV/JSON files
+#: all quote these. With a surplus counting as a zero deficit, 0 <= expected deficit <= worst-5 %
+#: average <= the largest deficit, whatever P(deficit) (a mean is at most the mean of its top 5 %).
+DEFICIT_SIZES: dict[str, str] = {
+    "expected_deficit": "Expected deficit: the mean deficit over all projections, a surplus counting "
+    "as zero deficit.",
+    "expected_shortfall": "Worst-5 % average (expected shortfall, ES 95 %): the mean deficit over the "
+    "worst 5 % of projections, a surplus counting as zero deficit.",
+}
+
 
 def wilson_interval(
     successes: xr.DataArray, n: int | xr.DataArray, confidence: float = 0.95
@@ -218,7 +228,7 @@ class RiskReport:
     ----------
     table : xarray.Dataset
         By year: ``p_deficit`` with ``p_deficit_se``, ``p_deficit_lower``,
-        ``p_deficit_upper``; ``expected_deficit`` (given a deficit) and
+        ``p_deficit_upper``; ``expected_deficit`` (over all draws, a surplus as zero) and
         ``expected_deficit_share`` (of revenue); ``expected_shortfall`` and
         ``expected_shortfall_share`` (95 %); ``required_premium_multiplier``;
         and, with a reserve, ``p_reserve_negative``.
@@ -303,6 +313,15 @@ class RiskReport:
             "expected_shortfall_share_of_revenue": per_year("expected_shortfall_share"),
             "required_premium_multiplier": per_year("required_premium_multiplier"),
             "required_premium_multiplier_level": self.level,
+            "definitions": dict(DEFICIT_SIZES),
+            "units": {
+                "p_deficit": "1",
+                "expected_deficit": f"{self.currency}/yr",
+                "expected_deficit_share_of_revenue": "1",
+                "expected_shortfall": f"{self.currency}/yr",
+                "expected_shortfall_share_of_revenue": "1",
+                "required_premium_multiplier": "1",
+            },
         }
         if self.p_ruin is not None:
             out["p_ruin"] = scalar(self.p_ruin)
@@ -396,7 +415,6 @@ def deficit_risk(
     per_year = counted_probability(deficit.sum(DRAW), n_known, confidence)
     loss = (-bal).clip(min=0.0).where(known)
     share = (loss / rev.where(rev != 0)).fillna(np.where(loss > 0, np.inf, 0.0)).where(known)
-    n_def = deficit.sum(DRAW)
     nonfinite = count_dataset(cube, RISK_OUTPUTS)
     table = xr.Dataset(
         {
@@ -405,8 +423,9 @@ def deficit_risk(
             "p_deficit_se": per_year.se,
             "p_deficit_lower": per_year.lower,
             "p_deficit_upper": per_year.upper,
-            "expected_deficit": loss.where(deficit).sum(DRAW) / n_def.where(n_def > 0),
-            "expected_deficit_share": share.where(deficit).sum(DRAW) / n_def.where(n_def > 0),
+            # over all draws, a surplus as zero: never more than the worst-5 % average
+            "expected_deficit": loss.mean(DRAW),
+            "expected_deficit_share": share.mean(DRAW),
             "expected_shortfall": expected_shortfall(loss, shortfall_level),
             "expected_shortfall_share": expected_shortfall(share, shortfall_level),
         }
@@ -433,15 +452,16 @@ def deficit_risk(
         ("p_deficit_se", "Monte Carlo standard error of the probability of a deficit", "1"),
         ("p_deficit_lower", f"Wilson {confidence:.0%} interval, lower bound", "1"),
         ("p_deficit_upper", f"Wilson {confidence:.0%} interval, upper bound", "1"),
-        ("expected_deficit", "Expected deficit, given a deficit", units),
+        ("expected_deficit", DEFICIT_SIZES["expected_deficit"], units),
         (
             "expected_deficit_share",
-            "Expected deficit as a share of premium revenue, given a deficit",
+            "Expected deficit as a share of premium revenue, over all projections",
             "1",
         ),
         (
             "expected_shortfall",
-            f"Expected shortfall ({shortfall_level:.0%}): mean of the worst deficits",
+            f"Expected shortfall ({shortfall_level:.0%}): the mean deficit over the worst "
+            f"{1 - shortfall_level:.0%} of projections, a surplus counting as zero deficit",
             units,
         ),
         (
@@ -500,8 +520,8 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
     lines = [
         f"Deficit risk from {report.n_draws:,} projections",
         "",
-        f"{'year':>6}{'P(deficit)':>12}{'95 % interval':>18}{'exp. deficit':>15}{'ES 95 %':>14}"
-        f"{'ES % rev.':>11}{'premium x':>11}" + (f"{'unknown':>11}" if unknowns else ""),
+        f"{'year':>6}{'P(deficit)':>12}{'95 % interval':>18}{'exp. deficit':>15}{'worst 5 %':>14}"
+        f"{'% rev.':>11}{'premium x':>11}" + (f"{'unknown':>11}" if unknowns else ""),
     ]
     for i, y in enumerate(t.year.values):
         lo, hi = float(t.p_deficit_lower[i]), float(t.p_deficit_upper[i])
@@ -517,8 +537,8 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
     pa = report.p_any_deficit
     lines += [
         "",
-        f"Amounts in {unit}{cur}. Expected deficit: mean deficit in the years with one; ES 95 %: mean of the "
-        "worst 5 % of deficits.",
+        f"Amounts in {unit}{cur}.",
+        *DEFICIT_SIZES.values(),
         f"Premium x: multiplier on all premiums that keeps P(deficit) at or below {report.level:.0%} that year.",
         f"P(at least one deficit over the horizon) = {_pct(float(pa.p))} "
         f"(95 % interval {_pct(float(pa.lower))} - {_pct(float(pa.upper))})",

@@ -28,6 +28,7 @@ import enum
 import functools
 import io
 import itertools
+import re
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
@@ -1078,3 +1079,221 @@ def figure_to_data_uri(fig: Figure, dpi: int = 110) -> str:
     """
     encoded = base64.b64encode(figure_to_png_bytes(fig, dpi=dpi)).decode("ascii")
     return f"data:image/png;base64,{encoded}"
+
+
+# --------------------------------------------------------------------------- report charts
+
+
+def p_deficit_chart(
+    table: xr.Dataset, *, ax: Axes | None = None, label: str = "", color: str = FAN_COLOR
+) -> Axes:
+    """The probability of a deficit by year, with its Wilson interval as a band.
+
+    Parameters
+    ----------
+    table : xarray.Dataset
+        A risk table (:attr:`~schemerisk.analysis.risk.RiskReport.table`) with ``p_deficit``,
+        ``p_deficit_lower`` and ``p_deficit_upper`` by year.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+    label : str
+        Legend label of the line (several scenarios on one axis).
+    color : str
+        Colour of the line and its band.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The line has gid ``"p_deficit"``, the band ``"p_deficit:interval"``.
+    """
+    ax = _new_axes(ax)
+    years = np.asarray(table[YEAR].values)
+    x = years.astype(float)
+    ax.fill_between(
+        x,
+        100 * table.p_deficit_lower.values,
+        100 * table.p_deficit_upper.values,
+        color=color,
+        alpha=0.25,
+        linewidth=0,
+        gid="p_deficit:interval",
+    )
+    ax.plot(
+        x,
+        100 * table.p_deficit.values,
+        marker="o",
+        linewidth=2.0,
+        color=color,
+        gid="p_deficit",
+        label=label or "P(deficit)",
+    )
+    _format_year_axis(ax, years)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("Probability of a deficit (%)")
+    ax.grid(True, axis="y", color="0.85", linewidth=0.8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title("Chance of a deficit, with its 95 % interval")
+    if label:
+        ax.legend(loc="upper left", frameon=False)
+    return ax
+
+
+def tornado_chart(
+    tornado: xr.Dataset,
+    year: int,
+    *,
+    ax: Axes | None = None,
+    labels: dict[str, str] | None = None,
+    top: int = 12,
+) -> Axes:
+    """A tornado diagram in currency: the balance in ``year`` with each input at its low and high
+    percentile, the others at their medians, widest bar on top.
+
+    Parameters
+    ----------
+    tornado : xarray.Dataset
+        From :func:`~schemerisk.analysis.study.tornado`.
+    year : int
+        The decision year.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+    labels : dict, optional
+        Readable names of the inputs.
+    top : int
+        Show the ``top`` widest bars.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Bars have gids ``"tornado:low:<input>"`` and ``"tornado:high:<input>"``.
+    """
+    ax = _new_axes(ax)
+    t = tornado.sel({YEAR: year})
+    mid = float(t.balance_median)
+    lo, hi = t.balance_low.values, t.balance_high.values
+    order = np.argsort(-np.abs(hi - lo), kind="stable")[:top][::-1]
+    names = [str(n) for n in tornado.input.values]
+    level = float(tornado.attrs.get("level", 0.05))
+    sc = choose_scale(np.concatenate([lo, hi, [mid]]))
+    for row, i in enumerate(order):
+        for value, kind, colour in ((lo[i], "low", "#9ecae1"), (hi[i], "high", "#c2451e")):
+            ax.barh(
+                row,
+                value - mid,
+                left=mid,
+                color=colour,
+                height=0.7,
+                gid=f"tornado:{kind}:{names[i]}",
+            )
+    ax.axvline(mid, color="black", linewidth=1.2)
+    ax.set_yticks(range(len(order)))
+    readable = labels or {}
+    ax.set_yticklabels(
+        [textwrap.fill(readable.get(names[i], readable_input_name(names[i])), _WRAP) for i in order]
+    )
+    ax.xaxis.set_major_formatter(ScaledFormatter(sc))
+    cur = str(tornado.attrs.get("currency", ""))
+    ax.set_xlabel(f"Balance in {year} ({sc.label(cur)})")
+    ax.grid(True, axis="x", color="0.85", linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(
+        handles=[
+            Patch(color="#9ecae1", label=f"input at its {100 * level:g}th percentile"),
+            Patch(color="#c2451e", label=f"input at its {100 * (1 - level):g}th percentile"),
+        ],
+        loc="lower right",
+        frameon=False,
+        fontsize="small",
+    )
+    ax.set_title(f"Balance in {year}, one input at a time")
+    return ax
+
+
+def comparison_fan_chart(
+    cubes: dict[str, xr.Dataset], var: str = "balance", *, ax: Axes | None = None
+) -> Axes:
+    """Several scenarios' fans on one axis: each one's 90 % band and median line.
+
+    Parameters
+    ----------
+    cubes : dict
+        Monte Carlo cubes by scenario label.
+    var : str
+        The variable to show.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Median lines have gids ``"median:<label>"``.
+    """
+    ax = _new_axes(ax)
+    shown = []
+    years_all: list[float] = []
+    for (label, cube), colour in zip(cubes.items(), itertools.cycle(CATEGORY_COLORS), strict=False):
+        da = _variable(cube, var)
+        q = _quantiles(da, [0.05, 0.5, 0.95])
+        years = np.asarray(q[YEAR].values, dtype=float)
+        years_all += list(years)
+        ax.fill_between(
+            years, _at(q, 0.05), _at(q, 0.95), color=colour, alpha=_BAND_ALPHA_SHARED, linewidth=0
+        )
+        ax.plot(
+            years,
+            _at(q, 0.5),
+            color=colour,
+            linewidth=2.0,
+            gid=f"median:{label}",
+            label=textwrap.fill(f"{label}: median and 90 % of outcomes", 60),
+        )
+        shown += [_at(q, 0.05), _at(q, 0.95)]
+    sc = choose_scale(np.concatenate(shown))
+    _format_year_axis(ax, np.unique(np.asarray(years_all, dtype=int)))
+    first = next(iter(cubes.values()))
+    _format_amount_axis(ax, sc, sc.label(_noun(_variable(first, var))))
+    _draw_zero_line(ax, *shown)
+    ax.set_title(_title_of(_variable(first, var)))
+    ax.legend(loc="lower left", frameon=False, fontsize="small")
+    return ax
+
+
+def figure_to_svg(fig: Figure, prefix: str) -> str:
+    """The figure as an SVG element to put inline in an HTML page (text kept as text).
+
+    Text is written as ``<text>`` (``svg.fonttype = "none"``), so it stays selectable and
+    searchable, and prints crisp at any size. Every ``id`` is prefixed with ``prefix`` so that
+    several figures on one page do not share clip paths.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    prefix : str
+        A prefix unique on the page (letters, digits, ``-``).
+
+    Returns
+    -------
+    str
+        The ``<svg>...</svg>`` element, without XML declaration or doctype.
+    """
+    buffer = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": prefix}):
+        fig.savefig(buffer, format="svg", facecolor="white", metadata={"Date": None})
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    seen: dict[str, int] = {}
+
+    def unique(match: re.Match[str]) -> str:
+        # a gid given to several artists (the bars of one series) would repeat an id
+        ident = match.group(1)
+        seen[ident] = seen.get(ident, 0) + 1
+        suffix = f"-{seen[ident]}" if seen[ident] > 1 else ""
+        return f'id="{prefix}-{ident}{suffix}"'
+
+    text = re.sub(r'\bid="([^"]+)"', unique, text)
+    text = text.replace("url(#", f"url(#{prefix}-").replace('href="#', f'href="#{prefix}-')
+    return text

@@ -58,6 +58,10 @@ class LinearPath:
     delay: int = 0
 
 
+#: how amounts in current prices go on past a scenario's last year (:meth:`Scenario.with_horizon`)
+AMOUNT_RULES: tuple[str, ...] = ("real", "nominal")
+
+
 @dataclass(frozen=True)
 class YearPath:
     """A per-year input: one value for each year t = 0..T.
@@ -339,6 +343,26 @@ class Scenario:
     case_rates: tuple[
         float, ...
     ] = ()  #: (extension) per-case payment by service (base-year prices)
+    #: how years past the scenario's own were filled (see :meth:`with_horizon`); "" for none
+    extension: str = ""
+
+    def _extension_note(self, horizon: int, amounts: str) -> str:
+        """The sentence that states how the years past the scenario's own were filled."""
+        if horizon <= self.horizon:
+            return self.extension if horizon == self.horizon else ""
+        first, last = self.base_year + self.horizon + 1, self.base_year + horizon
+        years = f"{first}-{last}" if last > first else str(first)
+        held = (
+            f"shares and rates hold their {first - 1} values (paths written as targets follow them)"
+        )
+        if amounts == "real":
+            how = (
+                "flat premiums and subsidy amounts indexed to domestic prices (the scenario's "
+                f"own inflation path), {held}"
+            )
+        else:
+            how = f"flat premiums and subsidy amounts held at their {first - 1} nominal values, {held}"
+        return f"{years} extend the scenario: {how}."
 
     @property
     def years(self) -> np.ndarray:
@@ -364,16 +388,55 @@ class Scenario:
         """Return the category called ``name``."""
         return next(c for c in self.categories if c.name == name)
 
-    def with_horizon(self, horizon: int) -> Scenario:
+    def with_horizon(self, horizon: int, *, amounts: str = "real") -> Scenario:
         """Return the scenario over ``horizon`` years after the base year.
 
-        Paths written as targets are recomputed; constants and year-by-year
-        lists hold their last value in added years.
+        The rule for years past the scenario's own last year: paths written as
+        targets are recomputed (they hold their target after arrival, as the same
+        file with a longer horizon would); otherwise shares, rates and amounts in
+        base-year prices (capitation) hold their last value, and amounts in current
+        prices -- flat premiums and the fixed amounts of premium subsidies, given
+        as a constant or year by year -- keep their real value: they grow with the scenario's domestic
+        price index, ``v_t = v_(t-1) (1 + dp_t)``. Incomes need no rule: they grow at
+        the (held) nominal income growth rate. With ``amounts="nominal"`` those
+        amounts instead hold their last nominal value, as the 1993 model's own
+        horizon does. The rule applied is stated in :attr:`extension`.
+
+        Parameters
+        ----------
+        horizon : int
+            Years after the base year.
+        amounts : {"real", "nominal"}
+            How amounts in current prices go on past the scenario's last year.
+
+        Returns
+        -------
+        Scenario
+            The scenario over the new horizon.
         """
+        if amounts not in AMOUNT_RULES:
+            raise ValueError(f"amounts must be one of {', '.join(AMOUNT_RULES)}, not {amounts!r}")
         n = horizon + 1
+        own = self.horizon + 1  # years the scenario itself gives
+        prices = np.ones(n)
+        if amounts == "real" and n > own:
+            dp = self.economy.domestic_inflation.extended(self.base_year, n).array()
+            for t in range(own, n):
+                prices[t] = prices[t - 1] * (1.0 + dp[t])
 
         def ext(p: YearPath) -> YearPath:
             return p.extended(self.base_year, n)
+
+        def ext_amount(p: YearPath) -> YearPath:
+            q = ext(p)
+            # a path written as a target gives every year itself (it holds its target after
+            # arrival, as the same file with a longer horizon would): only constants and
+            # year-by-year lists end with the scenario's last year
+            if amounts == "nominal" or n <= own or p.linear is not None or p.milestones:
+                return q
+            v = q.array()
+            v[own:] = v[own - 1] * prices[own:]
+            return YearPath(tuple(float(x) for x in v), given_values=True)
 
         def ext_cat(c: Category) -> Category:
             return replace(
@@ -381,12 +444,12 @@ class Scenario:
                 adult_share=None if c.adult_share is None else ext(c.adult_share),
                 income_growth=ext(c.income_growth),
                 contribution_rate=ext(c.contribution_rate),
-                flat_premium=ext(c.flat_premium),
+                flat_premium=ext_amount(c.flat_premium),
                 insured_share=ext(c.insured_share),
                 exempt_share=ext(c.exempt_share),
                 user_fee_exempt_share=ext(c.user_fee_exempt_share),
                 subsidies=tuple(
-                    replace(sub, share=ext(sub.share), amount=ext(sub.amount))
+                    replace(sub, share=ext(sub.share), amount=ext_amount(sub.amount))
                     for sub in c.subsidies
                 ),
             )
@@ -395,6 +458,7 @@ class Scenario:
         return replace(
             self,
             horizon=horizon,
+            extension=self._extension_note(horizon, amounts),
             demography=replace(
                 d, growth_rate=ext(d.growth_rate), dependant_share=ext(d.dependant_share)
             ),

@@ -489,10 +489,9 @@ class StreamingSummary:
                 (sums["premium_revenue_sum_squares"] - known * rev_mean**2) / (known - 1),
                 np.nan,
             )
-            exp_def = np.where(n_def > 0, sums["deficit_sum"] / np.maximum(n_def, 1), np.nan)
-            exp_share = np.where(
-                n_def > 0, sums["deficit_share_sum"] / np.maximum(n_def, 1), np.nan
-            )
+            # over all draws, a surplus counting as zero (analysis.risk.DEFICIT_SIZES)
+            exp_def = sums["deficit_sum"] / n
+            exp_share = sums["deficit_share_sum"] / n
         bal_sk = self.sketches["balance"][:, :-1]
         loss_values = np.maximum(-values[:-1], 0.0)  # ascending balance = descending loss
         es = sketch_tail_mean(bal_sk, loss_values, valid, shortfall_level)
@@ -546,13 +545,19 @@ class StreamingSummary:
                 },
             ),
             "expected_deficit": xr.Variable(
-                yr, exp_def, {"long_name": "Expected deficit, given a deficit", "units": cur}
+                yr,
+                exp_def,
+                {
+                    "long_name": "Expected deficit: the mean deficit over all projections, a "
+                    "surplus counting as zero deficit",
+                    "units": cur,
+                },
             ),
             "expected_deficit_share": xr.Variable(
                 yr,
                 exp_share,
                 {
-                    "long_name": "Expected deficit as a share of premium revenue, given a deficit",
+                    "long_name": "Expected deficit as a share of premium revenue, over all projections",
                     "units": "1",
                 },
             ),
