@@ -468,7 +468,7 @@ def write_report(study: Study, path: str | Path, update: Any = None) -> Path:
     Path
         The path written.
     """
-    page = render_html(study, update)
+    page = render_html(study) if update is None else render_html(study, update)
     target = Path(path)
     with atomic_path(target) as work:
         work.write_text(page, encoding="utf-8")
