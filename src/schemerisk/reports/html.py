@@ -976,6 +976,7 @@ def write_report(
     Path
         The path written.
     """
+    page = render_html(study) if update is None else render_html(study, update)
     with reserve(path, "html", overwrite=overwrite) as res:
-        res.write_text(render_html(study, update))
+        res.write_text(page)
     return Path(path)
