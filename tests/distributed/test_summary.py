@@ -9,6 +9,7 @@ import pytest
 
 from schemerisk.analysis.risk import deficit_risk, risk_from_summary
 from schemerisk.io import open_dataset
+from schemerisk.output import partial_store
 from schemerisk.uncertainty.distributed import make_job, run_to_store, summary_dataset
 from schemerisk.uncertainty.sampling import unit_design
 from schemerisk.uncertainty.summary import FAN_QUANTILES, LogBins, sketch_quantile
@@ -111,8 +112,9 @@ def test_an_interrupted_summary_run_resumes_to_the_same_summary(space, summary, 
     )
     with pytest.raises(KeyboardInterrupt):
         run_to_store(job, store, progress=False, checkpoint_seconds=0.0)
+    assert not store.exists()  # nothing under the final name until the run is complete
     with pytest.raises(ValueError, match="incomplete store"):
-        open_dataset(store)
+        open_dataset(partial_store(store))
     job = make_job(space, unit_design(space, N_DRAWS, SEED), keep="summary", chunk_size=1000)
     report = run_to_store(job, store, progress=False)
     assert (report.already_done, report.computed) == (4, 2)
@@ -120,6 +122,7 @@ def test_an_interrupted_summary_run_resumes_to_the_same_summary(space, summary, 
     for name in summary.data_vars:
         np.testing.assert_array_equal(got[name].values, summary[name].values, err_msg=name)
     assert got.attrs["schemerisk_complete"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]  # no partial store left
 
 
 def test_the_risk_report_of_a_summary_matches_the_full_cubes(summary, reference):
