@@ -1091,7 +1091,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         page.write_text(render_comparison(studies) if several else render_html(studies[0], updated))
         written = [
             path
-            for folder, study in zip(folders, studies, strict=True)
+            for folder, study in zip(folders, studies, strict=False)  # no folders without --csv
             for path in folder.write_tables(table_frames(study), index=False)
         ]
     for study in studies:

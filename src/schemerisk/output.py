@@ -448,11 +448,15 @@ def swap_into_place(work: Path, target: Path, aside: Path) -> None:
 def make_aside(target: Path) -> Path:
     """A new hidden folder beside ``target`` to write into, marked as ours."""
     aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    (aside / PARTIAL_MARKER).write_text(
-        f"written by schemerisk {__version__} (process {os.getpid()}) for {target.name}; "
-        "safe to delete when no schemerisk run is writing it\n",
-        encoding="utf-8",
-    )
+    try:
+        (aside / PARTIAL_MARKER).write_text(
+            f"written by schemerisk {__version__} (process {os.getpid()}) for {target.name}; "
+            "safe to delete when no schemerisk run is writing it\n",
+            encoding="utf-8",
+        )
+    except BaseException:  # e.g. the disk filled up: leave nothing behind
+        shutil.rmtree(aside, ignore_errors=True)
+        raise
     return aside
 
 

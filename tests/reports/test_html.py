@@ -22,6 +22,7 @@ from scipy import stats
 from schemerisk import __version__
 from schemerisk.analysis.study import Study, run_study
 from schemerisk.model import project
+from schemerisk.output import GENERATOR, OutputError
 from schemerisk.reports import html as report_html
 from schemerisk.reports.html import (
     TABLE_COLUMNS,
@@ -352,7 +353,8 @@ def test_write_report_leaves_the_old_page_when_writing_fails(
 ) -> None:
     monkeypatch.setattr(report_html, "render_html", lambda s: page)
     target = tmp_path / "report.html"
-    target.write_text("the old report", encoding="utf-8")
+    old = f"{GENERATOR}the old report"  # a page of an earlier run: --overwrite may replace it
+    target.write_text(old, encoding="utf-8")
 
     def half_then_fail(self: Path, data: str, encoding: str | None = None) -> int:
         with open(self, "w", encoding=encoding) as fh:
@@ -360,10 +362,10 @@ def test_write_report_leaves_the_old_page_when_writing_fails(
         raise OSError("disk full")
 
     monkeypatch.setattr(Path, "write_text", half_then_fail)
-    with pytest.raises(OSError, match="disk full"):
-        write_report(study, target)
+    with pytest.raises(OutputError, match="disk full"):  # the writer names the destination
+        write_report(study, target, overwrite=True)
     monkeypatch.undo()
-    assert target.read_text(encoding="utf-8") == "the old report"
+    assert target.read_text(encoding="utf-8") == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no partial file left
 
 

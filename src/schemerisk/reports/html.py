@@ -785,7 +785,14 @@ def write_comparison(
 TABLE_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "deficit_risk.csv": {
         "year": ("", "projection year"),
-        "p_deficit": ("1", "probability of a deficit (share of projections with balance < 0)"),
+        "n_unknown": (
+            "draws",
+            "projections without a finite balance: unknown, left out of the other columns",
+        ),
+        "p_deficit": (
+            "1",
+            "probability of a deficit (share of the projections with a finite balance that have balance < 0)",
+        ),
         "p_deficit_se": ("1", "its Monte Carlo standard error, sqrt(p (1 - p) / n)"),
         "p_deficit_lower": ("1", "Wilson 95 % interval, lower bound"),
         "p_deficit_upper": ("1", "Wilson 95 % interval, upper bound"),
