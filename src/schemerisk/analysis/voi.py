@@ -73,6 +73,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
+from scipy import optimize
 
 from schemerisk.analysis.solver import Adjust, adjusted_revenue
 
@@ -83,7 +84,9 @@ DRAW = "draw"
 DEFAULT_DEFICIT_COST = 2.0
 DEFAULT_SURPLUS_COST = 1.0
 #: draws of the Gaussian-process regression of a group (its cost grows as the cube of this)
-GP_SUBSAMPLE = 400
+GP_SUBSAMPLE = 200
+#: iterations of the marginal-likelihood search for the Gaussian process's hyperparameters
+GP_ITERATIONS = 30
 #: bootstrap resamples for the standard error of an EVPPI
 BOOTSTRAP = 20
 #: draws at which the conditional optimum is searched (a random subset of larger samples: the
@@ -326,7 +329,22 @@ def _fit_gp(x: np.ndarray, target: np.ndarray, n_train: int, seed: int) -> _GPFi
     kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(d), (1e-2, 1e3)) + WhiteKernel(
         0.5, (1e-4, 10.0)
     )
-    gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=0, random_state=0)
+
+    def optimizer(obj_func, initial_theta, bounds):  # type: ignore[no-untyped-def]
+        # sklearn's own L-BFGS-B search, with a bounded number of iterations
+        res = optimize.minimize(
+            obj_func,
+            initial_theta,
+            method="L-BFGS-B",
+            jac=True,
+            bounds=bounds,
+            options={"maxiter": GP_ITERATIONS},
+        )
+        return res.x, res.fun
+
+    gp = GaussianProcessRegressor(
+        kernel, optimizer=optimizer, normalize_y=True, n_restarts_optimizer=0, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence notices at a bound: the fit is still usable
         gp.fit(x[train] / scale, target[train])
