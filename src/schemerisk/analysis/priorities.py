@@ -92,7 +92,7 @@ class Priorities:
         data = [
             (int(t["rank"].sel(input=i)), str(i))
             for i in t.input.values
-            if str(t.kind.sel(input=i)) == InputKind.DATA.value
+            if str(t.kind.sel(input=i).values) == InputKind.DATA.value
         ]
         return [name for _, name in sorted(data)]
 
