@@ -102,7 +102,7 @@ class Priorities:
         env = [
             str(i)
             for i in t.input.values
-            if str(t.kind.sel(input=i)) == InputKind.ENVIRONMENT.value
+            if str(t.kind.sel(input=i).values) == InputKind.ENVIRONMENT.value
         ]
         return sorted(env, key=lambda i: -float(t.ST_balance.sel(input=i)))
 
