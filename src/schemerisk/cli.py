@@ -134,7 +134,7 @@ class OPTIONS:
     )
     TOP = NumberOption(Allowed(1, None, "a number of inputs of 1 or more"), True)
     YEAR = NumberOption(Allowed(YEARS[0], ARRIVALS[1], "a year of the projection"), True)
-    COST = NumberOption(Allowed(0, None, "a loss per unit of currency, 0 or more"))
+    COST = NumberOption(Allowed(0, None, "a loss per unit of currency above 0", lo_open=True))
 
 
 class CliError(Exception):
@@ -874,20 +874,37 @@ def _sensitivity(args: argparse.Namespace, space, tables) -> int:  # type: ignor
 
 def cmd_drivers(args: argparse.Namespace) -> int:
     """``schemerisk drivers``: given-data sensitivity from an existing cube."""
-    from schemerisk.analysis.sensitivity import given_data_indices
+    from schemerisk.analysis.sensitivity import GIVEN_DATA_DRAWS, given_data_indices
 
     cube = _open_cube(args.cube)
     if not any(str(v).startswith("input_") for v in cube.data_vars):
         raise CliError(f"{args.cube}: the cube has no drawn inputs (input_* variables)")
-    res = given_data_indices(cube, args.method)
-    year = _check_year(args.year, res.year.values)
+    year = _check_year(args.year, cube.year.values)
+    most = GIVEN_DATA_DRAWS[args.method] if args.max_draws is None else args.max_draws
+    if most < 50:
+        raise CliError(f"--max-draws must be at least 50, got {most}")
+    res = given_data_indices(
+        cube,
+        args.method,
+        years=[year],
+        max_draws=most,
+        progress=False if args.no_progress else None,
+    )
     name = (
         "PAWN index (median KS distance)"
         if args.method == "pawn"
         else "delta moment-independent measure"
     )
-    print(f"Drivers from {res.attrs['n_draws']:,} draws of {args.cube}: {name}, {year}")
+    used, total = res.attrs["n_draws"], res.attrs["n_draws_total"]
+    sub = f"the first {used:,} of {total:,} draws" if used < total else f"all {total:,} draws"
+    print(f"Drivers from {sub} of {args.cube}: {name}, {year}")
     t = res.sel(year=year)
+    if args.method == "delta":
+        half = float(np.nanmedian(t["index_conf"].values))
+        print(
+            f"Precision: median 95 % bootstrap half-width +-{half:.3f}; an input whose index is "
+            f"within that of the smallest explains little (use --max-draws for more precision)"
+        )
     order = np.argsort(-t["index"].sel(output="balance").values)
     print(f"{'input':<36}{'balance':>12}{'balance/revenue':>17}{'deficit':>12}")
     for i in order:
@@ -896,36 +913,87 @@ def cmd_drivers(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_priorities(args: argparse.Namespace) -> int:
-    """``schemerisk priorities``: which data to collect first."""
-    from schemerisk.analysis.priorities import rank_priorities
+def _decision(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from schemerisk.analysis.voi import PremiumDecision
 
-    sc, space = _load_study(args)
     try:
-        decision = PremiumDecision(args.deficit_cost, args.surplus_cost)
+        return PremiumDecision(args.deficit_cost, args.surplus_cost)
     except ValueError as exc:
-        raise CliError(str(exc)) from None
-    res = _sobol(args, space)
-    pri = rank_priorities(res, space, decision)
-    year = _check_year(args.year, pri.table.year.values)
+        raise CliError(f"--{exc}") from None
+
+
+def _sobol_sizes(args: argparse.Namespace) -> tuple[int, int]:
+    n, most = args.base_samples, args.max_base_samples
+    if n < 2:
+        raise CliError(f"-N must be at least 2, got {n}")
+    if most < n:
+        raise CliError(f"--max-base-samples must be at least -N ({n}), got {most}")
+    return n, most
+
+
+def _scenario_years(space) -> np.ndarray:  # type: ignore[no-untyped-def]
+    sc = space.scenario
+    return np.arange(sc.base_year, sc.base_year + sc.horizon + 1)
+
+
+def cmd_priorities(args: argparse.Namespace) -> int:
+    """``schemerisk priorities``: which data to collect first (the report's code path)."""
+    from schemerisk.analysis.priorities import protection_sentence
+    from schemerisk.analysis.study import priority_study
+
+    sc, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
+    n_start, n_max = _sobol_sizes(args)
+    decision = _decision(args)
+    year = _check_year(args.year, _scenario_years(space))
+    if args.top < 1:
+        raise CliError(f"--top must be at least 1, got {args.top}")
+    ps = priority_study(
+        space,
+        args.seed + 1,  # as the report: the Saltelli design uses seed + 1
+        decision,
+        n_start=n_start,
+        n_max=n_max,
+        threads=args.threads,
+        progress=False if (args.no_progress or args.json) else None,
+    )
+    for w in ps.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    pri = ps.priorities
+    if args.json:
+        print(pri.to_json())
+        return 0
     t = pri.table.sel(year=year)
     cur = sc.currency
     print(f"Which data to collect first, for the {year} premium decision")
     print(f"Loss: {decision.describe(cur)}.")
+    print(
+        f"Sobol' indices from a Saltelli design with N = {ps.sobol.n_base} "
+        f"(doubled from {ps.sizes[0]} until the quoted indices were precise, at most {n_max}); "
+        f"EVPPI from {int(pri.voi.table.attrs['n_draws']):,} projections."
+    )
     evpi = float(pri.voi.table.evpi.sel(year=year)) / 1e6
     print(f"Value of perfect information on everything (EVPI): {evpi:,.1f} million {cur}\n")
-    print(
-        f"{'rank':>4}  {'input':<56}{'ST balance':>11}{'ST deficit':>11}{'EVPPI (M)':>12}{'+- se':>8}"
-    )
+    print("Data the scheme can collect, by EVPPI (what knowing it exactly is worth)")
+    print(f"{'rank':>4}  {'input':<56}{'EVPPI (M)':>12}{'+- se':>8}{'S1':>7}{'ST':>7}")
     for name in pri.ranking(year):
         r = t.sel(input=name)
         print(
-            f"{int(r['rank']):>4}  {name:<56}{float(r.ST_balance):>11.3f}{float(r.ST_deficit):>11.3f}"
-            f"{float(r.evppi) / 1e6:>12,.1f}{float(r.evppi_se) / 1e6:>8,.1f}"
+            f"{int(r['rank']):>4}  {name:<56}{float(r.evppi) / 1e6:>12,.1f}{float(r.evppi_se) / 1e6:>8,.1f}"
+            f"{float(r.S1_balance):>7.2f}{float(r.ST_balance):>7.2f}"
         )
-    print()
+    print("\nEnvironment the scheme can only prepare for")
+    for name in pri.environment(year):
+        r = t.sel(input=name)
+        print(
+            f"      {name:<56}{float(r.evppi) / 1e6:>12,.1f}{float(r.evppi_se) / 1e6:>8,.1f}"
+            f"{float(r.S1_balance):>7.2f}{float(r.ST_balance):>7.2f}"
+        )
+    print("(S1, ST printed as estimated; the sentences below say when sampling noise puts them")
+    print(" outside 0 <= S1 <= ST <= 1.)\n")
     print("\n".join(pri.sentences(year, top=args.top)))
+    print()
+    print("\n".join(pri.environment_sentences(year)))
+    print("\n" + protection_sentence(ps.protection, year))
     return 0
 
 
@@ -1002,7 +1070,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     """``schemerisk report``: Monte Carlo, risk, Sobol' indices and priorities in one HTML page;
     with several scenarios, a page comparing them."""
     from schemerisk.analysis.study import run_study
-    from schemerisk.analysis.voi import PremiumDecision
     from schemerisk.model import compile_inputs
     from schemerisk.reports.html import (
         TABLE_FILES,
@@ -1034,8 +1101,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         bound.append((sc, space))
     if args.draws < 10:
         raise CliError(f"-n must be at least 10, got {args.draws}")
-    if args.base_samples < 2:
-        raise CliError(f"-N must be at least 2, got {args.base_samples}")
+    n_sobol, n_sobol_max = _sobol_sizes(args)
     if not 0.0 < args.level < 1.0:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
     if args.observed is not None and len(bound) > 1:
@@ -1044,12 +1110,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             "or compare scenarios without it"
         )
     observed = _observed_for_report(args, bound[0][1])
-    try:
-        decision = PremiumDecision(args.deficit_cost, args.surplus_cost)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    decision = _decision(args)
     for _, space in bound:
-        sobol_rows = args.base_samples * (len(space.groups()) + 2)
+        sobol_rows = n_sobol * (len(space.groups()) + 2)
         _check_memory(  # the Monte Carlo cube and the Saltelli cube, held together
             args.draws + sobol_rows,
             space,
@@ -1078,7 +1141,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                 sc,
                 space,
                 n=args.draws,
-                n_sobol=args.base_samples,
+                n_sobol=n_sobol,
+                n_sobol_max=n_sobol_max,
                 seed=args.seed,
                 sampler=args.sampler,
                 level=args.level,
@@ -1433,12 +1497,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="given-data measure (default pawn)",
     )
     p.add_argument("--year", type=OPTIONS.YEAR, help="year to print (default the last)")
+    p.add_argument(
+        "--max-draws",
+        type=OPTIONS.DRAWS,
+        help="use at most this many draws of the cube (default 20000 for pawn, 2000 for delta; "
+        "the output says how many were used)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=cmd_drivers)
 
     p = sub.add_parser(
         "priorities", help="which data to collect first: Sobol' indices and value of information"
     )
-    _study_args(p, n_help="base sample size N of the Saltelli design (default 1024)")
+    _study_args(p, n_help="starting base sample size N of the Saltelli design (default 1024)")
     p.add_argument(
         "--deficit-cost",
         type=OPTIONS.COST,
@@ -1457,6 +1528,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--top", type=OPTIONS.TOP, default=5, help="how many inputs to describe (default 5)"
     )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the full ranking (S1, ST, EVPPI and its s.e. per input and year) as JSON only",
+    )
+    _max_n_arg(p)
     p.set_defaults(func=cmd_priorities)
     p = sub.add_parser(
         "report", help="the whole study as one self-contained HTML page (and CSV tables)"
@@ -1492,9 +1569,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-N",
         "--base-samples",
         type=OPTIONS.BASE_SAMPLES,
-        default=4096,
-        help="base sample size of the Saltelli design for the Sobol' indices (default 4096)",
+        default=1024,
+        help="starting base sample size of the Saltelli design for the Sobol' indices (default 1024)",
     )
+    _max_n_arg(p)
     p.add_argument("--seed", type=OPTIONS.SEED, default=0, help="the one seed (default 0)")
     p.add_argument(
         "--sampler", choices=["mc", "lhs", "sobol"], default="mc", help="Monte Carlo design"
@@ -1528,6 +1606,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
     _update_parser(sub)
     return parser
+
+
+def _max_n_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-base-samples",
+        type=OPTIONS.BASE_SAMPLES,
+        default=8192,
+        help="Sobol' base sample size N doubles from -N until the quoted indices are precise, "
+        "up to this (default 8192)",
+    )
 
 
 def _study_args(p: argparse.ArgumentParser, n_help: str) -> None:

@@ -1,23 +1,22 @@
-"""Which data to collect first (priorities.py): the ranking, its score, its stability
-between seeds and its plain words."""
+"""Which data to collect first (priorities.py, study.py): data ranked by EVPPI, the environment
+apart, sentences that match the definitions, the adaptive Sobol' design, JSON."""
 
 from __future__ import annotations
 
+import json
 import re
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
-import yaml
 
-from schemerisk.analysis.priorities import Priorities, rank_priorities
-from schemerisk.analysis.sensitivity import PrecisionWarning, SobolResult, sobol_analysis
-from schemerisk.analysis.voi import PremiumDecision, value_of_information
-from schemerisk.model import compile_inputs
+from schemerisk.analysis.priorities import Priorities, indexed_premium_risk, shown_index
+from schemerisk.analysis.study import PriorityStudy, priority_study
+from schemerisk.model import compile_inputs, project
 from schemerisk.scenario import load_scenario
+from schemerisk.uncertainty.sampling import Sampler, unit_design
 from schemerisk.uncertainty.space import ParameterSpace, load_space
+from schemerisk.uncertainty.targets import InputKind
 
 NAME = "hai_phong_1993_1997"
 
@@ -28,112 +27,126 @@ def space() -> ParameterSpace:
     return load_space(NAME, sc, compile_inputs(sc))
 
 
-def _sobol(space: ParameterSpace, n: int, seed: int) -> SobolResult:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PrecisionWarning)
-        return sobol_analysis(space.scenario, space, n, seed=seed, progress=False)
+@pytest.fixture(scope="module")
+def study(space: ParameterSpace) -> PriorityStudy:
+    # a small start and cap: the doubling is exercised, the run stays cheap
+    return priority_study(space, 5, n_start=128, n_max=256, progress=False)
 
 
 @pytest.fixture(scope="module")
-def sobol(space: ParameterSpace) -> SobolResult:
-    return _sobol(space, 256, seed=5)
+def pri(study: PriorityStudy) -> Priorities:
+    return study.priorities
 
 
-@pytest.fixture(scope="module")
-def pri(sobol: SobolResult, space: ParameterSpace) -> Priorities:
-    return rank_priorities(sobol, space)
-
-
-def test_table_holds_the_sobol_indices_and_the_value_of_information(
-    pri: Priorities, sobol: SobolResult, space: ParameterSpace
-) -> None:
+def test_only_data_is_ranked_and_by_evppi(pri: Priorities, space: ParameterSpace) -> None:
     t = pri.table
     assert list(t.input.values) == list(space.groups())
-    ind = sobol.indices
-    xr.testing.assert_equal(t.ST_balance, ind.ST.sel(output="balance", drop=True))
-    xr.testing.assert_equal(t.ST_deficit, ind.ST.sel(output="deficit", drop=True))
-    xr.testing.assert_equal(t.S1_balance, ind.S1.sel(output="balance", drop=True))
-    # the EVPPI comes from the A and B rows only: an unstructured sample of 2N projections
-    base = sobol.cube.isel(draw=sobol.base_rows())
-    assert base.sizes["draw"] == 2 * 256
-    voi = value_of_information(base, space.groups()).table
-    np.testing.assert_allclose(t.evppi.values, voi.evppi.values, rtol=1e-12)
-
-
-def test_score_is_the_mean_of_three_shares(pri: Priorities) -> None:
-    t = pri.table
-
-    def share(v: np.ndarray) -> np.ndarray:  # (input, year)
-        pos = np.clip(v, 0, None)
-        total = pos.sum(axis=0, keepdims=True)
-        return np.divide(pos, total, out=np.zeros_like(pos), where=total > 0)
-
-    expected = (
-        share(t.ST_balance.values) + share(t.ST_deficit.values) + share(t.evppi.values)
-    ) / 3.0
-    np.testing.assert_allclose(t.score.values, expected, rtol=1e-12, atol=1e-15)
-    # shares of three totals: the scores of a year add up to 1 (or less, with an empty total)
-    assert np.all(t.score.sum("input").values <= 1.0 + 1e-12)
-    for i, year in enumerate(t.year.values):
-        order = [str(x) for x in t.input.values[np.argsort(-expected[:, i], kind="stable")]]
-        assert pri.ranking(int(year)) == order
-        ranks = t["rank"].sel(year=year).values
-        assert sorted(ranks.tolist()) == list(range(1, len(ranks) + 1))
-    assert pri.ranking() == pri.ranking(1997)
-
-
-def test_sentences_say_what_pinning_down_an_input_is_worth(pri: Priorities) -> None:
-    sentences = pri.sentences(top=3)
-    assert len(sentences) == 3
-    ranking = pri.ranking()
-    t = pri.table.sel(year=1997)
-    for i, (sentence, name) in enumerate(zip(sentences, ranking, strict=False), start=1):
-        assert sentence.startswith(f"{i}. Pinning down ")
-        assert pri.labels[name] in sentence
-        assert "1997 balance" in sentence
-        pct = re.search(r"remove about (\d+) ?% of the variance", sentence)
-        assert pct is not None, sentence
-        # the share removed is S1, read conservatively: S1 <= ST <= 1 in theory, and the
-        # sentence never claims more than ST when sampling error breaks that order
-        st = min(max(float(t.ST_balance.sel(input=name)), 0.0), 1.0)
-        s1 = min(max(float(t.S1_balance.sel(input=name)), 0.0), st)
-        assert int(pct.group(1)) == round(100 * s1)
-        amount = re.search(r"worth about ([\d,]+\.\d) million VND", sentence)
-        assert amount is not None, sentence
-        assert float(amount.group(1).replace(",", "")) == pytest.approx(
-            float(t.evppi.sel(input=name)) / 1e6, abs=0.051
+    for year in t.year.values:
+        ranking = pri.ranking(int(year))
+        env = pri.environment(int(year))
+        assert set(ranking) | set(env) == set(space.groups())
+        assert not set(ranking) & set(env)
+        assert "domestic_inflation + wage_growth" in env and "population_growth" in env
+        assert "insured_use" in ranking and "admission_rate" in ranking
+        values = [float(t.evppi.sel(input=n, year=year)) for n in ranking]
+        assert values == sorted(values, reverse=True)
+        assert [int(t["rank"].sel(input=n, year=year)) for n in ranking] == list(
+            range(1, len(ranking) + 1)
         )
-    # another year and scale
-    other = pri.sentences(1995, top=1, scale=1e3)[0]
-    assert "1995 balance" in other and " thousand VND" in other
+        assert all(int(t["rank"].sel(input=n, year=year)) == 0 for n in env)
+    kinds = dict(zip(t.input.values, t.kind.values, strict=True))
+    assert kinds["voluntary_uptake_farmers + voluntary_uptake_dependants"] == InputKind.DATA.value
 
 
-def test_labels_are_the_distributions_file_labels(pri: Priorities, space: ParameterSpace) -> None:
-    doc = yaml.safe_load(Path(space.source).read_text(encoding="utf-8"))
-    labels = {name: entry["label"] for name, entry in doc["inputs"].items()}
-    assert pri.labels["admission_rate"] == labels["admission_rate"] == "the admission rate"
-    assert pri.labels["domestic_inflation + wage_growth"] == (
-        f"{labels['domestic_inflation']} together with {labels['wage_growth']}"
-    )
-    for group, members in space.groups().items():
-        if len(members) == 1:
-            assert pri.labels[group] == labels[members[0]]
+def test_sentences_match_the_definitions(pri: Priorities) -> None:
+    t = pri.table.sel(year=1997)
+    for i, (sentence, name) in enumerate(
+        zip(pri.sentences(top=3), pri.ranking(), strict=False), start=1
+    ):
+        row = t.sel(input=name)
+        s1, st, _ = shown_index(float(row.S1_balance), float(row.ST_balance))
+        assert sentence.startswith(f"{i}. Learning {pri.labels[name]} exactly would remove about ")
+        removed = re.search(r"remove about (\d+)% of the variance of the 1997 balance", sentence)
+        involved = re.search(r"it is involved in about (\d+)% of it", sentence)
+        assert removed and int(removed.group(1)) == round(100 * s1)  # first order
+        assert involved and int(involved.group(1)) == round(100 * st)  # total order
+        # the EVPPI names the decision and the loss
+        assert "setting the 1997 premium multiplier" in sentence
+        assert "each VND of deficit costs 2 VND and each VND of surplus 1" in sentence
+        amount = re.search(r"lower the expected loss by about ([\d,]+\.\d) million VND", sentence)
+        assert amount is not None
+        assert float(amount.group(1).replace(",", "")) == pytest.approx(
+            float(row.evppi) / 1e6, abs=0.051
+        )
+    env = pri.environment_sentences(1997)
+    assert len(env) == len(pri.environment(1997))
+    assert all("cannot be collected, only prepared for" in s for s in env)
 
 
-def test_a_costlier_deficit_raises_the_value_of_information(
-    sobol: SobolResult, space: ParameterSpace
+def test_indices_outside_their_range_are_called_noise() -> None:
+    assert shown_index(0.3, 0.5) == (0.3, 0.5, "")
+    s1, st, note = shown_index(0.949, 0.846)
+    assert (s1, st) == (0.846, 0.846) and "sampling noise" in note
+    s1, st, note = shown_index(-0.02, 1.3)
+    assert (s1, st) == (0.0, 1.0) and "0.020" in note.replace("-", "")
+
+
+def test_the_design_doubles_by_extending_the_sequence(
+    study: PriorityStudy, space: ParameterSpace
 ) -> None:
-    cheap = rank_priorities(sobol, space, PremiumDecision(1.0, 1.0)).voi.table.evpi
-    dear = rank_priorities(sobol, space, PremiumDecision(4.0, 1.0)).voi.table.evpi
-    assert bool((dear > cheap).all())
+    assert study.sizes[0] == 128 and study.sobol.n_base == study.sizes[-1] <= 256
+    n = study.sobol.n_base
+    # the cube is the one a single design of the final N would give
+    design = unit_design(space, n, 5, Sampler.SALTELLI)
+    assert study.sobol.cube.sizes["draw"] == design.n_rows
+    x = np.column_stack(
+        [
+            study.sobol.cube[f"input_{e.name}"].values.reshape(design.n_rows, -1)
+            for e in space.entries
+        ]
+    )
+    from schemerisk.uncertainty.sampling import to_values
+
+    np.testing.assert_array_equal(x, to_values(space, design.matrix))  # type: ignore[arg-type]
 
 
-@pytest.mark.slow
-def test_ranking_is_stable_between_seeds_at_the_default_n(space: ParameterSpace) -> None:
-    """N = 1024 is the default of ``schemerisk priorities``: two seeds, same top three."""
-    tops = []
-    for seed in (0, 1):
-        pri = rank_priorities(_sobol(space, 1024, seed), space)
-        tops.append(pri.ranking()[:3])
-    assert set(tops[0]) == set(tops[1]), tops
-    assert tops[0][0] == tops[1][0]
+def test_same_seed_same_answer(study: PriorityStudy, space: ParameterSpace) -> None:
+    again = priority_study(space, 5, n_start=128, n_max=256, progress=False)
+    xr.testing.assert_identical(again.priorities.table, study.priorities.table)
+
+
+def test_json_holds_the_full_ranking(pri: Priorities) -> None:
+    doc = json.loads(pri.to_json())
+    assert doc["currency"] == "VND" and doc["decision"]["deficit_cost"] == 2.0
+    assert set(doc["years"]) == {str(int(y)) for y in pri.table.year.values}
+    rows = doc["years"]["1997"]["inputs"]
+    assert [r["input"] for r in rows if r["kind"] == "data"] == pri.ranking(1997)
+    for r in rows:
+        t = pri.table.sel(input=r["input"], year=1997)
+        assert r["evppi"] == float(t.evppi) and r["evppi_se"] == float(t.evppi_se)
+        assert r["S1"] == float(t.S1_balance) and r["ST"] == float(t.ST_balance)
+
+
+def test_indexed_premiums_computed_with_the_model(
+    study: PriorityStudy, space: ParameterSpace
+) -> None:
+    """The indexed balance is the model's own: re-projecting with the flat premiums scaled."""
+    from dataclasses import replace
+
+    from schemerisk.analysis.solver import Adjust, _adjust_category
+
+    base = study.sobol.cube.isel(draw=study.sobol.base_rows())
+    planned = project(space.scenario)
+    prot = indexed_premium_risk(base, planned)
+    assert set(prot) >= {"p_deficit_plan", "p_deficit_prices", "p_deficit_wages"}
+    np.testing.assert_allclose(prot.p_deficit_plan.values, (base.balance < 0).mean("draw").values)
+    # the identity balance + (f - 1) * flat revenue, checked by re-running the model with the
+    # flat premiums scaled by one draw's realised / planned price index
+    f = (base.domestic_price_index.isel(draw=3) / planned.domestic_price_index).values
+    sc = space.scenario
+    cats = tuple(_adjust_category(c, Adjust.FLAT_PREMIUMS, f) for c in sc.categories)
+    rerun = project(replace(sc, categories=cats))
+    identity = planned.balance + (f - 1.0) * planned.flat_premium_revenue
+    np.testing.assert_allclose(rerun.balance.values, identity.values, rtol=1e-9)
+    # indexing to prices protects against inflation: fewer deficits in the last year
+    assert float(prot.p_deficit_prices.isel(year=-1)) < float(prot.p_deficit_plan.isel(year=-1))

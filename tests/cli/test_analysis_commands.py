@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,7 +39,18 @@ def test_report_with_only_an_output_uses_the_built_in_pair(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    run = cli("report", "-o", "X.html", "-n", "500", "-N", "64", "--no-progress")
+    run = cli(
+        "report",
+        "-o",
+        "X.html",
+        "-n",
+        "500",
+        "-N",
+        "64",
+        "--max-base-samples",
+        "64",
+        "--no-progress",
+    )
     assert run.code == 0, run.err
     page = (tmp_path / "X.html").read_text(encoding="utf-8")
     html5lib.HTMLParser(strict=True).parse(page)
@@ -47,7 +59,7 @@ def test_report_with_only_an_output_uses_the_built_in_pair(
     assert "N = 64" in page
     assert "wrote X.html" in run.err
     assert run.out.startswith("- With every assumption at its planned value")
-    assert "Data to collect first: pinning down" in run.out
+    assert "Data to collect first: learning" in run.out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["X.html"]  # nothing else, no temp files
 
 
@@ -57,7 +69,7 @@ def test_report_writes_csv_tables(
     monkeypatch.chdir(tmp_path)
     run = cli(
         "report", BUILTIN, BUILTIN, "-o", "r.html", "-n", "200", "-N", "16", "--seed", "3",
-        "--no-progress", "--csv", "tables",
+        "--max-base-samples", "16", "--no-progress", "--csv", "tables",
     )  # fmt: skip
     assert run.code == 0, run.err
     assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == CSV_FILES
@@ -94,6 +106,12 @@ def test_report_refuses_anything_but_html(
             "argument --level: 1.5 is out of range: expected a probability strictly",
         ),
         ("--deficit-cost", "-1", "argument --deficit-cost: -1 is out of range: expected a loss"),
+        (
+            "--surplus-cost",
+            "0",
+            "argument --surplus-cost: 0 is out of range: expected a loss per unit of currency above 0",
+        ),
+        ("--max-base-samples", "512", "--max-base-samples must be at least -N (1024)"),
     ],
 )
 def test_report_refuses_bad_numbers(
@@ -280,7 +298,7 @@ def test_drivers_ranks_the_dominant_input_first(cli: Cli, tmp_path: Path) -> Non
     run = cli("drivers", path)
     assert run.code == 0, run.err
     lines = run.out.splitlines()
-    assert lines[0].startswith(f"Drivers from 800 draws of {path}: PAWN index")
+    assert lines[0].startswith(f"Drivers from all 800 draws of {path}: PAWN index")
     assert lines[1].split()[0] == "input"
     ranked = [ln.split()[0] for ln in lines[2:] if ln.strip()]
     assert ranked[0] == "admission_rate"
@@ -290,6 +308,20 @@ def test_drivers_ranks_the_dominant_input_first(cli: Cli, tmp_path: Path) -> Non
     assert cli("drivers", path, "--year", "1995").code == 0
     outside = cli("drivers", path, "--year", "2001")
     assert outside.code == 2 and "outside the projection (1993-1997)" in outside.err
+
+
+def test_drivers_delta_subsamples_says_so_and_keeps_salib_quiet(cli: Cli, tmp_path: Path) -> None:
+    sc = load_scenario(BUILTIN)
+    space = parse_space(DOMINANT, sc, "<dominant>", compile_inputs(sc))
+    path = write_dataset(simulate(sc, space, 800, seed=5, progress=False), tmp_path / "c.nc")
+    run = cli("drivers", path, "--method", "delta", "--max-draws", "300", "--no-progress")
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert lines[0].startswith(f"Drivers from the first 300 of 800 draws of {path}: delta")
+    assert lines[1].startswith("Precision: median 95 % bootstrap half-width")
+    assert lines[3].split()[0] == "admission_rate"
+    assert "Bin Merge" not in run.out + run.err and run.err == ""
+    assert cli("drivers", path, "--max-draws", "10").code == 2
 
 
 def test_drivers_needs_drawn_inputs(cli: Cli, cube_file: Path, tmp_path: Path) -> None:
@@ -305,22 +337,47 @@ def test_drivers_needs_drawn_inputs(cli: Cli, cube_file: Path, tmp_path: Path) -
 
 
 def test_priorities_in_plain_words(cli: Cli) -> None:
-    run = cli("priorities", BUILTIN, BUILTIN, "-N", "256", "--no-progress", "--top", "3")
+    run = cli(
+        "priorities", BUILTIN, BUILTIN, "-N", "64", "--max-base-samples", "128", "--no-progress",
+        "--top", "3",
+    )  # fmt: skip
     assert run.code == 0, run.err
     assert "Which data to collect first, for the 1997 premium decision" in run.out
     assert "Value of perfect information on everything (EVPI):" in run.out
-    sentences = [ln for ln in run.out.splitlines() if "Pinning down" in ln]
-    assert [s[:3] for s in sentences] == ["1. ", "2. ", "3. "]
-    assert all("million VND" in s and "%" in s for s in sentences)
-    assert "warning:" in run.err  # N = 256 gives wide intervals, and says so
+    assert "Saltelli design with N = " in run.out
+    sentences = [ln for ln in run.out.splitlines() if ln[:3] in ("1. ", "2. ", "3. ")]
+    assert len(sentences) == 3 and all("Learning" in s for s in sentences)
+    assert all("million VND" in s and "premium multiplier" in s for s in sentences)
+    assert "cannot be collected, only prepared for" in run.out
+    assert "indexed to prices" in run.out
 
 
-def test_priorities_refuses_bad_costs(cli: Cli) -> None:
+def test_priorities_json_is_json_only(cli: Cli) -> None:
     run = cli(
-        "priorities", BUILTIN, BUILTIN, "-N", "8", "--deficit-cost", "0", "--surplus-cost", "0"
-    )
+        "priorities", BUILTIN, BUILTIN, "-N", "32", "--max-base-samples", "32", "--json",
+        "--no-progress",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    doc = json.loads(run.out)
+    rows = doc["years"]["1997"]["inputs"]
+    assert {"input", "kind", "rank", "S1", "ST", "evppi", "evppi_se"} <= set(rows[0])
+    assert doc["sobol_base_samples"] == 32
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--deficit-cost", "0"), "--deficit-cost must be a number above 0"),
+        (("--surplus-cost", "-1"), "--surplus-cost must be a number above 0"),
+        (("--year", "2001"), "--year 2001 is outside the projection (1993-1997)"),
+    ],
+)
+def test_priorities_refuses_bad_input_before_any_work(
+    cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    run = cli("priorities", BUILTIN, BUILTIN, "-N", "8", "--no-progress", *args)
     assert run.code == 2
-    assert "not both 0" in run.err
+    assert message in run.err and run.out == ""
 
 
 def test_sensitivity_prints_indices_and_checks_the_year(cli: Cli, tmp_path: Path) -> None:

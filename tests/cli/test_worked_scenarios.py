@@ -74,6 +74,8 @@ def test_report(name: str, cli: Callable[..., CliRun], tmp_path: Path) -> None:
         "300",
         "-N",
         "32",
+        "--max-base-samples",
+        "32",
         "--no-progress",
     )
     assert run.code == 0, run.text

@@ -40,7 +40,7 @@ SECTIONS = ("scenario", "outlook", "risk", "drivers", "priorities", "inputs", "p
 
 @pytest.fixture(scope="module")
 def study() -> Study:
-    return run_study(n=N, n_sobol=N_SOBOL, seed=SEED, progress=False)
+    return run_study(n=N, n_sobol=N_SOBOL, n_sobol_max=N_SOBOL, seed=SEED, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -246,10 +246,12 @@ def test_priorities_section_has_the_ranking_sentences(tree: ET.Element, study: S
     sec = _section(tree, "priorities")
     items = [_text(li) for li in _find_all(sec, "li")]
     expected = [s.split(". ", 1)[1] for s in study.priorities.sentences(1997, top=5)]
+    expected += study.priorities.environment_sentences(1997)
     assert items == expected
-    assert all("Pinning down" in i and "million VND" in i for i in items)
-    (table,) = _find_all(sec, "table")
-    assert [r[1] for r in _rows(table)] == study.priorities.ranking(1997)
+    assert all("Learning" in i and "million VND" in i for i in items[:5])
+    data, env = _find_all(sec, "table")
+    assert [r[1] for r in _rows(data)] == study.priorities.ranking(1997)
+    assert [r[1] for r in _rows(env)] == study.priorities.environment(1997)
     evpi = float(study.priorities.voi.table.evpi.sel(year=1997)) / 1e6
     assert f"worth about {evpi:,.1f} million VND" in " ".join(_text(e) for e in sec)
 
@@ -404,7 +406,7 @@ def test_write_tables_writes_five_csv_files(study: Study, tmp_path: Path) -> Non
     assert len(sob) == 3 * groups * 5
     assert {"output", "input", "year", "S1 [1]", "ST [1]"} <= set(sob.columns)
     pri = pd.read_csv(tmp_path / "tables" / "priorities.csv")
-    assert len(pri) == groups * 5 and {"score [1]", "rank", "evppi [VND]"} <= set(pri.columns)
+    assert len(pri) == groups * 5 and {"kind", "rank", "evppi [VND]"} <= set(pri.columns)
     inputs = pd.read_csv(tmp_path / "tables" / "uncertain_inputs.csv")
     assert list(inputs.entry) == [e.name for e in study.space.entries]
     row = inputs.set_index("entry").loc["domestic_inflation"]

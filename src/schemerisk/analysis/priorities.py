@@ -1,24 +1,59 @@
-"""Which data to collect first: Sobol' indices and the value of information, combined and said in words.
+"""Which data to collect first: the value of information in currency, with the Sobol' indices beside it.
 
-The ranking score of an input (a group of entries) in a year is the mean of its
-shares of three totals: its total-order Sobol' index for the balance, its
-total-order index for the deficit indicator, and its EVPPI for setting the
-premium. The first two say how much of the uncertainty it drives; the third
-what resolving it is worth in currency. Each share is the input's value
-divided by the sum over inputs, so the three count equally.
+Every uncertain input is either **data** the scheme can collect (utilisation,
+unit costs, uptake, compliance, the insured's relative use, ...) or an
+**environment** it can only prepare for (inflation, wage growth, the exchange
+rate, population growth); see :class:`~schemerisk.uncertainty.targets.InputKind`.
+A group of entries (a correlated block) is data when any of its entries is.
+
+"Data to collect first" ranks the data inputs by their EVPPI for setting the
+premium, in currency (Strong, Oakley & Brennan 2014): what learning the input
+exactly would save, on average, through a better premium. The Sobol' indices say
+how much of the variance of the balance it drives: the first-order index S1 is
+the expected share of the variance removed by learning the input exactly; the
+total-order index ST the share in which it is involved at all (Saltelli et al.
+2008, *Global Sensitivity Analysis: The Primer*, Sections 4.3 and 4.6).
+Environment inputs are reported separately, with how much of the risk they
+carry (:mod:`schemerisk.analysis.protection` says what protects against it).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 from schemerisk.analysis.sensitivity import SobolResult
 from schemerisk.analysis.voi import PremiumDecision, ValueOfInformation, value_of_information
 from schemerisk.uncertainty.space import ParameterSpace
+from schemerisk.uncertainty.targets import InputKind
+
+_UNITS = {1.0: "", 1e3: " thousand", 1e6: " million", 1e9: " billion"}
+
+
+def group_kind(members: tuple[str, ...], space: ParameterSpace) -> InputKind:
+    """Data when any member of the group is data; environment otherwise."""
+    kinds = {space.entry(m).kind for m in members}
+    return InputKind.DATA if InputKind.DATA in kinds else InputKind.ENVIRONMENT
+
+
+def shown_index(s1: float, st: float) -> tuple[float, float, str]:
+    """S1 and ST as printed, in [0, 1] with S1 <= ST, and a note when the estimates were not.
+
+    Estimates can leave [0, 1], or put S1 above ST, by sampling error only: the
+    printed values are clipped, and the note says so, with the raw estimates.
+    """
+    st_c = min(max(st, 0.0), 1.0)
+    s1_c = min(max(s1, 0.0), st_c)
+    if (s1_c, st_c) == (s1, st):
+        return s1, st, ""
+    return (
+        s1_c,
+        st_c,
+        f"estimates S1 = {s1:.3f}, ST = {st:.3f} fall outside 0 <= S1 <= ST <= 1 by sampling noise only",
+    )
 
 
 @dataclass(frozen=True)
@@ -28,36 +63,66 @@ class Priorities:
     Attributes
     ----------
     table : xarray.Dataset
-        By input and year: ``S1_balance``, ``ST_balance``, ``ST_deficit``,
-        ``evppi``, ``evppi_se``, ``score`` and ``rank`` (1 = collect first).
+        By input and year: ``S1_balance``, ``S1_balance_conf``, ``ST_balance``,
+        ``ST_balance_conf``, ``ST_deficit``, ``evppi``, ``evppi_se``; ``kind``
+        (input: data or environment) and ``rank`` (input, year: 1 = collect
+        first, among data inputs by EVPPI; 0 for environment inputs).
     voi : ValueOfInformation
         EVPI and EVPPI details.
     labels : dict
         Input -> readable label.
     currency : str
         Currency of the amounts.
+    n_base : int
+        The Sobol' base sample size N the indices came from.
     """
 
     table: xr.Dataset
     voi: ValueOfInformation
     labels: dict[str, str]
     currency: str
-
-    def ranking(self, year: int | None = None) -> list[str]:
-        """Inputs in order of priority for ``year`` (default the last year)."""
-        t = self.table.sel(year=self._year(year))
-        return [str(i) for i in t.input.values[np.argsort(t["rank"].values)]]
+    n_base: int = 0
 
     def _year(self, year: int | None) -> int:
         return int(self.table.year.values[-1]) if year is None else int(year)
 
+    def ranking(self, year: int | None = None) -> list[str]:
+        """Data inputs in order of priority for ``year`` (default the last year): EVPPI, largest first."""
+        t = self.table.sel(year=self._year(year))
+        data = [
+            (int(t["rank"].sel(input=i)), str(i))
+            for i in t.input.values
+            if str(t.kind.sel(input=i).values) == InputKind.DATA.value
+        ]
+        return [name for _, name in sorted(data)]
+
+    def environment(self, year: int | None = None) -> list[str]:
+        """Environment inputs for ``year``, by the share of variance they are involved in (ST)."""
+        t = self.table.sel(year=self._year(year))
+        env = [
+            str(i)
+            for i in t.input.values
+            if str(t.kind.sel(input=i).values) == InputKind.ENVIRONMENT.value
+        ]
+        return sorted(env, key=lambda i: -float(t.ST_balance.sel(input=i)))
+
+    def _worth(self, row: xr.Dataset, y: int, scale: float) -> str:
+        unit = _UNITS.get(scale, f" x {scale:g}")
+        d = self.voi.decision
+        return (
+            f"for setting the {y} premium multiplier, where each {self.currency} of deficit costs "
+            f"{d.deficit_cost:g} {self.currency} and each {self.currency} of surplus {d.surplus_cost:g}, "
+            f"knowing it exactly would lower the expected loss by about {float(row.evppi) / scale:,.1f}"
+            f"{unit} {self.currency} (+- {float(row.evppi_se) / scale:,.1f}{unit}, one standard error)"
+        )
+
     def sentences(self, year: int | None = None, top: int = 5, scale: float = 1e6) -> list[str]:
-        """The ranking in plain words, one sentence per input, most important first.
+        """The data ranking in plain words, one sentence per input, most valuable first.
 
         Parameters
         ----------
         year : int, optional
-            Year of the balance (default the last year).
+            Year of the decision (default the last year).
         top : int
             How many inputs.
         scale : float
@@ -66,35 +131,89 @@ class Priorities:
         Returns
         -------
         list of str
-            E.g. "Pinning down the admission rate would remove about 41 % of the
-            variance of the 1997 balance and is worth about 35 million VND in
-            better premium setting."
+            E.g. "1. Learning the admission rate exactly would remove about 4 % of
+            the variance of the 1997 balance; it is involved in about 6 % of it; for
+            setting the 1997 premium multiplier, where each VND of deficit costs
+            2 VND and each VND of surplus 1, knowing it exactly would lower the
+            expected loss by about 28.5 million VND (+- 6.1 million, one standard error)."
         """
         y = self._year(year)
         t = self.table.sel(year=y)
-        unit = {1.0: "", 1e3: " thousand", 1e6: " million", 1e9: " billion"}.get(
-            scale, f" x {scale:g}"
-        )
         out = []
         for rank, name in enumerate(self.ranking(y)[:top], start=1):
             row = t.sel(input=name)
-            # estimates can stray outside [0, 1] by sampling error; a share of variance cannot
-            # S1 <= ST <= 1 in theory; sampling error can break that order, so report the
-            # conservative reading of the variance removed
-            st = min(max(float(row.ST_balance), 0.0), 1.0)
-            s1 = min(max(float(row.S1_balance), 0.0), st)
-            worth = float(row.evppi) / scale
-            inter = (
-                f" (and it is involved in about {st:.0%} through its interactions with other assumptions)"
-                if st - s1 >= 0.05
-                else ""
-            )
+            s1, st, note = shown_index(float(row.S1_balance), float(row.ST_balance))
+            label = self.labels.get(name, name)
+            noise = f" ({note})" if note else ""
             out.append(
-                f"{rank}. Pinning down {self.labels.get(name, name)} would remove about {s1:.0%} of the "
-                f"variance of the {y} balance{inter} and is worth about {worth:,.1f}{unit} {self.currency} "
-                f"in better premium setting."
+                f"{rank}. Learning {label} exactly would remove about {s1:.0%} of the variance of the "
+                f"{y} balance; it is involved in about {st:.0%} of it{noise}; {self._worth(row, y, scale)}."
             )
         return out
+
+    def environment_sentences(self, year: int | None = None, scale: float = 1e6) -> list[str]:
+        """What each environment input carries of the risk, in plain words."""
+        y = self._year(year)
+        t = self.table.sel(year=y)
+        out = []
+        for name in self.environment(y):
+            row = t.sel(input=name)
+            s1, st, note = shown_index(float(row.S1_balance), float(row.ST_balance))
+            noise = f" ({note})" if note else ""
+            out.append(
+                f"{self.labels.get(name, name)[:1].upper()}{self.labels.get(name, name)[1:]} cannot be "
+                f"collected, only prepared for: it is involved in about {st:.0%} of the variance of the {y} "
+                f"balance, and knowing it in advance would remove about {s1:.0%}{noise}; {self._worth(row, y, scale)}."
+            )
+        return out
+
+    def to_json(self) -> str:
+        """The full ranking, every input and year, as JSON."""
+        d = self.voi.decision
+        doc: dict[str, object] = {
+            "currency": self.currency,
+            "decision": {
+                "deficit_cost": d.deficit_cost,
+                "surplus_cost": d.surplus_cost,
+                "adjust": d.adjust.value,
+                "loss": d.describe(self.currency),
+            },
+            "sobol_base_samples": self.n_base,
+            "evppi_method": str(self.voi.table.attrs.get("method", "")),
+            "years": {},
+        }
+        years: dict[str, object] = {}
+        for y in self.table.year.values:
+            t = self.table.sel(year=y)
+            rows = []
+            for name in [*self.ranking(int(y)), *self.environment(int(y))]:
+                r = t.sel(input=name)
+                s1, st, note = shown_index(float(r.S1_balance), float(r.ST_balance))
+                rows.append(
+                    {
+                        "input": name,
+                        "label": self.labels.get(name, name),
+                        "kind": str(r.kind.values),
+                        "rank": int(r["rank"]) or None,
+                        "S1": float(r.S1_balance),
+                        "S1_conf": float(r.S1_balance_conf),
+                        "ST": float(r.ST_balance),
+                        "ST_conf": float(r.ST_balance_conf),
+                        "S1_shown": s1,
+                        "ST_shown": st,
+                        "noise_note": note or None,
+                        "ST_deficit": float(r.ST_deficit),
+                        "evppi": float(r.evppi),
+                        "evppi_se": float(r.evppi_se),
+                    }
+                )
+            years[str(int(y))] = {
+                "evpi": float(self.voi.table.evpi.sel(year=y)),
+                "best_multiplier": float(self.voi.table.best_multiplier.sel(year=y)),
+                "inputs": rows,
+            }
+        doc["years"] = years
+        return json.dumps(doc, indent=2)
 
 
 def _label(group: str, space: ParameterSpace) -> str:
@@ -110,8 +229,10 @@ def rank_priorities(
     sobol: SobolResult,
     space: ParameterSpace,
     decision: PremiumDecision | None = None,
+    *,
+    seed: int = 0,
 ) -> Priorities:
-    """Rank the uncertain inputs by what pinning them down would do for the scheme.
+    """Rank the uncertain data inputs by what learning them would be worth for setting the premium.
 
     Parameters
     ----------
@@ -119,9 +240,11 @@ def rank_priorities(
         Sobol' indices and the Saltelli-design cube (from
         :func:`~schemerisk.analysis.sensitivity.sobol_analysis`).
     space : ParameterSpace
-        The uncertain inputs (for groups and labels).
+        The uncertain inputs (for groups, kinds and labels).
     decision : PremiumDecision, optional
         The premium-setting loss function for the value of information.
+    seed : int
+        Seed of the value-of-information bootstrap.
 
     Returns
     -------
@@ -129,32 +252,107 @@ def rank_priorities(
         The ranking by input and year.
     """
     base = sobol.cube.isel(draw=sobol.base_rows())  # the A and B rows: an unstructured sample of 2N
-    voi = value_of_information(base, space.groups(), decision)
+    groups = space.groups()
+    voi = value_of_information(base, groups, decision, seed=seed)
     ind = sobol.indices
     table = xr.Dataset(
         {
             "S1_balance": ind.S1.sel(output="balance", drop=True),
+            "S1_balance_conf": ind.S1_conf.sel(output="balance", drop=True),
             "ST_balance": ind.ST.sel(output="balance", drop=True),
+            "ST_balance_conf": ind.ST_conf.sel(output="balance", drop=True),
             "ST_deficit": ind.ST.sel(output="deficit", drop=True),
             "evppi": voi.table.evppi,
             "evppi_se": voi.table.evppi_se,
         }
     )
-
-    def share(da: xr.DataArray) -> xr.DataArray:
-        pos = da.clip(min=0.0)
-        total = pos.sum("input")
-        return (pos / total.where(total > 0)).fillna(0.0)
-
-    table["score"] = (share(table.ST_balance) + share(table.ST_deficit) + share(table.evppi)) / 3.0
-    table["rank"] = xr.apply_ufunc(
-        lambda v: stats.rankdata(-v, method="ordinal", axis=-1),
-        table["score"],
-        input_core_dims=[["input"]],
-        output_core_dims=[["input"]],
-    ).transpose(*table["score"].dims)
-    table["score"].attrs["long_name"] = (
-        "Priority score: mean share of ST (balance), ST (deficit) and EVPPI"
+    kinds = [group_kind(members, space).value for members in groups.values()]
+    table["kind"] = ("input", kinds)
+    is_data = np.array([k == InputKind.DATA.value for k in kinds])
+    ranks = np.zeros(table.evppi.shape, dtype=np.int64)  # (input, year)
+    for t in range(ranks.shape[1]):
+        value = np.where(is_data, table.evppi.values[:, t], -np.inf)
+        order = np.argsort(-value, kind="stable")
+        for r, i in enumerate(order[: int(is_data.sum())], start=1):
+            ranks[i, t] = r
+    table["rank"] = (("input", "year"), ranks)
+    table["rank"].attrs["long_name"] = (
+        "Priority among the data inputs, by EVPPI (1 = collect first; 0 = environment)"
     )
-    labels = {g: _label(g, space) for g in space.groups()}
-    return Priorities(table, voi, labels, str(sobol.cube.attrs.get("currency", "")))
+    labels = {g: _label(g, space) for g in groups}
+    return Priorities(
+        table, voi, labels, str(sobol.cube.attrs.get("currency", "")), int(sobol.n_base)
+    )
+
+
+def indexed_premium_risk(cube: xr.Dataset, planned: xr.Dataset) -> xr.Dataset:
+    """P(deficit) by year with the plan's flat premiums, and with them indexed to prices or wages.
+
+    Indexing keeps the flat premiums at their planned real value: each year they
+    are scaled by the realised price index over the planned one (the model's
+    ``domestic_price_index``), or by the realised average income over the
+    planned one (``income``, weighted by the plan's members and incomes).
+    Revenue is linear in premiums, so the balance with indexed premiums is
+    ``balance + (f - 1) * flat_premium_revenue`` exactly (as the equilibrium
+    solver uses; Carrin, Ron & Murray 1993, Section 3.4.11). Income-related
+    contributions follow wages already.
+
+    Parameters
+    ----------
+    cube : xarray.Dataset
+        Projections with ``balance``, ``flat_premium_revenue``,
+        ``domestic_price_index`` and (for wages) ``income``.
+    planned : xarray.Dataset
+        The deterministic projection (every input at its base value).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``p_deficit_plan``, ``p_deficit_prices`` and, when incomes were kept,
+        ``p_deficit_wages``, by year; non-finite balances count as deficits.
+    """
+
+    def p(balance: xr.DataArray) -> xr.DataArray:
+        # a non-finite balance is never counted as safe
+        return (~(balance >= 0)).mean("draw")
+
+    out = {"p_deficit_plan": p(cube.balance)}
+    flat = cube.flat_premium_revenue
+    f_price = cube.domestic_price_index / planned.domestic_price_index
+    out["p_deficit_prices"] = p(cube.balance + (f_price - 1.0) * flat)
+    if "income" in cube and "income" in planned:
+        w = (planned.members * planned.income).isel(year=0)
+        ratio = cube.income / planned.income.where(planned.income > 0)
+        f_wage = (ratio * w).sum("category") / w.sum("category")
+        out["p_deficit_wages"] = p(cube.balance + (f_wage - 1.0) * flat)
+    ds = xr.Dataset(out)
+    ds["p_deficit_plan"].attrs["long_name"] = "P(deficit), flat premiums as planned"
+    ds["p_deficit_prices"].attrs["long_name"] = "P(deficit), flat premiums indexed to prices"
+    if "p_deficit_wages" in ds:
+        ds["p_deficit_wages"].attrs["long_name"] = "P(deficit), flat premiums indexed to wages"
+    return ds
+
+
+def protection_sentence(protection: xr.Dataset, year: int) -> str:
+    """What indexing the flat premiums would do to the chance of a deficit, in words.
+
+    Parameters
+    ----------
+    protection : xarray.Dataset
+        From :func:`indexed_premium_risk`.
+    year : int
+        The year.
+
+    Returns
+    -------
+    str
+        One sentence.
+    """
+    p = protection.sel(year=year)
+    parts = [f"{float(p.p_deficit_prices):.0%} with flat premiums indexed to prices"]
+    if "p_deficit_wages" in p:
+        parts.append(f"{float(p.p_deficit_wages):.0%} indexed to wages")
+    return (
+        f"Protection against the environment: the chance of a deficit in {year} is "
+        f"{float(p.p_deficit_plan):.0%} with flat premiums as planned, " + " and ".join(parts) + "."
+    )

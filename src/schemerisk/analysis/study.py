@@ -12,16 +12,31 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from schemerisk.analysis.priorities import Priorities, rank_priorities
+from schemerisk.analysis.priorities import Priorities, indexed_premium_risk, rank_priorities
 from schemerisk.analysis.risk import RiskReport, deficit_risk
-from schemerisk.analysis.sensitivity import PrecisionWarning, SobolResult, analyse_design
+from schemerisk.analysis.sensitivity import (
+    NEGLIGIBLE,
+    RELATIVE_WIDTH_LIMIT,
+    PrecisionWarning,
+    SobolResult,
+    analyse_design,
+)
 from schemerisk.analysis.voi import PremiumDecision
 from schemerisk.model.kernel import run_kernel
-from schemerisk.model.results import add_memoranda, rows_to_dataset
+from schemerisk.model.results import DEFAULT_KEEP, add_memoranda, rows_to_dataset
 from schemerisk.scenario.types import Scenario
 from schemerisk.uncertainty.montecarlo import bind_space, run_design
-from schemerisk.uncertainty.sampling import Sampler, unit_design
+from schemerisk.uncertainty.sampling import Design, Sampler, unit_design
 from schemerisk.uncertainty.space import ParameterSpace
+
+#: Sobol' base sample size to start from, and the most the doubling may reach
+N_SOBOL_START = 1024
+N_SOBOL_MAX = 8192
+#: an index decides the ranking's words when it is at least this; its 95 % half-width must then be
+#: within 10 % of it (sensitivity.RELATIVE_WIDTH_LIMIT) or this absolute width, whichever larger
+ABSOLUTE_WIDTH = 0.02
+#: outputs kept by the priorities run: the defaults, and incomes for premiums indexed to wages
+PRIORITY_KEEP = (*DEFAULT_KEEP, "income")
 
 DEFAULT_SCENARIO = "hai_phong_1993_1997"
 DEFAULT_DISTRIBUTIONS = "hai_phong_1993_1997"
@@ -54,6 +69,8 @@ class Study:
     tornado : xarray.Dataset, optional
         The balance with each input at its 5th and 95th percentile, the others at their
         medians (:func:`tornado`).
+    protection : xarray.Dataset
+        P(deficit) with flat premiums as planned and indexed to prices or wages.
     """
 
     scenario: Scenario
@@ -65,6 +82,161 @@ class Study:
     priorities: Priorities | None
     warnings: tuple[str, ...]
     tornado: xr.Dataset | None = None
+    protection: xr.Dataset | None = None
+
+
+@dataclass(frozen=True)
+class PriorityStudy:
+    """What ``schemerisk priorities`` prints and the report's priorities section shows.
+
+    Attributes
+    ----------
+    sobol : SobolResult
+        Sobol' indices at the base sample size reached.
+    priorities : Priorities
+        The ranking.
+    protection : xarray.Dataset
+        P(deficit) with flat premiums as planned, indexed to prices, to wages.
+    warnings : tuple of str
+        Our warnings about the design and the precision reached.
+    sizes : tuple of int
+        The base sample sizes N tried, in order (the last is the one used).
+    """
+
+    sobol: SobolResult
+    priorities: Priorities
+    protection: xr.Dataset
+    warnings: tuple[str, ...]
+    sizes: tuple[int, ...]
+
+
+def deciding_imprecise(indices: xr.Dataset) -> list[str]:
+    """The balance's S1 and ST that the sentences quote and whose interval is still too wide.
+
+    An index of at least 0.01 (sensitivity.NEGLIGIBLE) needs a 95 % half-width
+    within 10 % of its value or 0.02, whichever is larger.
+    """
+    out = []
+    bal = indices.sel(output="balance")
+    for key in ("S1", "ST"):
+        v, c = bal[key], bal[f"{key}_conf"]
+        bad = (abs(v) >= NEGLIGIBLE) & (
+            c > (RELATIVE_WIDTH_LIMIT * abs(v)).clip(min=ABSOLUTE_WIDTH)
+        )
+        for i, y in zip(*np.nonzero(bad.transpose("input", "year").values), strict=True):
+            out.append(
+                f"{key} of '{bal.input.values[i]}' in {int(bal.year.values[y])}: "
+                f"{float(v.isel(input=i, year=y)):.3f} +- {float(c.isel(input=i, year=y)):.3f}"
+            )
+    return out
+
+
+def sobol_until_precise(
+    space: ParameterSpace,
+    seed: int,
+    *,
+    n_start: int = N_SOBOL_START,
+    n_max: int = N_SOBOL_MAX,
+    threads: int | None = None,
+    progress: bool | None = None,
+) -> tuple[SobolResult, tuple[int, ...], list[str]]:
+    """Sobol' indices, doubling the Saltelli base sample until the quoted ones are precise.
+
+    The base points come from one scrambled Sobol' sequence: the design for 2N
+    begins with the design for N (checked), so each doubling projects only the
+    new N (G + 2) rows. It stops when every index :func:`deciding_imprecise` checks
+    is precise, or when doubling would pass ``n_max``.
+
+    Returns
+    -------
+    tuple
+        The result at the N reached, the sizes tried, and our warnings.
+    """
+    if n_start < 2 or n_max < n_start:
+        raise ValueError(f"need 2 <= N start <= N max, got {n_start} and {n_max}")
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        design = unit_design(space, n_start, seed, Sampler.SALTELLI)
+    notes += [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    cube = run_design(space, design, keep=PRIORITY_KEEP, threads=threads, progress=progress)
+    sizes = [n_start]
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PrecisionWarning)  # judged below, on the quoted indices
+            res = analyse_design(space, design, cube)
+        wide = deciding_imprecise(res.indices)
+        n = design.saltelli_n
+        if not wide or 2 * n > n_max:
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            bigger = unit_design(space, 2 * n, seed, Sampler.SALTELLI)
+        assert bigger.matrix is not None and design.matrix is not None
+        if not np.array_equal(bigger.matrix[: design.n_rows], design.matrix):
+            raise RuntimeError("the Saltelli design for 2N does not extend the design for N")
+        new_rows = Design(
+            Sampler.SALTELLI,
+            seed,
+            bigger.n_rows - design.n_rows,
+            space.n_columns,
+            bigger.matrix[design.n_rows :],
+            2 * n,
+        )
+        more = run_design(space, new_rows, keep=PRIORITY_KEEP, threads=threads, progress=progress)
+        cube = xr.concat([cube, more], dim="draw", combine_attrs="override")
+        cube = cube.assign_coords(draw=np.arange(cube.sizes["draw"]))
+        cube.attrs.update(n_draws=bigger.n_rows, saltelli_n=2 * n)
+        design = bigger
+        sizes.append(2 * n)
+    if wide:
+        notes.append(
+            f"{len(wide)} of the Sobol' indices quoted are still imprecise at N = {design.saltelli_n} "
+            f"(the most allowed, --max-base-samples {n_max}), e.g. {wide[0]}; read them as rough"
+        )
+    return res, tuple(sizes), notes
+
+
+def priority_study(
+    space: ParameterSpace,
+    seed: int,
+    decision: PremiumDecision | None = None,
+    *,
+    n_start: int = N_SOBOL_START,
+    n_max: int = N_SOBOL_MAX,
+    threads: int | None = None,
+    progress: bool | None = None,
+) -> PriorityStudy:
+    """Which data to collect first: the one code path of ``schemerisk priorities`` and ``report``.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        The uncertain inputs, bound to their scenario.
+    seed : int
+        Seed of the Saltelli design and the value-of-information bootstrap.
+    decision : PremiumDecision, optional
+        The loss function.
+    n_start, n_max : int
+        Sobol' base sample size to start from and the most doubling may reach.
+    threads, progress
+        As for :func:`~schemerisk.uncertainty.montecarlo.run_design`.
+
+    Returns
+    -------
+    PriorityStudy
+        Indices, ranking, protection and warnings; the same seed gives the same answer.
+    """
+    sobol, sizes, notes = sobol_until_precise(
+        space, seed, n_start=n_start, n_max=n_max, threads=threads, progress=progress
+    )
+    pri = rank_priorities(sobol, space, decision, seed=seed)
+    planned = add_memoranda(
+        rows_to_dataset(space.scenario, space.inputs, run_kernel(space.inputs), draw_dim=False)
+    )
+    base = sobol.cube.isel(draw=sobol.base_rows())
+    protection = indexed_premium_risk(base, planned)
+    return PriorityStudy(sobol, pri, protection, tuple(notes), sizes)
 
 
 def run_study(
@@ -72,7 +244,8 @@ def run_study(
     distributions: ParameterSpace | str | Path = DEFAULT_DISTRIBUTIONS,
     *,
     n: int = 20_000,
-    n_sobol: int = 4096,
+    n_sobol: int = N_SOBOL_START,
+    n_sobol_max: int = N_SOBOL_MAX,
     seed: int = 0,
     sampler: Sampler | str = Sampler.MC,
     horizon: int | None = None,
@@ -89,10 +262,13 @@ def run_study(
         Files, built-in names or objects (default: the built-in Hai Phong 1993-1997 pair).
     n : int
         Monte Carlo draws for the risk figures and fan charts.
-    n_sobol : int
-        Base sample size of the Saltelli design for the Sobol' indices.
+    n_sobol, n_sobol_max : int
+        Base sample size of the Saltelli design to start from, and the most
+        doubling may reach (:func:`sobol_until_precise`).
     seed : int
-        The one seed (the Saltelli design uses ``seed + 1``, so the two samples are independent).
+        The one seed (the Saltelli design uses ``seed + 1``, so the two samples are
+        independent; ``schemerisk priorities --seed S`` gives the same ranking as a
+        report with ``--seed S``).
     sampler : Sampler or str
         Design of the Monte Carlo run (``mc``, ``lhs`` or ``sobol``).
     horizon : int, optional
@@ -136,16 +312,26 @@ def run_study(
                 "section) and run the report again.",
             ),
         )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PrecisionWarning)
-        design = unit_design(space, n_sobol, seed + 1, Sampler.SALTELLI)
-        saltelli_cube = run_design(space, design, threads=threads, progress=progress)
-        sobol = analyse_design(space, design, saltelli_cube)
-    # our warnings about the design (imprecise indices, an N that is not a power of two)
-    notes = tuple(str(w.message) for w in caught if issubclass(w.category, UserWarning))
-    priorities = rank_priorities(sobol, space, decision)
+    ps = priority_study(
+        space,
+        seed + 1,
+        decision,
+        n_start=n_sobol,
+        n_max=n_sobol_max,
+        threads=threads,
+        progress=progress,
+    )
     return Study(
-        sc, space, deterministic, cube, risk, sobol, priorities, notes, tornado(space, level=0.05)
+        sc,
+        space,
+        deterministic,
+        cube,
+        risk,
+        ps.sobol,
+        ps.priorities,
+        ps.warnings,
+        tornado=tornado(space, level=0.05),
+        protection=ps.protection,
     )
 
 

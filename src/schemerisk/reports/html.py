@@ -182,6 +182,10 @@ def key_messages(study: Study) -> list[str]:
     if top:
         sentence = top[0].split(". ", 1)[1]  # drop the rank number
         msgs.append("Data to collect first: " + sentence[0].lower() + sentence[1:])
+    if study.protection is not None:
+        from schemerisk.analysis.priorities import protection_sentence
+
+        msgs.append(protection_sentence(study.protection, last))
     return msgs
 
 
@@ -352,44 +356,53 @@ def _priorities_section(study: Study) -> str:
     last = int(pri.table.year.values[-1])
     t = pri.table.sel(year=last)
     cur = study.scenario.currency
-    rows = []
-    for name in pri.ranking(last):
+    from schemerisk.analysis.priorities import shown_index
+
+    def row(name: str, rank: object) -> tuple[object, ...]:
         r = t.sel(input=name)
-        rows.append(
-            (
-                int(r["rank"]),
-                name,
-                f"{float(r.S1_balance):.3f}",
-                f"{float(r.ST_balance):.3f}",
-                f"{float(r.ST_deficit):.3f}",
-                f"{_millions(float(r.evppi))} +- {_millions(float(r.evppi_se))}",
-                f"{float(r.score):.3f}",
-            )
+        s1, st, note = shown_index(float(r.S1_balance), float(r.ST_balance))
+        flag = " (noise)" if note else ""
+        return (
+            rank,
+            name,
+            f"{_millions(float(r.evppi))} +- {_millions(float(r.evppi_se))}",
+            f"{s1:.3f}{flag}",
+            f"{st:.3f}{flag}",
+            f"{min(max(float(r.ST_deficit), 0.0), 1.0):.3f}",
         )
+
+    header = [
+        "Rank",
+        "Input",
+        f"EVPPI (M {cur}) +- s.e.",
+        "S1 balance",
+        "ST balance",
+        "ST deficit",
+    ]
     sentences = "".join(f"<li>{_e(s.split('. ', 1)[1])}</li>" for s in pri.sentences(last, top=5))
+    env = "".join(f"<li>{_e(s)}</li>" for s in pri.environment_sentences(last))
     evpi = float(pri.voi.table.evpi.sel(year=last))
+    protection = ""
+    if study.protection is not None:
+        from schemerisk.analysis.priorities import protection_sentence
+
+        protection = f"<p>{_e(protection_sentence(study.protection, last))}</p>"
     return (
+        f"<p>Ranked by what learning each input exactly would be worth for setting the {last} premium "
+        f"multiplier (EVPPI, in {_e(cur)}); only data the scheme can collect are ranked. Loss function: "
+        f"{_e(pri.voi.decision.describe(cur))}. Removing all the uncertainty about the {last} premium "
+        f"decision would be worth about {_millions(evpi)} million {_e(cur)} (the expected value of "
+        f"perfect information).</p>"
         f"<ol>{sentences}</ol>"
-        f"<p>Removing all the uncertainty about the {last} premium decision would be worth about "
-        f"{_millions(evpi)} million {_e(cur)} (the expected value of perfect information). Loss function: "
-        f"{_e(pri.voi.decision.describe(cur))}.</p>"
-        + _table(
-            [
-                "Rank",
-                "Input",
-                "S1 balance",
-                "ST balance",
-                "ST deficit",
-                f"EVPPI (M {cur}) +- s.e.",
-                "Score",
-            ],
-            rows,
-            2,
-        )
-        + '<p class="small">S1: share of the variance of the balance that pinning down the input would remove; '
-        "ST: share in which it is involved at all (Sobol' indices, Saltelli design). EVPPI: expected value of "
-        "partial perfect information for setting the premium (Strong, Oakley &amp; Brennan 2014). Score: mean of "
-        "each input's share of ST (balance), ST (deficit) and EVPPI.</p>"
+        + _table(header, [row(n, int(t["rank"].sel(input=n))) for n in pri.ranking(last)], 2)
+        + "<h3>The environment: what the scheme can only prepare for</h3>"
+        + f"<ul>{env}</ul>{protection}"
+        + _table(header, [row(n, "-") for n in pri.environment(last)], 2)
+        + '<p class="small">S1: the expected share of the variance of the balance that learning the input '
+        "exactly would remove; ST: the share it is involved in at all (Sobol' indices, Saltelli design, "
+        f"N = {pri.n_base}). Estimates outside 0 &lt;= S1 &lt;= ST &lt;= 1 are sampling noise: they are "
+        "shown clipped and marked. EVPPI: expected value of partial perfect information for setting the "
+        "premium (Strong, Oakley &amp; Brennan 2014), with its bootstrap standard error.</p>"
     )
 
 
@@ -829,12 +842,20 @@ TABLE_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "input": ("", "the uncertain input"),
         "year": ("", "projection year of the premium decision"),
         "S1_balance": ("1", "first-order index for the balance"),
+        "S1_balance_conf": ("1", "half-width of its 95 % bootstrap interval"),
         "ST_balance": ("1", "total-order index for the balance"),
+        "ST_balance_conf": ("1", "half-width of its 95 % bootstrap interval"),
         "ST_deficit": ("1", "total-order index for the deficit indicator"),
-        "evppi": ("{cur}", "expected value of partial perfect information"),
-        "evppi_se": ("{cur}", "its standard error"),
-        "score": ("1", "mean share of ST balance, ST deficit and EVPPI"),
-        "rank": ("", "1 = collect first"),
+        "evppi": ("{cur}", "expected value of partial perfect information for setting the premium"),
+        "evppi_se": (
+            "{cur}",
+            "its standard error (bootstrap over draws, refitting the regression)",
+        ),
+        "kind": ("", "data (a scheme can collect it) or environment (it can only prepare for it)"),
+        "rank": (
+            "",
+            "priority among the data inputs by EVPPI (1 = collect first; 0 = environment)",
+        ),
     },
     "uncertain_inputs.csv": {
         "entry": ("", "the entry of the distributions file"),

@@ -31,7 +31,7 @@ from schemerisk.scenario.builtin import resolve_builtin
 from schemerisk.scenario.parse import Reader, _show, load_yaml, read_input_text
 from schemerisk.scenario.types import Scenario
 from schemerisk.uncertainty.families import FAMILIES, FamilyError, Marginal, make_marginal
-from schemerisk.uncertainty.targets import TargetSlot, path_target_weights, resolve
+from schemerisk.uncertainty.targets import InputKind, TargetSlot, path_target_weights, resolve
 
 
 class DistributionsError(InputError):
@@ -76,6 +76,7 @@ ENTRY_KEYS = (
     "clip",
     "note",
     "label",
+    "kind",
 )
 TOP_KEYS = ("scenario", "title", "notes", "inputs", "correlations")
 
@@ -118,6 +119,9 @@ class Entry:
     label: str = (
         ""  #: readable name for reports ("the admission rate"); default from the entry name
     )
+    #: data the scheme can collect, or an environment it can only prepare for (``kind:``;
+    #: default from the target, see :data:`~schemerisk.uncertainty.targets.ENVIRONMENT_TARGETS`)
+    kind: InputKind = InputKind.DATA
 
     @property
     def is_series(self) -> bool:
@@ -358,7 +362,10 @@ def _entry(
     if marginal is None or len(r.problems) > n_before:
         return None
     label = r.text(m["label"], f"{p}.label", m, "label") if "label" in m else ""
-    entry = Entry(name, slot, apply_, path_mode, time, persistence, marginal, clip, note, label)
+    kind = _choice(r, m, "kind", InputKind, slot.kind, p)
+    entry = Entry(
+        name, slot, apply_, path_mode, time, persistence, marginal, clip, note, label, kind
+    )
     if not clip:
         _check_support(r, entry, sc, inputs, p, parent, name)
     return entry

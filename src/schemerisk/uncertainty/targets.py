@@ -9,6 +9,8 @@ item name matches them all (``categories.*.income_growth``).
 
 from __future__ import annotations
 
+import enum
+import fnmatch
 import math
 import re
 from collections.abc import Iterator
@@ -26,6 +28,37 @@ from schemerisk.scenario.types import (
     VolumeBasis,
     YearPath,
 )
+
+
+class InputKind(enum.Enum):
+    """Whether a scheme can pin an uncertain input down, or only prepare for it."""
+
+    DATA = "data"  #: data the scheme can collect: utilisation, unit costs, uptake, compliance, ...
+    ENVIRONMENT = (
+        "environment"  #: conditions it can only prepare for: inflation, wages, exchange rate
+    )
+
+
+#: the default kind of each target (patterns on the concrete paths below); any other is data.
+#: These are the economy and demography a scheme cannot measure in advance: it can only prepare
+#: for them (premiums indexed to prices or wages, a reserve). A distributions entry may say
+#: otherwise with ``kind:``.
+ENVIRONMENT_TARGETS = (
+    "economy.*",  # domestic and external inflation, the exchange rate and its real departure
+    "categories.*.income_growth",  # nominal wage and income growth
+    "demography.growth_rate",  # population growth
+    "reserve.interest_rate",  # the return on the reserve
+)
+
+
+def default_kind(paths: tuple[str, ...] | list[str]) -> InputKind:
+    """The default kind of the concrete target paths an entry changes.
+
+    Environment when every path matches :data:`ENVIRONMENT_TARGETS`; data otherwise.
+    """
+    env = all(any(fnmatch.fnmatchcase(p, pat) for pat in ENVIRONMENT_TARGETS) for p in paths)
+    return InputKind.ENVIRONMENT if paths and env else InputKind.DATA
+
 
 #: value domains: (low, high, low is open, what)
 SHARE = (0.0, 1.0, False, "a share between 0 and 1")
@@ -53,6 +86,8 @@ class TargetSlot:
         (low, high, low_open, description) of allowed values.
     matches : tuple of str
         The concrete paths matched.
+    kind : InputKind
+        The default kind of the matches (:func:`default_kind`).
     """
 
     path: str
@@ -61,6 +96,7 @@ class TargetSlot:
     paths: tuple[YearPath, ...] | None
     domain: tuple[float, float, bool, str]
     matches: tuple[str, ...]
+    kind: InputKind = InputKind.DATA
 
 
 def _year_path_slots(
@@ -304,7 +340,9 @@ def resolve(path: str, sc: Scenario, inputs: ModelInputs) -> TargetSlot:
         if entries[0].is_path
         else None
     )
-    return TargetSlot(path, positions, entries[0].is_path, paths, dom, tuple(names))
+    return TargetSlot(
+        path, positions, entries[0].is_path, paths, dom, tuple(names), default_kind(names)
+    )
 
 
 def unknown_path_message(path: str, cat: dict[str, _Entry]) -> str:
