@@ -251,6 +251,11 @@ class Entry:
         """The last key of the path."""
         return self.path[-1]
 
+    @property
+    def value_when_absent(self) -> Any:
+        """The default as a value: None where a marker (:data:`REQUIRED`, ...) stands."""
+        return None if isinstance(self.default, _Sentinel) else self.default
+
 
 # ---------------------------------------------------------------------------------------------
 # domains that several inputs share; a domain used once is written at its entry.

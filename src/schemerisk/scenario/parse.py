@@ -11,13 +11,19 @@ import hashlib
 import math
 import re
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from schemerisk import catalogue
+from schemerisk.catalogue import ARRIVAL, DELAY, Domain, Entry, keys_under
+
+# the years a file may give are declared with the inputs; the command line's options use them
+from schemerisk.catalogue import ARRIVALS as ARRIVALS
+from schemerisk.catalogue import MAX_HORIZON as MAX_HORIZON
+from schemerisk.catalogue import YEARS as YEARS
 from schemerisk.errors import Problem, ScenarioError, suggest
 from schemerisk.scenario.types import (
     COST_TYPES,
@@ -68,113 +74,22 @@ MAX_DEPTH = 32
 #: largest plausible scenario holds well under 100,000; a "billion laughs" alias bomb of 5.5 kB
 #: expands to billions (97 s and 3.5 GB to validate before this limit).
 MAX_NODES = 1_000_000
-#: Longest projection, in years after the base year: two centuries. Beyond it the compounding of
-#: any rate is meaningless and the arrays grow without purpose (a horizon of 10^20 years ran out
-#: of memory).
-MAX_HORIZON = 200
-#: Calendar years accepted as a base year.
-YEARS = (1900, 2200)
-#: Years accepted as the arrival of a target (a path may reach its target after the horizon).
-ARRIVALS = (YEARS[0], YEARS[1] + 5 * MAX_HORIZON)
-#: Years of delay before a move to a target starts.
-DELAYS = (0, 5 * MAX_HORIZON)
+# MAX_HORIZON, YEARS, ARRIVALS and DELAYS (the years a file may give) are the catalogue's.
 
 
-@dataclass(frozen=True)
-class Allowed:
-    """The values a number may take, and the words a message uses for them.
-
-    Parameters
-    ----------
-    lo : float or None
-        Smallest allowed value; None for no lower bound.
-    hi : float or None
-        Largest allowed value; None for no upper bound.
-    what : str
-        What is expected, as messages say it, e.g. "a share between 0 and 1".
-    lo_open : bool
-        Whether ``lo`` itself is excluded: (lo, hi] instead of [lo, hi].
-    percent : bool
-        Whether the value is a rate or a share, which may also be written with an explicit
-        percent sign: ``"15 %"`` means 0.15.
-    plain_hi : float or None
-        A rate written as a plain number above this is taken for a whole percentage typed by
-        mistake (``15`` for 15 %): an error that shows it as a percentage and suggests the
-        fraction. The same value written with a percent sign (``"1500 %"``) is accepted, so a
-        value that is conceivable (hyperinflation) can still be given on purpose.
-    unit : str
-        How a percentage of this kind reads in messages: ``"%"`` or ``"%/yr"``.
-    hi_open : bool
-        Whether ``hi`` itself is excluded.
-    """
-
-    lo: float | None
-    hi: float | None
-    what: str
-    lo_open: bool = False
-    percent: bool = False
-    plain_hi: float | None = None
-    unit: str = "%"
-    hi_open: bool = False
-
-    def contains(self, value: float) -> bool:
-        """Whether ``value`` lies within the range (NaN never does)."""
-        if isinstance(value, float) and math.isnan(value):
-            return False
-        if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
-            return False
-        return self.hi is None or value < self.hi or (value == self.hi and not self.hi_open)
+#: the one range type, declared with the inputs in :mod:`schemerisk.catalogue` (this name stays
+#: for the command line's options, which check their numbers the same way)
+Allowed = Domain
 
 
-# Ranges that several keys share. A range used once is written where it is used.
-# Rates and shares are fractions (0.15 is 15 %) and may also be written "15 %". A plain number
-# above a rate's plain_hi is an error that suggests the fraction; the thresholds, per kind:
-# - a share is at most 1 anyway: 15 is out of range, and the message suggests 0.15;
-# - inflation, income and cost growth, interest: above 1 (100 %/yr). Rates that high occur only
-#   in hyperinflation, and a whole percentage (15 for 15 %) is far the likelier reading;
-#   write "150 %" to mean it;
-# - population growth: above 0.1 (10 %/yr). National populations grow at most a few % a year;
-#   only brief bursts of immigration go beyond 10 %/yr (write them with '%'). 2.2 for
-#   2.2 %/yr is the likelier reading;
-# - admission rate: above 1 admission per person per year. National rates are a fraction of
-#   that (7.13 % in Hai Phong, Carrin, Ron & Murray 1993; below about 0.3 in OECD countries'
-#   hospital discharge statistics); 8 for 8 % is the likelier reading.
-SHARE = Allowed(0.0, 1.0, "a share between 0 and 1", percent=True)
-GROWTH = Allowed(
-    -1.0, None, "a growth rate above -1", lo_open=True, percent=True, plain_hi=1.0, unit="%/yr"
-)
-INFLATION = Allowed(
-    -1.0,
-    None,
-    "an inflation rate above -1 (e.g. 0.15 for 15 %/yr)",
-    lo_open=True,
-    percent=True,
-    plain_hi=1.0,
-    unit="%/yr",
-)
-POPULATION_GROWTH = Allowed(
-    -1.0,
-    None,
-    "a growth rate above -1 (e.g. 0.022 for 2.2 %/yr)",
-    lo_open=True,
-    percent=True,
-    plain_hi=0.1,
-    unit="%/yr",
-)
-ADMISSION_RATE = Allowed(
-    0.0,
-    None,
-    "admissions per person per year, 0 or more (e.g. 0.0713 for 7.13 % of the population)",
-    percent=True,
-    plain_hi=1.0,
-    unit="% of the population a year",
-)
-INTEREST = Allowed(
-    -1.0, None, "an interest rate above -1", lo_open=True, percent=True, plain_hi=1.0, unit="%/yr"
-)
-COST_PER_SERVICE = Allowed(0.0, None, "a cost of 0 or more per service")
-UNIT_COST = Allowed(0.0, None, "a unit cost of 0 or more")
-AMOUNT_PER_MEMBER = Allowed(0.0, None, "an amount per member per year of 0 or more")
+def _spec(key: str) -> Entry:
+    """The catalogue's declaration of the input at ``key`` (``categories.*.income``)."""
+    return catalogue.entry(key)
+
+
+def _dom(key: str) -> Domain:
+    """The domain the catalogue declares for the input at ``key``."""
+    return catalogue.entry(key).domain
 
 
 class _Refused(yaml.MarkedYAMLError):
@@ -605,6 +520,32 @@ class Reader:
             return min(max(node, bounds[0]), bounds[1])
         return node
 
+    def integer_in(
+        self, node: Any, path: str, domain: Domain, parent: Any = None, key: Any = None
+    ) -> int:
+        """Convert ``node`` to a whole number within an integer ``domain`` (both ends included)."""
+        assert domain.lo is not None and domain.hi is not None  # every integer input is bounded
+        return self.integer(node, path, domain.what, parent, key, (int(domain.lo), int(domain.hi)))
+
+    def number_input(self, m: Mapping[str, Any], path: str, spec: Entry) -> float:
+        """Read the one number the catalogue entry ``spec`` declares, from the mapping ``m``.
+
+        Parameters
+        ----------
+        m : Mapping
+            The mapping found at ``path`` that holds the entry's key.
+        path : str
+            The concrete key path of ``m`` (``categories.farmers``).
+        spec : Entry
+            The declaration: its last key, domain and default.
+
+        Returns
+        -------
+        float
+            As :meth:`number_field`.
+        """
+        return self.number_field(m, path, spec.name, spec.domain, spec.value_when_absent)
+
     def flag(self, node: Any, path: str, parent: Any = None, key: Any = None) -> bool:
         """Convert ``node`` to a bool (true/false, yes/no, 1/0)."""
         if isinstance(node, bool):
@@ -665,12 +606,8 @@ class _Context:
                 return YearPath.constant(math.nan, n)
             base = r.value(m["base"], _join(path, "base"), allowed, m, "base")
             target = r.value(m["target"], _join(path, "target"), allowed, m, "target")
-            delay = r.integer(
-                m.get("delay", 0), _join(path, "delay"), "years of delay", m, "delay", DELAYS
-            )
-            arrival = r.integer(
-                m["arrival"], _join(path, "arrival"), "an arrival year", m, "arrival", ARRIVALS
-            )
+            delay = r.integer_in(m.get("delay", 0), _join(path, "delay"), DELAY, m, "delay")
+            arrival = r.integer_in(m["arrival"], _join(path, "arrival"), ARRIVAL, m, "arrival")
             self.check_timing(path, delay, arrival, m)
             return YearPath.from_linear(LinearPath(base, target, arrival, delay), self.base_year, n)
         value = r.value(node, path, allowed, parent, key)
@@ -682,11 +619,14 @@ class _Context:
         """Read the per-year path under ``key`` in ``m`` (``default`` when absent)."""
         return self.path(m.get(key, default), _join(path, key), allowed, m, key)
 
-    def target_field(
-        self, m: Mapping[str, Any], path: str, key: str, allowed: Allowed
-    ) -> Target | None:
-        """Read the target under ``key`` in ``m`` (see :meth:`target`)."""
-        return self.target(m.get(key), _join(path, key), allowed, m, key)
+    def path_input(self, m: Mapping[str, Any], path: str, spec: Entry) -> YearPath:
+        """Read the per-year path the catalogue entry ``spec`` declares, from ``m`` at ``path``."""
+        return self.path_field(m, path, spec.name, spec.domain, spec.value_when_absent)
+
+    def target_field(self, m: Mapping[str, Any], path: str, spec: str) -> Target | None:
+        """Read the target the catalogue declares under ``spec`` from ``m`` (see :meth:`target`)."""
+        key = spec.rsplit(".", 1)[-1]
+        return self.target(m.get(key), _join(path, key), spec, m, key)
 
     def milestones(
         self,
@@ -753,14 +693,14 @@ class _Context:
                 "arrival",
             )
 
-    def target(
-        self, node: Any, path: str, allowed: Allowed, parent: Any, key: Any
-    ) -> Target | None:
-        """Read a unit-cost or service-rate target: ``target`` or ``ratio``, ``delay``, ``arrival``."""
+    def target(self, node: Any, path: str, spec: str, parent: Any, key: Any) -> Target | None:
+        """Read a unit-cost or service-rate target: ``target`` or ``ratio``, ``delay``, ``arrival``.
+
+        ``spec`` is the target's key path in the catalogue (``services.*.patient_cost_target``),
+        whose entries give the keys and their domains.
+        """
         r = self.r
-        m = r.mapping(
-            node, path, ("target", "ratio", "delay", "arrival"), ("arrival",), parent, key
-        )
+        m = r.mapping(node, path, _TARGET_KEYS, ("arrival",), parent, key)
         if not m:
             return None
         has_t, has_r = "target" in m, "ratio" in m
@@ -772,78 +712,26 @@ class _Context:
                 key,
             )
             return None
-        value = (
-            r.number_field(m, path, "target", allowed)
-            if has_t
-            else r.number_field(m, path, "ratio", Allowed(0.0, None, "a non-negative multiplier"))
+        k = "target" if has_t else "ratio"
+        value = r.number_field(m, path, k, _dom(f"{spec}.{k}"))
+        delay = r.integer_in(
+            m.get("delay", 0), _join(path, "delay"), _dom(f"{spec}.delay"), m, "delay"
         )
-        delay = r.integer(
-            m.get("delay", 0), _join(path, "delay"), "years of delay", m, "delay", DELAYS
-        )
-        arrival = r.integer(
-            m.get("arrival", 0), _join(path, "arrival"), "an arrival year", m, "arrival", ARRIVALS
+        arrival = r.integer_in(
+            m.get("arrival", 0), _join(path, "arrival"), _dom(f"{spec}.arrival"), m, "arrival"
         )
         self.check_timing(path, delay, arrival, m)
         return Target(value, has_r, delay, arrival)
 
 
-TOP_KEYS = (
-    "name",
-    "title",
-    "currency",
-    "base_year",
-    "horizon",
-    "notes",
-    "demography",
-    "economy",
-    "admission_rate",
-    "insured_utilisation_loading",
-    "categories",
-    "services",
-    "service_rate_targets",
-    "administration",
-    "reserve",
-    "provider_payment",
-    "coverage_target",
-)
-CATEGORY_KEYS = (
-    "label",
-    "adult_share",
-    "income",
-    "income_growth",
-    "contribution_rate",
-    "flat_premium",
-    "insured_share",
-    "outpatient_cover",
-    "exempt_share",
-    "user_fee_exempt_share",
-    "premium_subsidy",
-)
-SERVICE_KEYS = (
-    "label",
-    "level",
-    "tier",
-    "unit",
-    "volume",
-    "patient_cost",
-    "government_cost",
-    "base_year_cost",
-    "copayment_rate",
-    "patient_import_share",
-    "government_import_share",
-    "patient_cost_target",
-    "government_cost_target",
-    "case_rate",
-)
-VOLUME_KEYS = (
-    "count",
-    "rate_per_person",
-    "per_admission",
-    "length_of_stay",
-    "split",
-    "relative_use",
-)
-ADMIN_KEYS = ("amount", "share_of_payments", "per_member", "every_year", "real_growth")
+# The keys a file may write in each mapping: the catalogue's, in its order.
+TOP_KEYS = keys_under(())
+CATEGORY_KEYS = keys_under("categories.*")
+SERVICE_KEYS = keys_under("services.*")
+VOLUME_KEYS = keys_under("services.*.volume")
+ADMIN_KEYS = keys_under("administration.*")
+_TARGET_KEYS = keys_under("services.*.patient_cost_target")
+_PAYER_KEYS = ("payer", *keys_under("categories.*.premium_subsidy.government"))
 
 
 def load_scenario(source: str | Path) -> Scenario:
@@ -907,23 +795,18 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
             problems.append(Problem("", "the file is empty; expected a scenario mapping"))
         raise ScenarioError(source, problems)
 
-    base_year = r.integer(
-        top.get("base_year", 0), "base_year", "a base year", top, "base_year", YEARS
+    base_year = r.integer_in(
+        top.get("base_year", 0), "base_year", _dom("base_year"), top, "base_year"
     )
-    horizon = r.integer(
-        top.get("horizon", 10),
-        "horizon",
-        "a number of years after the base year",
-        top,
-        "horizon",
-        (0, MAX_HORIZON),
+    horizon = r.integer_in(
+        top.get("horizon", _spec("horizon").default), "horizon", _dom("horizon"), top, "horizon"
     )
     if problems:  # with no valid base year or horizon, every yearly list would be reported too
         raise ScenarioError(source, problems)
     # names and notes are read before the numbers, so that a problem with them is listed too
     name = r.text(top.get("name", default_name), "name", top, "name")
-    title = r.text(top.get("title", ""), "title", top, "title")
-    currency = r.text(top.get("currency", "LCU"), "currency", top, "currency")
+    title = r.text(top.get("title", _spec("title").default), "title", top, "title")
+    currency = r.text(top.get("currency", _spec("currency").default), "currency", top, "currency")
     notes = _notes(r, top)
     cx = _Context(r, base_year, horizon + 1)
 
@@ -933,16 +816,8 @@ def parse_scenario(text: str, source: str = "<string>", default_name: str = "sce
     cat_names = tuple(c.name for c in categories)
     admission_rate = None
     if "admission_rate" in top:
-        admission_rate = r.number_field(top, "", "admission_rate", ADMISSION_RATE)
-    loading = r.number_field(
-        top,
-        "",
-        "insured_utilisation_loading",
-        Allowed(
-            0.0, None, "a multiplier on the use of services by the insured, above 0", lo_open=True
-        ),
-        default=1.0,
-    )
+        admission_rate = r.number_input(top, "", _spec("admission_rate"))
+    loading = r.number_input(top, "", _spec("insured_utilisation_loading"))
     services = _services(cx, top.get("services"), top, cat_names, admission_rate is not None)
     _check_split_onto_people(r, base_year, demography, categories, services)
     rate_targets = _rate_targets(
@@ -994,46 +869,36 @@ def _notes(r: Reader, top: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _demography(cx: _Context, node: Any, top: Any) -> Demography:
     r = cx.r
-    m = r.mapping(
-        node,
-        "demography",
-        ("population", "growth_rate", "dependant_share"),
-        ("population",),
-        top,
-        "demography",
-    )
-    population = Allowed(0.0, None, "a base-year population of 0 or more persons")
+    m = r.mapping(node, "demography", keys_under("demography"), ("population",), top, "demography")
     pop = (
-        r.number_field(m, "demography", "population", population) if "population" in m else math.nan
+        r.number_input(m, "demography", _spec("demography.population"))
+        if "population" in m
+        else math.nan
     )
-    growth = cx.path_field(m, "demography", "growth_rate", POPULATION_GROWTH, default=0.0)
-    dep = cx.path_field(m, "demography", "dependant_share", SHARE, default=0.0)
+    growth = cx.path_input(m, "demography", _spec("demography.growth_rate"))
+    dep = cx.path_input(m, "demography", _spec("demography.dependant_share"))
     return Demography(pop, growth, dep)
+
+
+EX = "economy.exchange_rate"
 
 
 def _economy(cx: _Context, node: Any, top: Any) -> Economy:
     r = cx.r
-    m = r.mapping(
-        node,
-        "economy",
-        ("domestic_inflation", "external_inflation", "exchange_rate"),
-        ("exchange_rate",),
-        top,
-        "economy",
-    )
-    dp = cx.path_field(m, "economy", "domestic_inflation", INFLATION, default=0.0)
-    ep = cx.path_field(m, "economy", "external_inflation", INFLATION, default=0.0)
+    m = r.mapping(node, "economy", keys_under("economy"), ("exchange_rate",), top, "economy")
+    dp = cx.path_input(m, "economy", _spec("economy.domestic_inflation"))
+    ep = cx.path_input(m, "economy", _spec("economy.external_inflation"))
     ex = r.mapping(
         m.get("exchange_rate"),
         "economy.exchange_rate",
-        ("rate", "purchasing_power_parity", "real_depreciation"),
+        keys_under("economy.exchange_rate"),
         ("rate",),
         m,
         "exchange_rate",
     )
     ppp = (
         r.flag(
-            ex.get("purchasing_power_parity", False),
+            ex.get("purchasing_power_parity", _spec(f"{EX}.purchasing_power_parity").default),
             "economy.exchange_rate.purchasing_power_parity",
             ex,
             "purchasing_power_parity",
@@ -1053,12 +918,7 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
         )
         has_rate = False
     rate = (
-        cx.path_field(
-            ex,
-            "economy.exchange_rate",
-            "rate",
-            Allowed(0.0, None, "an exchange rate above 0 (local currency per US$)", lo_open=True),
-        )
+        cx.path_input(ex, EX, _spec(f"{EX}.rate"))
         if has_rate
         else YearPath.constant(math.nan, cx.n_years)
     )
@@ -1072,20 +932,7 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
                 ex,
                 "real_depreciation",
             )
-        real_dep = cx.path_field(
-            ex,
-            "economy.exchange_rate",
-            "real_depreciation",
-            Allowed(
-                -1.0,
-                None,
-                "a rate above -1 (0.05: the local currency loses 5 % a year beyond parity)",
-                lo_open=True,
-                percent=True,
-                plain_hi=1.0,
-                unit="%/yr",
-            ),
-        )
+        real_dep = cx.path_input(ex, EX, _spec(f"{EX}.real_depreciation"))
     return Economy(dp, ep, rate, ppp, real_dep)
 
 
@@ -1153,40 +1000,33 @@ def _category(cx: _Context, name: str, node: Any, parent: Any) -> Category:
             name,
         )
     else:
-        adult_share = cx.path_field(m, p, "adult_share", SHARE)
+        adult_share = cx.path_input(m, p, _spec("categories.*.adult_share"))
     subsidies = (
         _subsidies(cx, m["premium_subsidy"], f"{p}.premium_subsidy", m)
         if "premium_subsidy" in m
         else ()
     )
+
+    def path(key: str) -> YearPath:
+        return cx.path_input(m, p, _spec(f"categories.*.{key}"))
+
     return Category(
         name=name,
         label=r.text(m.get("label", name), f"{p}.label", m, "label"),
         adult_share=adult_share,
-        income=r.number_field(
-            m, p, "income", Allowed(0.0, None, "an average annual income of 0 or more"), default=0.0
-        ),
-        income_growth=cx.path_field(m, p, "income_growth", GROWTH, default=0.0),
-        contribution_rate=cx.path_field(
-            m,
-            p,
-            "contribution_rate",
-            Allowed(0.0, 1.0, "a share of income between 0 and 1", percent=True),
-            default=0.0,
-        ),
-        flat_premium=cx.path_field(
-            m,
-            p,
-            "flat_premium",
-            Allowed(0.0, None, "a premium of 0 or more per person per year"),
-            default=0.0,
-        ),
-        insured_share=cx.path_field(m, p, "insured_share", SHARE, default=0.0),
+        income=r.number_input(m, p, _spec("categories.*.income")),
+        income_growth=path("income_growth"),
+        contribution_rate=path("contribution_rate"),
+        flat_premium=path("flat_premium"),
+        insured_share=path("insured_share"),
         outpatient_cover=r.flag(
-            m.get("outpatient_cover", True), f"{p}.outpatient_cover", m, "outpatient_cover"
+            m.get("outpatient_cover", _spec("categories.*.outpatient_cover").default),
+            f"{p}.outpatient_cover",
+            m,
+            "outpatient_cover",
         ),
-        exempt_share=cx.path_field(m, p, "exempt_share", SHARE, default=0.0),
-        user_fee_exempt_share=cx.path_field(m, p, "user_fee_exempt_share", SHARE, default=0.0),
+        exempt_share=path("exempt_share"),
+        user_fee_exempt_share=path("user_fee_exempt_share"),
         subsidies=subsidies,
     )
 
@@ -1263,8 +1103,8 @@ def _service(
                 "volume",
             )
     elif direct:
-        patient_cost = r.number_field(m, p, "patient_cost", COST_PER_SERVICE, default=0.0)
-        government_cost = r.number_field(m, p, "government_cost", COST_PER_SERVICE, default=0.0)
+        patient_cost = r.number_input(m, p, _spec("services.*.patient_cost"))
+        government_cost = r.number_input(m, p, _spec("services.*.government_cost"))
     else:
         r.fail(
             f"{p}.patient_cost",
@@ -1277,43 +1117,39 @@ def _service(
         name=name,
         label=r.text(m.get("label", name), f"{p}.label", m, "label"),
         level=level,
-        tier=r.text(m.get("tier", ""), f"{p}.tier", m, "tier"),
-        unit=r.text(m.get("unit", "service"), f"{p}.unit", m, "unit"),
+        tier=r.text(m.get("tier", _spec("services.*.tier").default), f"{p}.tier", m, "tier"),
+        unit=r.text(m.get("unit", _spec("services.*.unit").default), f"{p}.unit", m, "unit"),
         volume=volume,
         patient_cost=patient_cost,
         government_cost=government_cost,
         base_year_cost=components,
-        copayment_rate=r.number_field(m, p, "copayment_rate", SHARE, default=0.0),
-        patient_import_share=r.number_field(m, p, "patient_import_share", SHARE, default=0.0),
-        government_import_share=r.number_field(m, p, "government_import_share", SHARE, default=0.0),
-        patient_cost_target=cx.target_field(m, p, "patient_cost_target", UNIT_COST)
+        copayment_rate=r.number_input(m, p, _spec("services.*.copayment_rate")),
+        patient_import_share=r.number_input(m, p, _spec("services.*.patient_import_share")),
+        government_import_share=r.number_input(m, p, _spec("services.*.government_import_share")),
+        patient_cost_target=cx.target_field(m, p, "services.*.patient_cost_target")
         if "patient_cost_target" in m
         else None,
-        government_cost_target=cx.target_field(m, p, "government_cost_target", UNIT_COST)
+        government_cost_target=cx.target_field(m, p, "services.*.government_cost_target")
         if "government_cost_target" in m
         else None,
-        case_rate=r.number_field(
-            m, p, "case_rate", Allowed(0.0, None, "a payment per case of 0 or more")
-        )
-        if "case_rate" in m
-        else None,
+        case_rate=r.number_input(m, p, _spec("services.*.case_rate")) if "case_rate" in m else None,
     )
 
 
 def _components(r: Reader, node: Any, path: str, parent: Any) -> tuple[CostComponent, ...]:
     m = r.mapping(node, path, COST_TYPES, (), parent, "base_year_cost")
-    total = Allowed(0.0, None, "a total cost of 0 or more")
+    spec = "services.*.base_year_cost.*"
     out = []
     for c in COST_TYPES:
         if c not in m:
             out.append(CostComponent(0.0, 0.0))
             continue
         cp = f"{path}.{c}"
-        cm = r.mapping(m[c], cp, ("total", "government_share"), ("total",), m, c)
+        cm = r.mapping(m[c], cp, keys_under(spec), ("total",), m, c)
         out.append(
             CostComponent(
-                r.number_field(cm, cp, "total", total, default=0.0),
-                r.number_field(cm, cp, "government_share", SHARE, default=0.0),
+                r.number_input(cm, cp, _spec(f"{spec}.total")),
+                r.number_input(cm, cp, _spec(f"{spec}.government_share")),
             )
         )
     return tuple(out)
@@ -1341,13 +1177,8 @@ def _volume(
         "rate_per_person": VolumeBasis.RATE_PER_PERSON,
         "per_admission": VolumeBasis.PER_ADMISSION,
     }[kind]
-    allowed = {
-        "count": Allowed(0.0, None, "a number of services of 0 or more"),
-        "rate_per_person": Allowed(0.0, None, "services per person per year, 0 or more"),
-        "per_admission": Allowed(0.0, 1.0, "a share of admissions between 0 and 1", percent=True),
-    }[kind]
-    amount = r.number_field(m, path, kind, allowed)
-    los = 1.0
+    amount = r.number_field(m, path, kind, _dom(f"services.*.volume.{kind}"))
+    los = _spec("services.*.volume.length_of_stay").default
     if "length_of_stay" in m:
         if basis is not VolumeBasis.PER_ADMISSION:
             r.fail(
@@ -1356,12 +1187,7 @@ def _volume(
                 m,
                 "length_of_stay",
             )
-        los = r.number_field(
-            m,
-            path,
-            "length_of_stay",
-            Allowed(0.0, None, "days (or services) per admission, 0 or more"),
-        )
+        los = r.number_input(m, path, _spec("services.*.volume.length_of_stay"))
     if basis is VolumeBasis.PER_ADMISSION and not has_adm:
         r.fail(
             f"{path}.per_admission",
@@ -1381,8 +1207,8 @@ def _volume(
                 m["split"],
                 f"{path}.split",
                 cats,
-                SHARE,
-                0.0,
+                _dom("services.*.volume.split"),
+                0.0,  # a category left out of the split gets none of the count
                 m,
                 "split",
             )
@@ -1408,8 +1234,8 @@ def _volume(
                 m["relative_use"],
                 f"{path}.relative_use",
                 cats,
-                Allowed(0.0, None, "a multiplier of 0 or more"),
-                1.0,
+                _dom("services.*.volume.relative_use"),
+                _spec("services.*.volume.relative_use").default,
                 m,
                 "relative_use",
             )
@@ -1442,6 +1268,9 @@ def _check_split_onto_people(
                 )
 
 
+RATE_TARGETS = "service_rate_targets.*"
+
+
 def _rate_targets(
     cx: _Context, node: Any, top: Any, cats: tuple[str, ...], services: tuple[str, ...]
 ) -> tuple[RateTarget, ...]:
@@ -1456,18 +1285,10 @@ def _rate_targets(
             "service_rate_targets",
         )
         return ()
-    rate = Allowed(0.0, None, "a service rate of 0 or more")
     out = []
     for i, item in enumerate(node):
         p = f"service_rate_targets[{i}]"
-        m = r.mapping(
-            item,
-            p,
-            ("service", "categories", "target", "ratio", "delay", "arrival"),
-            ("service",),
-            top,
-            "service_rate_targets",
-        )
+        m = r.mapping(item, p, keys_under(RATE_TARGETS), ("service",), top, "service_rate_targets")
         if not m:
             continue
         svc = r.text(m.get("service", ""), f"{p}.service", m, "service")
@@ -1494,8 +1315,8 @@ def _rate_targets(
                     m,
                     "categories",
                 )
-        rest = {k: v for k, v in m.items() if k in ("target", "ratio", "delay", "arrival")}
-        tgt = cx.target(rest, p, rate, top, "service_rate_targets")
+        rest = {k: v for k, v in m.items() if k in _TARGET_KEYS}
+        tgt = cx.target(rest, p, RATE_TARGETS, top, "service_rate_targets")
         if tgt is not None:
             out.append(RateTarget(svc, tuple(str(c) for c in chosen), tgt))
     return tuple(out)
@@ -1521,7 +1342,12 @@ def _administration(cx: _Context, node: Any, top: Any) -> tuple[AdminItem, ...]:
             )
             continue
         kind = given[0]
-        every = r.flag(im.get("every_year", False), f"{p}.every_year", im, "every_year")
+        every = r.flag(
+            im.get("every_year", _spec("administration.*.every_year").default),
+            f"{p}.every_year",
+            im,
+            "every_year",
+        )
         if every and kind != "share_of_payments":
             r.fail(f"{p}.every_year", "every_year goes with share_of_payments", im, "every_year")
         basis = {
@@ -1531,9 +1357,8 @@ def _administration(cx: _Context, node: Any, top: Any) -> tuple[AdminItem, ...]:
             else AdminBasis.SHARE_OF_PAYMENTS,
             "per_member": AdminBasis.PER_MEMBER,
         }[kind]
-        amount = Allowed(0.0, None, "an amount of 0 or more")
-        value = r.number_field(im, p, kind, SHARE if kind == "share_of_payments" else amount)
-        growth = cx.path_field(im, p, "real_growth", GROWTH, default=0.0)
+        value = r.number_field(im, p, kind, _dom(f"administration.*.{kind}"))
+        growth = cx.path_input(im, p, _spec("administration.*.real_growth"))
         out.append(AdminItem(name, basis, value, growth))
     return tuple(out)
 
@@ -1546,7 +1371,7 @@ def _subsidies(cx: _Context, node: Any, path: str, parent: Any) -> tuple[Premium
     payers: set[Payer] = set()
     for i, item in enumerate(items):
         p = f"{path}[{i}]" if isinstance(node, list) else path
-        m = r.mapping(item, p, ("payer", "share", "amount"), (), parent, "premium_subsidy")
+        m = r.mapping(item, p, _PAYER_KEYS, (), parent, "premium_subsidy")
         if not m:
             continue
         try:
@@ -1576,16 +1401,14 @@ def _subsidies(cx: _Context, node: Any, path: str, parent: Any) -> tuple[Premium
                 parent,
                 "premium_subsidy",
             )
-        share = cx.path_field(
-            m,
-            p,
-            "share",
-            Allowed(0.0, 1.0, "a share of the premium between 0 and 1", percent=True),
-            default=0.0,
-        )
-        amount = cx.path_field(m, p, "amount", AMOUNT_PER_MEMBER, default=0.0)
+        spec = f"categories.*.premium_subsidy.{payer.value}"
+        share = cx.path_input(m, p, _spec(f"{spec}.share"))
+        amount = cx.path_input(m, p, _spec(f"{spec}.amount"))
         out.append(PremiumSubsidy(payer, share, amount))
     return tuple(out)
+
+
+PAY = "provider_payment.*"
 
 
 def _provider_payment(
@@ -1602,7 +1425,7 @@ def _provider_payment(
         if tier not in tiers:
             continue  # reported by mapping() with the valid tiers
         p = f"provider_payment.{tier}"
-        tm = r.mapping(raw, p, ("method", "capitation", "performance_bonus"), ("method",), m, tier)
+        tm = r.mapping(raw, p, keys_under(PAY), ("method",), m, tier)
         try:
             method = PaymentMethod[str(tm.get("method", "fee_for_service")).upper()]
         except KeyError:
@@ -1634,13 +1457,13 @@ def _provider_payment(
                         m,
                         tier,
                     )
-        cap = cx.path_field(tm, p, "capitation", AMOUNT_PER_MEMBER, default=0.0)
+        cap = cx.path_input(tm, p, _spec(f"{PAY}.capitation"))
         bp = f"{p}.performance_bonus"
         bonus = (
             r.mapping(
                 tm.get("performance_bonus"),
                 bp,
-                ("share", "achievement"),
+                keys_under(f"{PAY}.performance_bonus"),
                 ("share",),
                 tm,
                 "performance_bonus",
@@ -1648,20 +1471,8 @@ def _provider_payment(
             if "performance_bonus" in tm
             else {}
         )
-        share = cx.path_field(
-            bonus,
-            bp,
-            "share",
-            Allowed(0.0, 1.0, "a share of payments between 0 and 1", percent=True),
-            default=0.0,
-        )
-        achieved = cx.path_field(
-            bonus,
-            bp,
-            "achievement",
-            Allowed(0.0, 1.0, "a share of facilities between 0 and 1", percent=True),
-            default=1.0,
-        )
+        share = cx.path_input(bonus, bp, _spec(f"{PAY}.performance_bonus.share"))
+        achieved = cx.path_input(bonus, bp, _spec(f"{PAY}.performance_bonus.achievement"))
         out.append(TierPayment(tier, method, cap, share, achieved))
     return tuple(out)
 
@@ -1674,7 +1485,7 @@ def _coverage_target(
     m = r.mapping(
         node,
         "coverage_target",
-        ("population_share", "rule", "categories"),
+        keys_under("coverage_target"),
         ("population_share",),
         top,
         "coverage_target",
@@ -1685,7 +1496,7 @@ def _coverage_target(
         "close_gap_evenly": CoverageRule.CLOSE_GAP_EVENLY,
         "same_share": CoverageRule.SAME_SHARE,
     }
-    rule_name = str(m.get("rule", "close_gap_evenly"))
+    rule_name = str(m.get("rule", _spec("coverage_target.rule").default))
     if rule_name not in rules:
         r.fail(
             "coverage_target.rule",
@@ -1706,21 +1517,15 @@ def _coverage_target(
                 m,
                 "categories",
             )
-    share = cx.path_field(
-        m,
-        "coverage_target",
-        "population_share",
-        Allowed(0.0, 1.0, "a share of the population between 0 and 1", percent=True),
-    )
+    share = cx.path_input(m, "coverage_target", _spec("coverage_target.population_share"))
     return CoverageTarget(share, rules[rule_name], tuple(str(c) for c in chosen))
 
 
 def _reserve(cx: _Context, node: Any, top: Any) -> Reserve:
     r = cx.r
-    m = r.mapping(node, "reserve", ("initial", "interest_rate"), (), top, "reserve")
-    debt = Allowed(None, None, "an amount (negative for a debt)")
-    initial = r.number_field(m, "reserve", "initial", debt, default=0.0)
-    rate = cx.path_field(m, "reserve", "interest_rate", INTEREST, default=0.0)
+    m = r.mapping(node, "reserve", keys_under("reserve"), (), top, "reserve")
+    initial = r.number_input(m, "reserve", _spec("reserve.initial"))
+    rate = cx.path_input(m, "reserve", _spec("reserve.interest_rate"))
     return Reserve(initial, rate)
 
 
