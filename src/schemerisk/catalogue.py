@@ -186,7 +186,7 @@ class Read(enum.StrEnum):
     NAMES = "names"  #: a list of category names
 
 
-class Kind(enum.StrEnum):
+class Kind(enum.Enum):
     """Whether a scheme can pin an uncertain input down, or only prepare for it."""
 
     DATA = "data"  #: data the scheme can collect: utilisation, unit costs, uptake, compliance, ...

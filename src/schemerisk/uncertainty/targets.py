@@ -5,67 +5,84 @@ scenario file uses: ``admission_rate``, ``economy.domestic_inflation``,
 ``categories.farmers.insured_share``, ``services.consultation_commune.patient_cost``,
 ``administration.other.real_growth``. A ``*`` in place of a category, service or
 item name matches them all (``categories.*.income_growth``).
+
+Which inputs may be drawn, their field in the input vector, their domain and
+their default kind are the catalogue's (:mod:`schemerisk.catalogue`); this module
+finds the ones a scenario has, and where.
 """
 
 from __future__ import annotations
 
-import enum
-import fnmatch
-import math
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from schemerisk.catalogue import CATALOGUE, Entry, Kind
 from schemerisk.equations import target_progress
 from schemerisk.model.layout import In, ModelInputs
 from schemerisk.scenario.types import (
     COST_TYPES,
-    Payer,
     PaymentMethod,
     Scenario,
     VolumeBasis,
     YearPath,
 )
 
+#: whether a scheme can pin an uncertain input down (data), or only prepare for it (environment)
+InputKind = Kind
 
-class InputKind(enum.Enum):
-    """Whether a scheme can pin an uncertain input down, or only prepare for it."""
+#: every input a distributions file may draw, by its target pattern (``categories.*.income``)
+TARGETS: dict[str, Entry] = {e.target: e for e in CATALOGUE if e.target is not None}
 
-    DATA = "data"  #: data the scheme can collect: utilisation, unit costs, uptake, compliance, ...
-    ENVIRONMENT = (
-        "environment"  #: conditions it can only prepare for: inflation, wages, exchange rate
+#: the targets whose default kind is environment: the economy and demography a scheme cannot
+#: measure in advance, which it can only prepare for (premiums indexed to prices or wages, a
+#: reserve). A distributions entry may say otherwise with ``kind:``.
+ENVIRONMENT_TARGETS = tuple(t for t, e in TARGETS.items() if e.kind == Kind.ENVIRONMENT.value)
+
+
+@functools.cache
+def _target_patterns() -> tuple[tuple[re.Pattern[str], Entry], ...]:
+    """A regular expression for each target: ``*`` (a name, a list index) matches any text."""
+    return tuple(
+        (re.compile(".+".join(re.escape(part) for part in t.split("*"))), e)
+        for t, e in TARGETS.items()
     )
 
 
-#: the default kind of each target (patterns on the concrete paths below); any other is data.
-#: These are the economy and demography a scheme cannot measure in advance: it can only prepare
-#: for them (premiums indexed to prices or wages, a reserve). A distributions entry may say
-#: otherwise with ``kind:``.
-ENVIRONMENT_TARGETS = (
-    "economy.*",  # domestic and external inflation, the exchange rate and its real departure
-    "categories.*.income_growth",  # nominal wage and income growth
-    "demography.growth_rate",  # population growth
-    "reserve.interest_rate",  # the return on the reserve
-)
+def target_entry(path: str) -> Entry | None:
+    """The catalogue entry of a concrete target path (``categories.farmers.income``).
+
+    Parameters
+    ----------
+    path : str
+        A path as :func:`catalogue` lists it.
+
+    Returns
+    -------
+    Entry or None
+        Its declaration; None for a path no target matches.
+    """
+    return next((e for pat, e in _target_patterns() if pat.fullmatch(path)), None)
 
 
 def default_kind(paths: tuple[str, ...] | list[str]) -> InputKind:
     """The default kind of the concrete target paths an entry changes.
 
-    Environment when every path matches :data:`ENVIRONMENT_TARGETS`; data otherwise.
+    Environment when every path's catalogue entry is of that kind; data otherwise.
     """
-    env = all(any(fnmatch.fnmatchcase(p, pat) for pat in ENVIRONMENT_TARGETS) for p in paths)
+    kinds = [getattr(target_entry(p), "kind", None) for p in paths]
+    env = all(k == Kind.ENVIRONMENT.value for k in kinds)
     return InputKind.ENVIRONMENT if paths and env else InputKind.DATA
 
 
-#: value domains: (low, high, low is open, what)
-SHARE = (0.0, 1.0, False, "a share between 0 and 1")
-NON_NEGATIVE = (0.0, math.inf, False, "0 or more")
-POSITIVE = (0.0, math.inf, True, "above 0")
-RATE = (-1.0, math.inf, True, "a rate above -1")
-ANY = (-math.inf, math.inf, False, "a number")
+def _at(pattern: str) -> tuple[In, tuple[float, float, bool, str]]:
+    """The input-vector field and the domain ``(lo, hi, lo_open, what)`` of a target."""
+    e = TARGETS[pattern]
+    assert e.field is not None  # every target has a place in the input vector
+    return In[e.field], e.domain.bounds()
 
 
 @dataclass(frozen=True)
@@ -101,157 +118,118 @@ class TargetSlot:
 
 def _year_path_slots(
     inputs: ModelInputs, sc: Scenario
-) -> Iterator[tuple[str, In, tuple, YearPath, tuple]]:
+) -> Iterator[tuple[str, str, tuple, YearPath]]:
+    """The scenario's per-year targets: (target pattern, concrete path, index, its path)."""
     d, e = sc.demography, sc.economy
-    yield "demography.growth_rate", In.GROWTH_RATE, (), d.growth_rate, RATE
-    yield "demography.dependant_share", In.DEPENDANT_SHARE, (), d.dependant_share, SHARE
-    yield "economy.domestic_inflation", In.DOMESTIC_INFLATION, (), e.domestic_inflation, RATE
-    yield "economy.external_inflation", In.EXTERNAL_INFLATION, (), e.external_inflation, RATE
-    yield "economy.exchange_rate.rate", In.EXCHANGE_RATE, (), e.exchange_rate, POSITIVE
+    yield "demography.growth_rate", "", (), d.growth_rate
+    yield "demography.dependant_share", "", (), d.dependant_share
+    yield "economy.domestic_inflation", "", (), e.domestic_inflation
+    yield "economy.external_inflation", "", (), e.external_inflation
+    yield "economy.exchange_rate.rate", "", (), e.exchange_rate
     if e.purchasing_power_parity:
         zero = e.real_depreciation or YearPath.constant(0.0, inputs.dims.n_years)
-        yield "economy.exchange_rate.real_depreciation", In.REAL_DEPRECIATION, (), zero, RATE
+        yield "economy.exchange_rate.real_depreciation", "", (), zero
     for c, cat in enumerate(sc.categories):
-        p = f"categories.{cat.name}"
-        yield f"{p}.income_growth", In.INCOME_GROWTH, (c,), cat.income_growth, RATE
-        yield f"{p}.contribution_rate", In.CONTRIBUTION_RATE, (c,), cat.contribution_rate, SHARE
-        yield f"{p}.flat_premium", In.FLAT_PREMIUM, (c,), cat.flat_premium, NON_NEGATIVE
-        yield f"{p}.insured_share", In.INSURED_SHARE, (c,), cat.insured_share, SHARE
-        yield f"{p}.exempt_share", In.EXEMPT_SHARE, (c,), cat.exempt_share, SHARE
-        yield (
-            f"{p}.user_fee_exempt_share",
-            In.USER_FEE_EXEMPT_SHARE,
-            (c,),
-            cat.user_fee_exempt_share,
-            SHARE,
-        )
+        for key, yp in (
+            ("income_growth", cat.income_growth),
+            ("contribution_rate", cat.contribution_rate),
+            ("flat_premium", cat.flat_premium),
+            ("insured_share", cat.insured_share),
+            ("exempt_share", cat.exempt_share),
+            ("user_fee_exempt_share", cat.user_fee_exempt_share),
+        ):
+            yield f"categories.*.{key}", f"categories.{cat.name}.{key}", (c,), yp
     for a, item in enumerate(sc.administration):
-        yield (
-            f"administration.{item.name}.real_growth",
-            In.ADMIN_REAL_GROWTH,
-            (a,),
-            item.real_growth,
-            RATE,
-        )
+        p = f"administration.{item.name}.real_growth"
+        yield "administration.*.real_growth", p, (a,), item.real_growth
     if sc.reserve is not None:
-        yield "reserve.interest_rate", In.RESERVE_INTEREST, (), sc.reserve.interest_rate, RATE
+        yield "reserve.interest_rate", "", (), sc.reserve.interest_rate
     yield from _lever_path_slots(sc)
 
 
-def _lever_path_slots(sc: Scenario) -> Iterator[tuple[str, In, tuple, YearPath, tuple]]:
+def _lever_path_slots(sc: Scenario) -> Iterator[tuple[str, str, tuple, YearPath]]:
     """(extension) Issue 6 levers: premium subsidies, coverage target, capitation and bonuses."""
     for c, cat in enumerate(sc.categories):
         for sub in cat.subsidies:
-            gov = sub.payer is Payer.GOVERNMENT
-            p = f"categories.{cat.name}.premium_subsidy.{sub.payer.value}"
-            share_f = In.SUBSIDY_GOV_SHARE if gov else In.SUBSIDY_DONOR_SHARE
-            amount_f = In.SUBSIDY_GOV_AMOUNT if gov else In.SUBSIDY_DONOR_AMOUNT
-            yield f"{p}.share", share_f, (c,), sub.share, SHARE
-            yield f"{p}.amount", amount_f, (c,), sub.amount, NON_NEGATIVE
+            payer = sub.payer.value
+            p = f"categories.{cat.name}.premium_subsidy.{payer}"
+            pattern = f"categories.*.premium_subsidy.{payer}"
+            yield f"{pattern}.share", f"{p}.share", (c,), sub.share
+            yield f"{pattern}.amount", f"{p}.amount", (c,), sub.amount
     ct = sc.coverage_target
     if ct is not None:
-        yield "coverage_target.population_share", In.COVERAGE_TARGET, (), ct.population_share, SHARE
+        yield "coverage_target.population_share", "", (), ct.population_share
     tiers = sc.tiers
     for tp in sc.provider_payment:
         k = tiers.index(tp.tier)
         p = f"provider_payment.{tp.tier}"
         if tp.method is PaymentMethod.CAPITATION:
-            yield f"{p}.capitation", In.CAPITATION_RATE, (k,), tp.capitation, NON_NEGATIVE
-        yield f"{p}.performance_bonus.share", In.BONUS_SHARE, (k,), tp.bonus_share, SHARE
+            yield "provider_payment.*.capitation", f"{p}.capitation", (k,), tp.capitation
+        bonus = "performance_bonus"
+        yield f"provider_payment.*.{bonus}.share", f"{p}.{bonus}.share", (k,), tp.bonus_share
         yield (
-            f"{p}.performance_bonus.achievement",
-            In.BONUS_ACHIEVEMENT,
+            f"provider_payment.*.{bonus}.achievement",
+            f"{p}.{bonus}.achievement",
             (k,),
             tp.bonus_achievement,
-            SHARE,
         )
 
 
-def _scalar_slots(sc: Scenario) -> Iterator[tuple[str, In, tuple, tuple]]:
-    yield "demography.population", In.POPULATION0, (), NON_NEGATIVE
+def _scalar_slots(sc: Scenario) -> Iterator[tuple[str, str, tuple]]:
+    """The scenario's single-value targets: (target pattern, concrete path, index)."""
+    yield "demography.population", "", ()
     if sc.admission_rate is not None:
-        yield "admission_rate", In.ADMISSION_RATE, (), NON_NEGATIVE
-    yield "insured_utilisation_loading", In.INSURED_LOADING, (), POSITIVE
+        yield "admission_rate", "", ()
+    yield "insured_utilisation_loading", "", ()
     if sc.reserve is not None:
-        yield "reserve.initial", In.RESERVE_INITIAL, (), ANY
+        yield "reserve.initial", "", ()
     for c, cat in enumerate(sc.categories):
-        yield f"categories.{cat.name}.income", In.INCOME0, (c,), NON_NEGATIVE
+        yield "categories.*.income", f"categories.{cat.name}.income", (c,)
     for s, svc in enumerate(sc.services):
         p = f"services.{svc.name}"
         if svc.base_year_cost is None:
-            yield f"{p}.patient_cost", In.PATIENT_COST0, (s,), NON_NEGATIVE
-            yield f"{p}.government_cost", In.GOVERNMENT_COST0, (s,), NON_NEGATIVE
+            yield "services.*.patient_cost", f"{p}.patient_cost", (s,)
+            yield "services.*.government_cost", f"{p}.government_cost", (s,)
         else:
             for k, ct in enumerate(COST_TYPES):
-                yield f"{p}.base_year_cost.{ct}.total", In.COST_TOTAL, (s, k), NON_NEGATIVE
-                yield (
-                    f"{p}.base_year_cost.{ct}.government_share",
-                    In.COST_GOVERNMENT_SHARE,
-                    (s, k),
-                    SHARE,
-                )
-        yield f"{p}.copayment_rate", In.COPAYMENT_RATE, (s,), SHARE
-        yield f"{p}.patient_import_share", In.PATIENT_IMPORT_SHARE, (s,), SHARE
-        yield f"{p}.government_import_share", In.GOVERNMENT_IMPORT_SHARE, (s,), SHARE
+                for key in ("total", "government_share"):
+                    pattern = f"services.*.base_year_cost.*.{key}"
+                    yield pattern, f"{p}.base_year_cost.{ct}.{key}", (s, k)
+        for key in ("copayment_rate", "patient_import_share", "government_import_share"):
+            yield f"services.*.{key}", f"{p}.{key}", (s,)
         v = svc.volume
         key = {
             VolumeBasis.COUNT: "count",
             VolumeBasis.RATE_PER_PERSON: "rate_per_person",
             VolumeBasis.PER_ADMISSION: "per_admission",
         }[v.basis]
-        dom = SHARE if v.basis is VolumeBasis.PER_ADMISSION else NON_NEGATIVE
-        yield f"{p}.volume.{key}", In.VOLUME_AMOUNT, (s,), dom
+        yield f"services.*.volume.{key}", f"{p}.volume.{key}", (s,)
         if v.basis is VolumeBasis.PER_ADMISSION:
-            yield f"{p}.volume.length_of_stay", In.LENGTH_OF_STAY, (s,), NON_NEGATIVE
-        for label, tgt, fields in (
-            (
-                "patient_cost_target",
-                svc.patient_cost_target,
-                (In.PC_TARGET, In.PC_TARGET_DELAY, In.PC_TARGET_ARRIVAL),
-            ),
-            (
-                "government_cost_target",
-                svc.government_cost_target,
-                (In.GC_TARGET, In.GC_TARGET_DELAY, In.GC_TARGET_ARRIVAL),
-            ),
+            yield "services.*.volume.length_of_stay", f"{p}.volume.length_of_stay", (s,)
+        for label, tgt in (
+            ("patient_cost_target", svc.patient_cost_target),
+            ("government_cost_target", svc.government_cost_target),
         ):
             if tgt is not None:
-                yield (
-                    f"{p}.{label}.{'ratio' if tgt.is_ratio else 'target'}",
-                    fields[0],
-                    (s,),
-                    NON_NEGATIVE,
-                )
-                yield f"{p}.{label}.delay", fields[1], (s,), NON_NEGATIVE
-                yield f"{p}.{label}.arrival", fields[2], (s,), ANY
+                for key in ("ratio" if tgt.is_ratio else "target", "delay", "arrival"):
+                    yield f"services.*.{label}.{key}", f"{p}.{label}.{key}", (s,)
     for s, svc in enumerate(sc.services):
         if svc.case_rate is not None:
-            yield f"services.{svc.name}.case_rate", In.CASE_RATE, (s,), NON_NEGATIVE
+            yield "services.*.case_rate", f"services.{svc.name}.case_rate", (s,)
     for a, item in enumerate(sc.administration):
         key = {0: "amount", 1: "share_of_payments", 2: "share_of_payments", 3: "per_member"}[
             int(item.basis)
         ]
-        yield (
-            f"administration.{item.name}.{key}",
-            In.ADMIN_VALUE,
-            (a,),
-            SHARE if key.startswith("share") else NON_NEGATIVE,
-        )
+        yield f"administration.*.{key}", f"administration.{item.name}.{key}", (a,)
 
 
-def _rate_target_slots(sc: Scenario) -> Iterator[tuple[str, In, list[tuple[int, int]], tuple]]:
+def _rate_target_slots(sc: Scenario) -> Iterator[tuple[str, str, list[tuple[int, int]]]]:
+    """The scenario's service rate targets: (target pattern, concrete path, cells)."""
     cats, svcs = sc.category_names, sc.service_names
     for i, rt in enumerate(sc.rate_targets):
         cells = [(cats.index(c), svcs.index(rt.service)) for c in rt.categories]
-        p = f"service_rate_targets[{i}]"
-        yield (
-            f"{p}.{'ratio' if rt.target.is_ratio else 'target'}",
-            In.RATE_TARGET,
-            cells,
-            NON_NEGATIVE,
-        )
-        yield f"{p}.delay", In.RATE_TARGET_DELAY, cells, NON_NEGATIVE
-        yield f"{p}.arrival", In.RATE_TARGET_ARRIVAL, cells, ANY
+        for key in ("ratio" if rt.target.is_ratio else "target", "delay", "arrival"):
+            yield f"service_rate_targets[*].{key}", f"service_rate_targets[{i}].{key}", cells
 
 
 @dataclass(frozen=True)
@@ -276,16 +254,19 @@ def catalogue(sc: Scenario, inputs: ModelInputs) -> dict[str, _Entry]:
     Returns
     -------
     dict
-        Readable path -> where it sits and its domain.
+        Readable path -> where it sits and its domain (the catalogue's).
     """
     out: dict[str, _Entry] = {}
-    for path, f, idx, yp, dom in _year_path_slots(inputs, sc):
+    for pattern, path, idx, yp in _year_path_slots(inputs, sc):
+        f, dom = _at(pattern)
         pos = inputs.index(f)[(slice(None), *idx)].reshape(-1, 1)
-        out[path] = _Entry(path, pos, True, yp, dom)
-    for path, f, idx, dom in _scalar_slots(sc):
+        out[path or pattern] = _Entry(path or pattern, pos, True, yp, dom)
+    for pattern, path, idx in _scalar_slots(sc):
+        f, dom = _at(pattern)
         pos = np.atleast_1d(inputs.index(f)[idx]).reshape(1, -1)
-        out[path] = _Entry(path, pos, False, None, dom)
-    for path, f, cells, dom in _rate_target_slots(sc):
+        out[path or pattern] = _Entry(path or pattern, pos, False, None, dom)
+    for pattern, path, cells in _rate_target_slots(sc):
+        f, dom = _at(pattern)
         ix = inputs.index(f)
         pos = np.array([ix[c, s] for c, s in cells], dtype=np.int64).reshape(1, -1)
         out[path] = _Entry(path, pos, False, None, dom)
