@@ -5,6 +5,12 @@ and writes every result into one float64 row per draw. This module names the
 fields of both, gives their shapes, and turns a :class:`Scenario` into the
 input vector. Addressing every input by position is what lets the uncertainty
 layer change any input of any draw without copying the rest.
+
+The input fields are the kernel's compiled contract, so :class:`In` stays
+written out here (numba and mypy need its names); each field's dimensions come
+from the catalogue (:mod:`schemerisk.catalogue`): the entry whose ``field`` it
+is, or :data:`~schemerisk.catalogue.DERIVED_FIELDS` for a field that records
+which form a file used.
 """
 
 from __future__ import annotations
@@ -15,16 +21,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from schemerisk.catalogue import (
+    ADMIN_ITEM,
+    CATALOGUE,
+    CATEGORY,
+    COST_TYPE,
+    DERIVED_FIELDS,
+    SERVICE,
+    TIER,
+    YEAR,
+)
 from schemerisk.scenario.types import COST_TYPES, Level, Payer, Scenario, Target, VolumeBasis
 
-YEAR, CATEGORY, SERVICE, COST_TYPE, ADMIN_ITEM = (
-    "year",
-    "category",
-    "service",
-    "cost_type",
-    "admin_item",
-)
-TIER, PAYMENT_METHOD = "tier", "payment_method"
+PAYMENT_METHOD = "payment_method"
 #: the ways the scheme's health care payments are made, in the order of the payment_method dimension
 PAYMENT_METHODS = ("fee_for_service", "capitation", "per_case", "performance_bonus")
 
@@ -98,88 +107,25 @@ class In(enum.IntEnum):
     BONUS_ACHIEVEMENT = enum.auto()
 
 
-_Y, _C, _S = (YEAR,), (CATEGORY,), (SERVICE,)
-INPUT_DIMS: dict[In, tuple[str, ...]] = {
-    In.POPULATION0: (),
-    In.ADMISSION_RATE: (),
-    In.INSURED_LOADING: (),
-    In.PPP: (),
-    In.GROWTH_RATE: _Y,
-    In.DEPENDANT_SHARE: _Y,
-    In.DOMESTIC_INFLATION: _Y,
-    In.EXTERNAL_INFLATION: _Y,
-    In.EXCHANGE_RATE: _Y,
-    In.REAL_DEPRECIATION: _Y,
-    **{
-        f: (YEAR, CATEGORY)
-        for f in (
-            In.ADULT_SHARE,
-            In.INCOME_GROWTH,
-            In.CONTRIBUTION_RATE,
-            In.FLAT_PREMIUM,
-            In.INSURED_SHARE,
-            In.EXEMPT_SHARE,
-            In.USER_FEE_EXEMPT_SHARE,
+def _input_dims() -> dict[In, tuple[str, ...]]:
+    """The dimensions of each input field, from the catalogue, in vector order."""
+    dims = {name: d for name, (d, _) in DERIVED_FIELDS.items()}
+    for e in CATALOGUE:
+        if e.field is not None and dims.setdefault(e.field, e.dims) != e.dims:
+            raise TypeError(
+                f"catalogue: {e.key} fills In.{e.field} with dims {e.dims}, another entry with "
+                f"{dims[e.field]}"
+            )
+    missing = [f.name for f in In if f.name not in dims]
+    if missing:
+        raise TypeError(
+            f"In.{', In.'.join(missing)}: no catalogue entry fills it and DERIVED_FIELDS does "
+            "not declare it; declare its dims in schemerisk/catalogue.py"
         )
-    },
-    In.INCOME0: _C,
-    In.OUTPATIENT_COVER: _C,
-    **{
-        f: _S
-        for f in (
-            In.INPATIENT,
-            In.VOLUME_BASIS,
-            In.VOLUME_AMOUNT,
-            In.LENGTH_OF_STAY,
-            In.SPLIT_BY_POPULATION,
-            In.COST_BY_TYPE,
-            In.PATIENT_COST0,
-            In.GOVERNMENT_COST0,
-            In.COPAYMENT_RATE,
-            In.PATIENT_IMPORT_SHARE,
-            In.GOVERNMENT_IMPORT_SHARE,
-            In.PC_TARGET,
-            In.PC_TARGET_IS_RATIO,
-            In.PC_TARGET_DELAY,
-            In.PC_TARGET_ARRIVAL,
-            In.GC_TARGET,
-            In.GC_TARGET_IS_RATIO,
-            In.GC_TARGET_DELAY,
-            In.GC_TARGET_ARRIVAL,
-        )
-    },
-    In.COST_TOTAL: (SERVICE, COST_TYPE),
-    In.COST_GOVERNMENT_SHARE: (SERVICE, COST_TYPE),
-    **{
-        f: (CATEGORY, SERVICE)
-        for f in (
-            In.SPLIT,
-            In.RELATIVE_USE,
-            In.RATE_TARGET,
-            In.RATE_TARGET_IS_RATIO,
-            In.RATE_TARGET_DELAY,
-            In.RATE_TARGET_ARRIVAL,
-        )
-    },
-    In.ADMIN_BASIS: (ADMIN_ITEM,),
-    In.ADMIN_VALUE: (ADMIN_ITEM,),
-    In.ADMIN_REAL_GROWTH: (YEAR, ADMIN_ITEM),
-    In.RESERVE_INITIAL: (),
-    In.RESERVE_INTEREST: _Y,
-    In.SUBSIDY_GOV_SHARE: (YEAR, CATEGORY),
-    In.SUBSIDY_GOV_AMOUNT: (YEAR, CATEGORY),
-    In.SUBSIDY_DONOR_SHARE: (YEAR, CATEGORY),
-    In.SUBSIDY_DONOR_AMOUNT: (YEAR, CATEGORY),
-    In.COVERAGE_RULE: (),
-    In.COVERAGE_TARGET: _Y,
-    In.COVERAGE_APPLIES: _C,
-    In.SERVICE_TIER: _S,
-    In.CASE_RATE: _S,
-    In.TIER_METHOD: (TIER,),
-    In.CAPITATION_RATE: (YEAR, TIER),
-    In.BONUS_SHARE: (YEAR, TIER),
-    In.BONUS_ACHIEVEMENT: (YEAR, TIER),
-}
+    return {f: dims[f.name] for f in In}
+
+
+INPUT_DIMS: dict[In, tuple[str, ...]] = _input_dims()
 
 
 class Out(enum.IntEnum):
@@ -220,6 +166,7 @@ class Out(enum.IntEnum):
     PAYMENTS_BY_METHOD = enum.auto()
 
 
+_Y = (YEAR,)
 OUTPUT_DIMS: dict[Out, tuple[str, ...]] = {
     **{f: _Y for f in Out if f < Out.POPULATION},
     **{

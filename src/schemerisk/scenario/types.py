@@ -13,11 +13,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from schemerisk.catalogue import COST_TYPES as COST_TYPES
+from schemerisk.catalogue import DEPENDANTS as DEPENDANTS
+from schemerisk.catalogue import FARMERS as FARMERS
 from schemerisk.equations import value_on_target_path
-
-DEPENDANTS = "dependants"
-FARMERS = "farmers"
-COST_TYPES = ("salaries", "maintenance", "pharmaceuticals", "other")
 
 
 class Level(enum.Enum):
