@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
+from schemerisk.catalogue import Domain
+
 _QUANTILE_KEY = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
 
 
@@ -27,30 +29,13 @@ class FamilyError(ValueError):
     """Raised for parameters a family cannot take; the message says why."""
 
 
-@dataclass(frozen=True)
-class Domain:
-    """Allowed values of one parameter."""
-
-    lo: float = -math.inf
-    hi: float = math.inf
-    lo_open: bool = False
-    hi_open: bool = False
-    what: str = "a number"
-
-    def contains(self, x: float) -> bool:
-        """Return True when ``x`` is allowed."""
-        if not math.isfinite(x) and not (math.isinf(x) and (self.lo == x or self.hi == x)):
-            return False
-        above = x > self.lo if self.lo_open else x >= self.lo
-        below = x < self.hi if self.hi_open else x <= self.hi
-        return above and below
-
-
+# A parameter's allowed values are a Domain, the one range type of the package (the scenario's
+# inputs use it too, see schemerisk.catalogue).
 REAL = Domain(what="a finite number")
 POSITIVE = Domain(0.0, lo_open=True, what="a number above 0")
 NON_NEGATIVE = Domain(0.0, what="a number of 0 or more")
-UNIT_OPEN = Domain(0.0, 1.0, True, True, "a number strictly between 0 and 1")
-PERSISTENCE = Domain(-1.0, 1.0, True, True, "a number strictly between -1 and 1")
+UNIT_OPEN = Domain(0.0, 1.0, "a number strictly between 0 and 1", lo_open=True, hi_open=True)
+PERSISTENCE = Domain(-1.0, 1.0, "a number strictly between -1 and 1", lo_open=True, hi_open=True)
 
 
 class Marginal:
