@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,8 +32,17 @@ from schemerisk.catalogue import (
     SERVICE,
     TIER,
     YEAR,
+    Entry,
 )
-from schemerisk.scenario.types import COST_TYPES, Level, Payer, Scenario, Target, VolumeBasis
+from schemerisk.scenario.types import (
+    COST_TYPES,
+    Level,
+    Payer,
+    Scenario,
+    Target,
+    VolumeBasis,
+    YearPath,
+)
 
 PAYMENT_METHOD = "payment_method"
 #: the ways the scheme's health care payments are made, in the order of the payment_method dimension
@@ -308,56 +319,77 @@ def _set_target(
     delay[idx], arrival[idx] = t.delay, t.arrival
 
 
+#: the tuples of the typed scenario whose items are the positions along a dimension
+_ITEMS_ALONG = {
+    "categories": CATEGORY,
+    "services": SERVICE,
+    "administration": ADMIN_ITEM,
+    "base_year_cost": COST_TYPE,
+}
+
+
+def _values_at(obj: Any, attr: tuple[str, ...], idx: tuple[int, ...] = ()) -> Iterator[Any]:
+    """``(index, value)`` for each item an attribute path with ``*`` reaches; None parts end it."""
+    if obj is None:
+        return
+    if not attr:
+        yield idx, obj
+        return
+    head, rest = attr[0], attr[1:]
+    if head == "*":
+        for i, item in enumerate(obj):
+            yield from _values_at(item, rest, (*idx, i))
+    else:
+        yield from _values_at(getattr(obj, head), rest, idx)
+
+
+def _plain(e: Entry) -> bool:
+    """Whether the catalogue entry's value goes into its field as it is, at the position its
+    items give: every ``*`` of its attribute path runs along one of its dims, in order."""
+    if e.field is None:
+        return False
+    parts = e.attr.split(".")
+    along = [_ITEMS_ALONG.get(parts[i - 1]) for i, p in enumerate(parts) if p == "*"]
+    return along == [d for d in e.dims if d != YEAR]
+
+
+#: the entries :func:`_fill` copies as they are (numbers, switches and per-year paths)
+PLAIN_ENTRIES: tuple[Entry, ...] = tuple(e for e in CATALOGUE if _plain(e))
+
+
 def _fill(inputs: ModelInputs, sc: Scenario) -> None:
     f = inputs.field
-    f(In.POPULATION0)[...] = sc.demography.population
-    f(In.ADMISSION_RATE)[...] = sc.admission_rate if sc.admission_rate is not None else 0.0
-    f(In.INSURED_LOADING)[...] = sc.insured_utilisation_loading
-    f(In.PPP)[...] = float(sc.economy.purchasing_power_parity)
-    f(In.GROWTH_RATE)[:] = sc.demography.growth_rate.array()
-    f(In.DEPENDANT_SHARE)[:] = sc.demography.dependant_share.array()
-    f(In.DOMESTIC_INFLATION)[:] = sc.economy.domestic_inflation.array()
-    f(In.EXTERNAL_INFLATION)[:] = sc.economy.external_inflation.array()
-    f(In.EXCHANGE_RATE)[:] = sc.economy.exchange_rate.array()
-    if sc.economy.real_depreciation is not None:
-        f(In.REAL_DEPRECIATION)[:] = sc.economy.real_depreciation.array()
-    for c, cat in enumerate(sc.categories):
-        if cat.adult_share is not None:
-            f(In.ADULT_SHARE)[:, c] = cat.adult_share.array()
-        f(In.INCOME_GROWTH)[:, c] = cat.income_growth.array()
-        f(In.CONTRIBUTION_RATE)[:, c] = cat.contribution_rate.array()
-        f(In.FLAT_PREMIUM)[:, c] = cat.flat_premium.array()
-        f(In.INSURED_SHARE)[:, c] = cat.insured_share.array()
-        f(In.EXEMPT_SHARE)[:, c] = cat.exempt_share.array()
-        f(In.USER_FEE_EXEMPT_SHARE)[:, c] = cat.user_fee_exempt_share.array()
-        f(In.INCOME0)[c] = cat.income
-        f(In.OUTPATIENT_COVER)[c] = float(cat.outpatient_cover)
+    # fields whose absence is not 0: no target, the average use, every facility meeting its target
+    for absent_is_nan in (In.PC_TARGET, In.GC_TARGET, In.RATE_TARGET):
+        f(absent_is_nan)[...] = math.nan
     f(In.RELATIVE_USE)[...] = 1.0
-    f(In.RATE_TARGET)[...] = math.nan
+    f(In.BONUS_ACHIEVEMENT)[...] = 1.0
+    for e in PLAIN_ENTRIES:  # numbers, switches and paths, from the catalogue
+        assert e.field is not None
+        field = f(In[e.field])
+        for idx, value in _values_at(sc, tuple(e.attr.split("."))):
+            if isinstance(value, YearPath):
+                field[(slice(None), *idx)] = value.array()
+            elif isinstance(value, bool | int | float):
+                field[idx] = float(value)
+            # anything else is the form a file used, a choice or a name: filled below
+    # what a file's form, choices and names become: codes, switches and cells
     for s, svc in enumerate(sc.services):
         v = svc.volume
         f(In.INPATIENT)[s] = float(svc.level is Level.INPATIENT)
         f(In.VOLUME_BASIS)[s] = float(v.basis)
-        f(In.VOLUME_AMOUNT)[s] = v.amount
-        f(In.LENGTH_OF_STAY)[s] = v.length_of_stay
         f(In.SPLIT_BY_POPULATION)[s] = float(v.split is None)
         if v.split is not None:
             f(In.SPLIT)[:, s] = v.split
         if v.relative_use is not None:
             f(In.RELATIVE_USE)[:, s] = v.relative_use
         f(In.COST_BY_TYPE)[s] = float(svc.base_year_cost is not None)
-        if svc.base_year_cost is not None:
-            f(In.COST_TOTAL)[s, :] = [c.total for c in svc.base_year_cost]
-            f(In.COST_GOVERNMENT_SHARE)[s, :] = [c.government_share for c in svc.base_year_cost]
-        f(In.PATIENT_COST0)[s] = svc.patient_cost or 0.0
-        f(In.GOVERNMENT_COST0)[s] = svc.government_cost or 0.0
-        f(In.COPAYMENT_RATE)[s] = svc.copayment_rate
-        f(In.PATIENT_IMPORT_SHARE)[s] = svc.patient_import_share
-        f(In.GOVERNMENT_IMPORT_SHARE)[s] = svc.government_import_share
-        pc = (In.PC_TARGET, In.PC_TARGET_IS_RATIO, In.PC_TARGET_DELAY, In.PC_TARGET_ARRIVAL)
-        gc = (In.GC_TARGET, In.GC_TARGET_IS_RATIO, In.GC_TARGET_DELAY, In.GC_TARGET_ARRIVAL)
-        _set_target(inputs, pc, (s,), svc.patient_cost_target)
-        _set_target(inputs, gc, (s,), svc.government_cost_target)
+        for flag, tgt in (
+            (In.PC_TARGET_IS_RATIO, svc.patient_cost_target),
+            (In.GC_TARGET_IS_RATIO, svc.government_cost_target),
+        ):
+            if tgt is not None:
+                f(flag)[s] = float(tgt.is_ratio)
     cats, svcs = sc.category_names, sc.service_names
     rate = (In.RATE_TARGET, In.RATE_TARGET_IS_RATIO, In.RATE_TARGET_DELAY, In.RATE_TARGET_ARRIVAL)
     for rt in sc.rate_targets:  # a later target for the same category and service wins
@@ -365,16 +397,11 @@ def _fill(inputs: ModelInputs, sc: Scenario) -> None:
             _set_target(inputs, rate, (cats.index(cname), svcs.index(rt.service)), rt.target)
     for a, item in enumerate(sc.administration):
         f(In.ADMIN_BASIS)[a] = float(item.basis)
-        f(In.ADMIN_VALUE)[a] = item.value
-        f(In.ADMIN_REAL_GROWTH)[:, a] = item.real_growth.array()
-    if sc.reserve is not None:
-        f(In.RESERVE_INITIAL)[...] = sc.reserve.initial
-        f(In.RESERVE_INTEREST)[:] = sc.reserve.interest_rate.array()
     _fill_levers(inputs, sc)
 
 
 def _fill_levers(inputs: ModelInputs, sc: Scenario) -> None:
-    """(extension) Premium subsidies, coverage targets and provider payment methods (issue 6)."""
+    """(extension) Premium subsidies by payer, coverage categories and payment by tier (issue 6)."""
     f = inputs.field
     for c, cat in enumerate(sc.categories):
         for sub in cat.subsidies:
@@ -383,14 +410,10 @@ def _fill_levers(inputs: ModelInputs, sc: Scenario) -> None:
             f(In.SUBSIDY_GOV_AMOUNT if gov else In.SUBSIDY_DONOR_AMOUNT)[:, c] = sub.amount.array()
     ct = sc.coverage_target
     if ct is not None:
-        f(In.COVERAGE_RULE)[...] = float(ct.rule)
-        f(In.COVERAGE_TARGET)[:] = ct.population_share.array()
         f(In.COVERAGE_APPLIES)[:] = [float(c.name in ct.categories) for c in sc.categories]
     tiers = sc.tiers
     for s, svc in enumerate(sc.services):
         f(In.SERVICE_TIER)[s] = float(tiers.index(svc.tier))
-        f(In.CASE_RATE)[s] = svc.case_rate if svc.case_rate is not None else 0.0
-    f(In.BONUS_ACHIEVEMENT)[...] = 1.0
     for tp in sc.provider_payment:
         k = tiers.index(tp.tier)
         f(In.TIER_METHOD)[k] = float(tp.method)
