@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from schemerisk.scenario.types import COST_TYPES, Level, Payer, Scenario, Target, VolumeBasis
+from schemerisk.scenario.types import (
+    COST_TYPES,
+    Level,
+    Payer,
+    Scenario,
+    Target,
+    VolumeBasis,
+    YearPath,
+)
 
 YEAR, CATEGORY, SERVICE, COST_TYPE, ADMIN_ITEM = (
     "year",
@@ -96,6 +104,11 @@ class In(enum.IntEnum):
     CAPITATION_RATE = enum.auto()
     BONUS_SHARE = enum.auto()
     BONUS_ACHIEVEMENT = enum.auto()
+    #: (extension) year index from which the amount is indexed to the projection's own
+    #: domestic price index (Scenario.indexed_from; 0: not indexed)
+    FLAT_PREMIUM_INDEXED_FROM = enum.auto()
+    SUBSIDY_GOV_AMOUNT_INDEXED_FROM = enum.auto()
+    SUBSIDY_DONOR_AMOUNT_INDEXED_FROM = enum.auto()
 
 
 _Y, _C, _S = (YEAR,), (CATEGORY,), (SERVICE,)
@@ -179,6 +192,9 @@ INPUT_DIMS: dict[In, tuple[str, ...]] = {
     In.CAPITATION_RATE: (YEAR, TIER),
     In.BONUS_SHARE: (YEAR, TIER),
     In.BONUS_ACHIEVEMENT: (YEAR, TIER),
+    In.FLAT_PREMIUM_INDEXED_FROM: _C,
+    In.SUBSIDY_GOV_AMOUNT_INDEXED_FROM: _C,
+    In.SUBSIDY_DONOR_AMOUNT_INDEXED_FROM: _C,
 }
 
 
@@ -347,6 +363,7 @@ def compile_inputs(scenario: Scenario) -> ModelInputs:
     off = offsets(INPUT_DIMS, dims)
     inputs = ModelInputs(np.zeros(int(off[-1])), off, dims, scenario.base_year)
     _fill(inputs, scenario)
+    _fill_indexed_from(inputs, scenario)
     return inputs
 
 
@@ -450,6 +467,27 @@ def _fill_levers(inputs: ModelInputs, sc: Scenario) -> None:
         f(In.CAPITATION_RATE)[:, k] = tp.capitation.array()
         f(In.BONUS_SHARE)[:, k] = tp.bonus_share.array()
         f(In.BONUS_ACHIEVEMENT)[:, k] = tp.bonus_achievement.array()
+
+
+def _indexed_from(sc: Scenario, path: YearPath) -> float:
+    """The year the kernel indexes ``path`` from (0: not indexed); see Scenario.with_horizon."""
+    follows_its_own_rule = path.linear is not None or bool(path.milestones)
+    return 0.0 if follows_its_own_rule else float(sc.indexed_from)
+
+
+def _fill_indexed_from(inputs: ModelInputs, sc: Scenario) -> None:
+    """(extension) Amounts in current prices indexed past the scenario's own years (issue 11)."""
+    if sc.indexed_from == 0:
+        return
+    f = inputs.field
+    for c, cat in enumerate(sc.categories):
+        f(In.FLAT_PREMIUM_INDEXED_FROM)[c] = _indexed_from(sc, cat.flat_premium)
+        for sub in cat.subsidies:
+            gov = sub.payer is Payer.GOVERNMENT
+            field = (
+                In.SUBSIDY_GOV_AMOUNT_INDEXED_FROM if gov else In.SUBSIDY_DONOR_AMOUNT_INDEXED_FROM
+            )
+            f(field)[c] = _indexed_from(sc, sub.amount)
 
 
 __all__ = [
