@@ -361,7 +361,7 @@ class Scenario:
         )
         if amounts == "real":
             how = (
-                "flat premiums and subsidy amounts indexed to domestic prices (the scenario's "
+                "flat premiums and subsidy amounts indexed to domestic prices (each projection's "
                 f"own inflation path), {held}"
             )
         else:
