@@ -111,6 +111,7 @@ class _Projection:
         self.o[:, self.ooff[f] + i] = value
 
     def run(self) -> None:
+        self.indexed_amounts()
         self.population()
         self.prices()
         self.membership_and_premiums()
@@ -119,6 +120,29 @@ class _Projection:
         self.payments_by_tier()
         self.administration()
         self.balance_and_reserve()
+
+    def indexed_amounts(self) -> None:
+        """Amounts past the scenario's own years at each draw's own prices (kernel.indexed_amounts)."""
+        T, C = self.T, self.C
+        pairs = (
+            (In.FLAT_PREMIUM, In.FLAT_PREMIUM_INDEXED_FROM),
+            (In.SUBSIDY_GOV_AMOUNT, In.SUBSIDY_GOV_AMOUNT_INDEXED_FROM),
+            (In.SUBSIDY_DONOR_AMOUNT, In.SUBSIDY_DONOR_AMOUNT_INDEXED_FROM),
+        )
+        for amount, start in pairs:
+            for c in range(C):
+                k = np.trunc(self.inp(start, c))
+                active = (k > 0) & (k < T)
+                if not active.any():
+                    continue
+                last_year = np.where(active, k - 1, 0).astype(np.int64)
+                last = self.p[self.draws, self.off[amount] + last_year * C + c]
+                ratio = np.ones(self.p.shape[0])
+                for t in range(1, T):
+                    on = active & (t >= k)
+                    ratio = np.where(on, eq.grown(ratio, self.inp(In.DOMESTIC_INFLATION, t)), 1.0)
+                    i = self.off[amount] + t * C + c
+                    self.p[:, i] = np.where(on, eq.indexed_amount(last, ratio), self.p[:, i])
 
     def population(self) -> None:
         total = self.inp(In.POPULATION0)

@@ -667,6 +667,18 @@ DERIVED_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
     "GC_TARGET_IS_RATIO": (_S, "whether the government cost target is a ratio"),
     "RATE_TARGET_IS_RATIO": ((CATEGORY, SERVICE), "whether the service rate target is a ratio"),
     "ADMIN_BASIS": ((ADMIN_ITEM,), "which of amount, share_of_payments (every_year), per_member"),
+    "FLAT_PREMIUM_INDEXED_FROM": (
+        (CATEGORY,),
+        "year from which the flat premium follows the projection's own prices (extended horizon)",
+    ),
+    "SUBSIDY_GOV_AMOUNT_INDEXED_FROM": (
+        (CATEGORY,),
+        "year from which the government subsidy amount follows the projection's own prices",
+    ),
+    "SUBSIDY_DONOR_AMOUNT_INDEXED_FROM": (
+        (CATEGORY,),
+        "year from which the donor subsidy amount follows the projection's own prices",
+    ),
 }
 
 _BY_KEY = {e.key: e for e in CATALOGUE}

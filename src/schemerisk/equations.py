@@ -168,6 +168,33 @@ def grown(previous: float, rate: float) -> float:
 
 
 @formula
+def indexed_amount(last_amount: float, price_ratio: float) -> float:
+    """An amount in current prices past the scenario's last year, kept at its real value [LCU/yr].
+
+    (extension) schemerisk's declared rule for extending the horizon (issue 11,
+    part 5; README "Longer than the scenario"): a flat premium or a fixed
+    subsidy amount in a year ``t`` past the last given year ``L`` is
+    ``v_t = v_L * DPI_t / DPI_L``, where ``DPI_t / DPI_L = prod_{s=L+1..t} (1 + dp_s)``
+    is the ratio of the projection's own domestic price index (Carrin et al.
+    1993, Section 3.4.2), built with :func:`grown` from 1 in year ``L``. Under
+    uncertainty each projection uses its own drawn inflation path.
+
+    Parameters
+    ----------
+    last_amount : float
+        The amount in the scenario's last given year ``L`` [LCU/yr].
+    price_ratio : float
+        ``DPI_t / DPI_L`` [-].
+
+    Returns
+    -------
+    float
+        The amount in year ``t`` [LCU/yr].
+    """
+    return last_amount * price_ratio  # v_t = v_L DPI_t / DPI_L
+
+
+@formula
 def exchange_rate_ppp(
     previous: float, domestic_inflation: float, external_inflation: float, real_depreciation: float
 ) -> float:

@@ -47,6 +47,15 @@ def integer_codes(inputs: ModelInputs) -> dict[In, tuple[int, int]]:
         In.COVERAGE_RULE: (0, 2),
         In.SERVICE_TIER: (0, n_tiers - 1),
         In.TIER_METHOD: (0, 2),
+        # (extension) the year amounts are indexed from: 0 (none) or any year but the base year
+        **dict.fromkeys(
+            (
+                In.FLAT_PREMIUM_INDEXED_FROM,
+                In.SUBSIDY_GOV_AMOUNT_INDEXED_FROM,
+                In.SUBSIDY_DONOR_AMOUNT_INDEXED_FROM,
+            ),
+            (0, inputs.dims.n_years - 1),
+        ),
     }
 
 

@@ -172,7 +172,7 @@ def test_the_report_states_how_the_horizon_was_extended(
     if sc.extension:
         assert notes == [
             "1998-2001 extend the scenario: flat premiums and subsidy amounts indexed "
-            "to domestic prices (the scenario's own inflation path), shares and rates hold their "
+            "to domestic prices (each projection's own inflation path), shares and rates hold their "
             "1997 values (paths written as targets follow them)."
         ]
     else:

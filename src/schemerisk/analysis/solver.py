@@ -170,5 +170,8 @@ def solve_equilibrium(
         raise ValueError(
             f"balancing {sc.name} would need contribution rates above 100 % of income for {', '.join(too_high)}"
         )
-    adjusted = replace(sc, categories=cats, name=f"{sc.name} (equilibrium, {adjust.value})")
+    # the solved premiums are given year by year: none is indexed past the scenario's years
+    adjusted = replace(
+        sc, categories=cats, name=f"{sc.name} (equilibrium, {adjust.value})", indexed_from=0
+    )
     return Solution(adjust, k, adjusted, project(adjusted))

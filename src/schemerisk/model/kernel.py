@@ -8,7 +8,7 @@ The kernel reads a base input vector laid out by :mod:`schemerisk.model.layout`
 and, per draw, applies a list of *modifications* (replace, scale or shift
 one position by a drawn value, or move the target of a linear path) before
 projecting. A projection is a flat list of named stages (in :func:`_project_block`):
-population, prices, membership and premiums, base-year rates and costs,
+indexed amounts (only when the horizon was extended), population, prices, membership and premiums, base-year rates and costs,
 services and costs, payments by tier, administration, balance and reserve.
 Every formula a stage uses is a function of :mod:`schemerisk.equations`.
 
@@ -52,6 +52,7 @@ from schemerisk.equations import (
     exchange_rate_ppp,
     fees_paid,
     grown,
+    indexed_amount,
     insured_shares_for_target,
     insured_use_rate,
     paying_members,
@@ -172,6 +173,39 @@ def apply_modifications(
 # Each stage reads the flat input vector ``p`` at the offsets ``off`` of its
 # fields and writes output row ``o`` from position ``ob`` at the offsets
 # ``ooff``: indices, never array views, so the loop over draws makes none.
+
+
+@njit(**_OPTIONS)
+def indexed_amounts(p: np.ndarray, off: np.ndarray, n_years: int, n_cat: int) -> None:
+    """Amounts in current prices past the scenario's own years, at this projection's prices.
+
+    (extension) The declared rule for extending the horizon (issue 11, part 5):
+    a flat premium or fixed subsidy amount of category ``c`` indexed from year
+    ``k = p[<field>_INDEXED_FROM + c] > 0`` is, in each year ``t >= k``,
+    ``v_t = v_(k-1) DPI_t / DPI_(k-1)`` with this projection's own (drawn)
+    domestic inflation (:func:`~schemerisk.equations.indexed_amount`). The same
+    arithmetic as :meth:`Scenario.with_horizon`, so a projection at the plan's
+    inflation reproduces the extended scenario bit for bit. Changes ``p`` in place;
+    nothing to do for an unextended scenario (every ``k`` is 0).
+    """
+    dp = off[In.DOMESTIC_INFLATION]
+    for field in range(3):
+        if field == 0:
+            amount, start = off[In.FLAT_PREMIUM], off[In.FLAT_PREMIUM_INDEXED_FROM]
+        elif field == 1:
+            amount, start = off[In.SUBSIDY_GOV_AMOUNT], off[In.SUBSIDY_GOV_AMOUNT_INDEXED_FROM]
+        else:
+            amount = off[In.SUBSIDY_DONOR_AMOUNT]
+            start = off[In.SUBSIDY_DONOR_AMOUNT_INDEXED_FROM]
+        for c in range(n_cat):
+            k = int(p[start + c])
+            if k <= 0 or k >= n_years:
+                continue
+            last = p[amount + (k - 1) * n_cat + c]
+            ratio = 1.0  # DPI_t / DPI_(k-1)
+            for t in range(k, n_years):
+                ratio = grown(ratio, p[dp + t])
+                p[amount + t * n_cat + c] = indexed_amount(last, ratio)
 
 
 @njit(**_OPTIONS)
@@ -657,6 +691,7 @@ def _project_block(
         _modify(p, theta, d, column, position, mode, kind, weight, reference, lower, upper)
         ob = d * row_length if full else 0
         # one projection, Carrin, Ron & Murray (1993), Annex I, stage by stage
+        indexed_amounts(p, off, T, C)  # (extension) only past the scenario's own years
         population(p, off, T, C, o, ob, ooff)
         prices(p, off, T, o, ob, ooff)
         membership_and_premiums(

@@ -116,6 +116,11 @@ class In(enum.IntEnum):
     CAPITATION_RATE = enum.auto()
     BONUS_SHARE = enum.auto()
     BONUS_ACHIEVEMENT = enum.auto()
+    #: (extension) year index from which the amount is indexed to the projection's own
+    #: domestic price index (Scenario.indexed_from; 0: not indexed)
+    FLAT_PREMIUM_INDEXED_FROM = enum.auto()
+    SUBSIDY_GOV_AMOUNT_INDEXED_FROM = enum.auto()
+    SUBSIDY_DONOR_AMOUNT_INDEXED_FROM = enum.auto()
 
 
 def _input_dims() -> dict[In, tuple[str, ...]]:
@@ -305,6 +310,7 @@ def compile_inputs(scenario: Scenario) -> ModelInputs:
     off = offsets(INPUT_DIMS, dims)
     inputs = ModelInputs(np.zeros(int(off[-1])), off, dims, scenario.base_year)
     _fill(inputs, scenario)
+    _fill_indexed_from(inputs, scenario)
     return inputs
 
 
@@ -420,6 +426,27 @@ def _fill_levers(inputs: ModelInputs, sc: Scenario) -> None:
         f(In.CAPITATION_RATE)[:, k] = tp.capitation.array()
         f(In.BONUS_SHARE)[:, k] = tp.bonus_share.array()
         f(In.BONUS_ACHIEVEMENT)[:, k] = tp.bonus_achievement.array()
+
+
+def _indexed_from(sc: Scenario, path: YearPath) -> float:
+    """The year the kernel indexes ``path`` from (0: not indexed); see Scenario.with_horizon."""
+    follows_its_own_rule = path.linear is not None or bool(path.milestones)
+    return 0.0 if follows_its_own_rule else float(sc.indexed_from)
+
+
+def _fill_indexed_from(inputs: ModelInputs, sc: Scenario) -> None:
+    """(extension) Amounts in current prices indexed past the scenario's own years (issue 11)."""
+    if sc.indexed_from == 0:
+        return
+    f = inputs.field
+    for c, cat in enumerate(sc.categories):
+        f(In.FLAT_PREMIUM_INDEXED_FROM)[c] = _indexed_from(sc, cat.flat_premium)
+        for sub in cat.subsidies:
+            gov = sub.payer is Payer.GOVERNMENT
+            field = (
+                In.SUBSIDY_GOV_AMOUNT_INDEXED_FROM if gov else In.SUBSIDY_DONOR_AMOUNT_INDEXED_FROM
+            )
+            f(field)[c] = _indexed_from(sc, sub.amount)
 
 
 __all__ = [

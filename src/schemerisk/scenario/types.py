@@ -16,7 +16,7 @@ import numpy as np
 from schemerisk.catalogue import COST_TYPES as COST_TYPES
 from schemerisk.catalogue import DEPENDANTS as DEPENDANTS
 from schemerisk.catalogue import FARMERS as FARMERS
-from schemerisk.equations import value_on_target_path
+from schemerisk.equations import grown, indexed_amount, value_on_target_path
 
 
 class Level(enum.Enum):
@@ -344,6 +344,10 @@ class Scenario:
     ] = ()  #: (extension) per-case payment by service (base-year prices)
     #: how years past the scenario's own were filled (see :meth:`with_horizon`); "" for none
     extension: str = ""
+    #: year index from which amounts in current prices are indexed to each projection's own
+    #: domestic price index (the first year past the scenario's own under ``amounts="real"``);
+    #: 0 for none (see :meth:`with_horizon`)
+    indexed_from: int = 0
 
     def _extension_note(self, horizon: int, amounts: str) -> str:
         """The sentence that states how the years past the scenario's own were filled."""
@@ -356,7 +360,7 @@ class Scenario:
         )
         if amounts == "real":
             how = (
-                "flat premiums and subsidy amounts indexed to domestic prices (the scenario's "
+                "flat premiums and subsidy amounts indexed to domestic prices (each projection's "
                 f"own inflation path), {held}"
             )
         else:
@@ -395,8 +399,11 @@ class Scenario:
         file with a longer horizon would); otherwise shares, rates and amounts in
         base-year prices (capitation) hold their last value, and amounts in current
         prices -- flat premiums and the fixed amounts of premium subsidies, given
-        as a constant or year by year -- keep their real value: they grow with the scenario's domestic
-        price index, ``v_t = v_(t-1) (1 + dp_t)``. Incomes need no rule: they grow at
+        as a constant or year by year -- keep their real value: they grow with the domestic
+        price index, ``v_t = v_(t-1) (1 + dp_t)``
+        (:func:`~schemerisk.equations.indexed_amount`). The values stored here follow the
+        scenario's own inflation path; :attr:`indexed_from` tells the kernel to redo the
+        indexation with each projection's own (drawn) inflation. Incomes need no rule: they grow at
         the (held) nominal income growth rate. With ``amounts="nominal"`` those
         amounts instead hold their last nominal value, as the 1993 model's own
         horizon does. The rule applied is stated in :attr:`extension`.
@@ -421,7 +428,13 @@ class Scenario:
         if amounts == "real" and n > own:
             dp = self.economy.domestic_inflation.extended(self.base_year, n).array()
             for t in range(own, n):
-                prices[t] = prices[t - 1] * (1.0 + dp[t])
+                prices[t] = grown(prices[t - 1], dp[t])
+        # the kernel redoes the indexation with each projection's own price index, from the
+        # first year past the scenario's own (an earlier extension's first year, if any)
+        if amounts == "real" and n > own:
+            indexed_from = self.indexed_from or own
+        else:
+            indexed_from = self.indexed_from if amounts == "real" and n > self.indexed_from else 0
 
         def ext(p: YearPath) -> YearPath:
             return p.extended(self.base_year, n)
@@ -434,7 +447,8 @@ class Scenario:
             if amounts == "nominal" or n <= own or p.linear is not None or p.milestones:
                 return q
             v = q.array()
-            v[own:] = v[own - 1] * prices[own:]
+            for t in range(own, n):
+                v[t] = indexed_amount(float(v[own - 1]), float(prices[t]))
             return YearPath(tuple(float(x) for x in v), given_values=True)
 
         def ext_cat(c: Category) -> Category:
@@ -458,6 +472,7 @@ class Scenario:
             self,
             horizon=horizon,
             extension=self._extension_note(horizon, amounts),
+            indexed_from=indexed_from,
             demography=replace(
                 d, growth_rate=ext(d.growth_rate), dependant_share=ext(d.dependant_share)
             ),
