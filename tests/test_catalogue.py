@@ -277,6 +277,7 @@ NOT_INPUTS = {
     "source",
     "sha256",
     "extension",
+    "indexed_from",  # set by Scenario.with_horizon, not by a file
     "case_rates",  # the services' case_rate, collected
     "categories.*.name",
     "services.*.name",
