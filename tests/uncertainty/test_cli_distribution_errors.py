@@ -578,15 +578,37 @@ def test_interrupted_run_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def _older_result(target: Path) -> bytes:
+    """Write a small schemerisk result at ``target`` (as an earlier run would) and return its bytes."""
+    import xarray as xr
+
+    from schemerisk.io import write_dataset
+
+    write_dataset(xr.Dataset({"balance": ("year", [1.0, -2.0])}), target)
+    return target.read_bytes()
+
+
 def test_interrupted_run_leaves_an_older_file_untouched(
     cli: Callable[..., Run], tmp_path: Path, interrupt_second_chunk: list[int]
 ) -> None:
     target = tmp_path / "cube.nc"
-    target.write_bytes(b"an older result")
+    older = _older_result(target)  # a schemerisk result: --overwrite may replace it
     before = target.stat()
-    run = cli("simulate", SC, SC, "-n", "500", "--chunk-size", "100", "-o", target, "--no-progress")
+    run = cli(
+        "simulate",
+        SC,
+        SC,
+        "-n",
+        "500",
+        "--chunk-size",
+        "100",
+        "-o",
+        target,
+        "--overwrite",
+        "--no-progress",
+    )
     assert run.code == 130
-    assert target.read_bytes() == b"an older result"
+    assert target.read_bytes() == older
     assert target.stat().st_mtime_ns == before.st_mtime_ns
     assert [p.name for p in tmp_path.iterdir()] == ["cube.nc"]
 
@@ -600,10 +622,10 @@ def test_interrupt_while_writing_leaves_no_partial_file(
         Path(path).write_bytes(b"half a file")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", to_netcdf)
     target = tmp_path / "cube.nc"
-    target.write_bytes(b"an older result")
-    run = cli("simulate", SC, SC, "-n", "50", "-o", target, "--no-progress")
+    older = _older_result(target)  # a schemerisk result: --overwrite may replace it
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", to_netcdf)
+    run = cli("simulate", SC, SC, "-n", "50", "-o", target, "--overwrite", "--no-progress")
     assert run.code == 130
-    assert target.read_bytes() == b"an older result"
+    assert target.read_bytes() == older
     assert [p.name for p in tmp_path.iterdir()] == ["cube.nc"]

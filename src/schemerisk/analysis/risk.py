@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats
+from scipy.special import ndtri
 
 from schemerisk.analysis.solver import Adjust, equilibrium_multiplier
 from schemerisk.uncertainty.nonfinite import (
@@ -79,7 +79,7 @@ def wilson_interval(
     lower, upper : xarray.DataArray
         Interval bounds.
     """
-    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    z = float(ndtri(0.5 + confidence / 2.0))  # the normal quantile, without scipy.stats
     with np.errstate(invalid="ignore", divide="ignore"):  # n = 0 (no known draw): NaN
         return _wilson(successes, n, z)
 
