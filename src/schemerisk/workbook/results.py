@@ -46,6 +46,7 @@ from schemerisk.reports.tables import sheet_c_sections
 from schemerisk.uncertainty.nonfinite import finite
 
 if TYPE_CHECKING:
+    from schemerisk.analysis.risk import RiskReport
     from schemerisk.analysis.study import Study
     from schemerisk.scenario.types import Scenario
     from schemerisk.uncertainty.space import ParameterSpace
@@ -353,8 +354,11 @@ class Provenance:
     ----------
     command : str
         The command and what it does, e.g. ``"schemerisk risk"``.
-    scenario : Scenario
-        The scenario (name, title, source, years, currency).
+    attrs : mapping
+        The attributes of a result that identify its scenario
+        (:func:`schemerisk.model.results.scenario_attrs`: ``scenario``, ``title``,
+        ``scenario_file``, ``base_year``, ``horizon``, ``currency``); a cube's own
+        attributes will do. :meth:`of` makes them from a scenario.
     space : ParameterSpace, optional
         The distributions, when the command drew projections.
     seed : int, optional
@@ -368,13 +372,39 @@ class Provenance:
     """
 
     command: str
-    scenario: Scenario
+    attrs: Mapping[str, Any]
     space: ParameterSpace | None = None
     seed: int | None = None
     n_draws: int | None = None
     sampler: str | None = None
     n_base: int | None = None
     notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, command: str, scenario: Scenario, **kwargs: Any) -> Provenance:
+        """The provenance of a run of ``scenario`` (keywords as the attributes above).
+
+        Parameters
+        ----------
+        command : str
+            The command.
+        scenario : Scenario
+            The scenario run.
+        **kwargs
+            ``space``, ``seed``, ``n_draws``, ``sampler``, ``n_base``, ``notes``.
+
+        Returns
+        -------
+        Provenance
+        """
+        from schemerisk.model.results import scenario_attrs
+
+        return cls(command, scenario_attrs(scenario), **kwargs)
+
+    @property
+    def currency(self) -> str:
+        """The scenario's currency (``LCU`` when the attributes do not say)."""
+        return str(self.attrs.get("currency", "LCU"))
 
 
 class ResultsWorkbook:
@@ -388,7 +418,7 @@ class ResultsWorkbook:
 
     def __init__(self, provenance: Provenance) -> None:
         self.provenance = provenance
-        self.currency = provenance.scenario.currency
+        self.currency = provenance.currency
         self.wb = Workbook()
         self.wb.remove(self.wb.active)
         self._tables: dict[str, list[Column]] = {}
@@ -417,7 +447,7 @@ class ResultsWorkbook:
         years = [int(y) for y in ds.year.values]
         _title(
             ws,
-            f"Sheet C: {ds.attrs.get('title', self.provenance.scenario.title)}",
+            f"Sheet C: {ds.attrs.get('title', self.provenance.attrs.get('title', ''))}",
             f"The deterministic projection (the plan, no uncertainty), in full units; amounts in "
             f"{cur}. 'unknown': not finite (an overflow, or 0/0).",
         )
@@ -446,9 +476,14 @@ class ResultsWorkbook:
             From :func:`fan_quantiles`: dims (quantile, year).
         """
         ws = self._sheet("fan")
-        frame = quantiles.to_pandas().T
-        frame.columns = [f"p{round(100 * float(q)):02d}" for q in frame.columns]
-        frame = frame.reset_index()
+        years = [int(y) for y in quantiles.year.values]
+        frame = pd.DataFrame(
+            {"year": years}
+            | {
+                f"p{round(100 * float(q)):02d}": quantiles.sel(quantile=q).values
+                for q in quantiles["quantile"].values
+            }
+        )
         cols = _table_columns("balance_quantiles.csv", frame.columns, self.currency)
         self._tables[SHEETS["fan"]] = cols
         n = write_frame(
@@ -577,22 +612,26 @@ class ResultsWorkbook:
 
     def _about(self) -> None:
         p = self.provenance
-        sc = p.scenario
+        a = p.attrs
         ws = self.wb.create_sheet(SHEETS["about"], 0)
         _title(ws, "schemerisk results", f"Written by schemerisk {__version__} ({p.command}).")
         _header(ws, ["item", "value"])
+        name, title = str(a.get("scenario", "")), str(a.get("title", ""))
         rows: list[tuple[str, Any]] = [
-            ("Scenario", f"{sc.name}: {sc.title}" if sc.title else sc.name),
-            ("Scenario file", sc.source),
-            ("Years", f"{sc.base_year}-{sc.base_year + sc.horizon}"),
-            ("Currency", sc.currency),
+            ("Scenario", f"{name}: {title}" if title and title != name else name),
+            ("Scenario file", a.get("scenario_file")),
         ]
+        if "base_year" in a and "horizon" in a:
+            first = int(a["base_year"])
+            rows.append(("Years", f"{first}-{first + int(a['horizon'])}"))
+        rows.append(("Currency", p.currency))
         if p.space is not None:
             rows += [
                 ("Distributions", p.space.source),
                 ("Uncertain inputs", len(p.space.entries)),
             ]
         for label, value in (
+            ("Distributions", None if p.space is not None else a.get("distributions_file")),
             ("Seed", p.seed),
             ("Projections (N)", p.n_draws),
             ("Sampler", p.sampler),
@@ -613,6 +652,8 @@ class ResultsWorkbook:
         ]
         r = HEADER_ROW
         for label, value in rows:
+            if value is None:
+                continue
             r += 1
             _put(ws, r, 1, label)
             _put(ws, r, 2, value, COUNT if isinstance(value, int) else TEXT)
@@ -674,6 +715,120 @@ class ResultsWorkbook:
         return self.wb
 
 
+def project_workbook(ds: xr.Dataset, provenance: Provenance) -> Workbook:
+    """``schemerisk project -o X.xlsx``: About and Sheet C.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The deterministic projection.
+    provenance : Provenance
+        What was run.
+
+    Returns
+    -------
+    openpyxl.Workbook
+    """
+    book = ResultsWorkbook(provenance)
+    book.sheet_c(ds)
+    return book.build()
+
+
+def simulate_workbook(cube: xr.Dataset, provenance: Provenance) -> Workbook:
+    """``schemerisk simulate -o X.xlsx``: the summaries of the cube, not the cube.
+
+    Parameters
+    ----------
+    cube : xarray.Dataset
+        The Monte Carlo cube (with ``balance``).
+    provenance : Provenance
+        What was run.
+
+    Returns
+    -------
+    openpyxl.Workbook
+        About, the balance fan (:func:`fan_quantiles`) and P(deficit) by year
+        (:func:`deficit_probability`).
+    """
+    book = ResultsWorkbook(provenance)
+    book.fan(fan_quantiles(cube["balance"]))
+    book.risk(deficit_probability(cube["balance"]), n_draws=int(cube.sizes["draw"]))
+    return book.build()
+
+
+def risk_workbook(
+    report: RiskReport, provenance: Provenance, cube: xr.Dataset | None = None
+) -> Workbook:
+    """``schemerisk risk ... -o X.xlsx``: the risk report's table, and the fan when draws are kept.
+
+    Parameters
+    ----------
+    report : RiskReport
+        The report :func:`schemerisk.analysis.risk.deficit_risk` (or a summary) made.
+    provenance : Provenance
+        What was run.
+    cube : xarray.Dataset, optional
+        The cube with its draws (not a streaming summary): adds the balance fan.
+
+    Returns
+    -------
+    openpyxl.Workbook
+    """
+    book = ResultsWorkbook(provenance)
+    if cube is not None and "draw" in cube.dims and "balance" in cube:
+        book.fan(fan_quantiles(cube["balance"].load()))
+    book.risk(report.table, _horizon(report), report.n_draws)
+    return book.build()
+
+
+def _horizon(report: RiskReport) -> dict[str, xr.Dataset | None]:
+    return {
+        "P(at least one deficit over the horizon)": report.p_any_deficit,
+        "P(the reserve falls below zero in some year)": report.p_ruin,
+    }
+
+
+def sensitivity_workbook(indices: xr.Dataset, provenance: Provenance) -> Workbook:
+    """``schemerisk sensitivity -o X.xlsx``: About and the Sobol' indices.
+
+    Parameters
+    ----------
+    indices : xarray.Dataset
+        :attr:`schemerisk.analysis.sensitivity.SobolResult.indices`.
+    provenance : Provenance
+        What was run.
+
+    Returns
+    -------
+    openpyxl.Workbook
+    """
+    book = ResultsWorkbook(provenance)
+    book.sobol(indices)
+    return book.build()
+
+
+def priorities_workbook(indices: xr.Dataset, table: xr.Dataset, provenance: Provenance) -> Workbook:
+    """``schemerisk priorities -o X.xlsx``: About, the Sobol' indices and the ranking.
+
+    Parameters
+    ----------
+    indices : xarray.Dataset
+        The Sobol' indices the ranking used.
+    table : xarray.Dataset
+        :attr:`schemerisk.analysis.priorities.Priorities.table`.
+    provenance : Provenance
+        What was run.
+
+    Returns
+    -------
+    openpyxl.Workbook
+    """
+    book = ResultsWorkbook(provenance)
+    book.sobol(indices)
+    book.priorities(table)
+    return book.build()
+
+
 def study_workbook(study: Study, provenance: Provenance) -> Workbook:
     """Every sheet of a report's study: Sheet C, fan, risk, and Sobol' indices and priorities.
 
@@ -693,14 +848,7 @@ def study_workbook(study: Study, provenance: Provenance) -> Workbook:
     book = ResultsWorkbook(provenance)
     book.sheet_c(study.deterministic)
     book.fan(fan_quantiles(study.cube["balance"]))
-    book.risk(
-        study.risk.table,
-        {
-            "P(at least one deficit over the horizon)": study.risk.p_any_deficit,
-            "P(the reserve falls below zero in some year)": study.risk.p_ruin,
-        },
-        study.risk.n_draws,
-    )
+    book.risk(study.risk.table, _horizon(study.risk), study.risk.n_draws)
     if study.sobol is not None:
         book.sobol(study.sobol.indices)
     if study.priorities is not None:
@@ -719,6 +867,11 @@ __all__ = [
     "column",
     "deficit_probability",
     "fan_quantiles",
+    "priorities_workbook",
+    "project_workbook",
+    "risk_workbook",
+    "sensitivity_workbook",
+    "simulate_workbook",
     "study_workbook",
     "write_frame",
 ]
