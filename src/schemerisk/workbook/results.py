@@ -27,6 +27,7 @@ which marks it as a schemerisk result (document properties creator
 from __future__ import annotations
 
 import datetime as _dt
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -309,7 +310,9 @@ def fan_quantiles(balance: xr.DataArray, levels: Sequence[float] = FAN_LEVELS) -
     xarray.DataArray
         Dims (quantile, year); NaN in a year where no projection is finite.
     """
-    return balance.where(finite(balance)).quantile(list(levels), dim="draw", skipna=True)
+    with warnings.catch_warnings():  # a year without a finite projection is NaN: unknown
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        return balance.where(finite(balance)).quantile(list(levels), dim="draw", skipna=True)
 
 
 def deficit_probability(balance: xr.DataArray) -> xr.Dataset:
@@ -687,7 +690,7 @@ class ResultsWorkbook:
     def _distributions(self, ws: Worksheet, r: int, space: ParameterSpace) -> int:
         from schemerisk.reports.assumptions import assumptions
 
-        _put(ws, r, 1, "Distributions")
+        _put(ws, r, 1, "Distributions of the uncertain inputs")
         ws.cell(row=r, column=1).font = Font(bold=True)
         r += 1
         heads = ["entry", "distribution (family and parameters)", "p05", "centre", "p95", "plan"]
