@@ -144,3 +144,37 @@ def test_bad_workbook_destinations_are_refused_before_work(capsys, tmp_path: Pat
     assert code == 2
     assert ".xlsx" in text and "Traceback" not in text
     assert os.listdir(tmp_path) == []
+
+
+def test_report_writes_the_study_workbook(
+    capsys, tmp_path: Path, monkeypatch, cube, report, space, scenario, det
+) -> None:  # type: ignore[no-untyped-def]
+    """The report's wiring, with a study made beforehand (the study itself is tested elsewhere)."""
+    import schemerisk.analysis.study as study_module
+    import schemerisk.reports.html as html
+    from schemerisk.output import GENERATOR
+
+    study = study_module.Study(scenario, space, det, cube, report, None, None, ())
+    seen = {}
+
+    def fake_run_study(sc, sp, **kwargs):  # type: ignore[no-untyped-def]
+        seen.update(kwargs)
+        return study
+
+    monkeypatch.setattr(study_module, "run_study", fake_run_study)
+    monkeypatch.setattr(
+        html, "render_html", lambda st, updated: f"<html><head>{GENERATOR}</head></html>"
+    )
+    monkeypatch.setattr(html, "key_messages", lambda st: [])
+    path = tmp_path / "hp.xlsx"
+    code, text = run(
+        capsys, "report", "-n", "400", "--seed", "7", "-o", str(tmp_path / "hp.html"),
+        "--xlsx", str(path), "--no-progress",
+    )  # fmt: skip
+    assert code == 0, text
+    assert seen["seed"] == 7 and seen["n"] == 400
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == [SHEETS[k] for k in ("about", "sheet_c", "fan", "risk")]
+    assert workbook_marked(path)
+    about = {r[0].value: r[1].value for r in wb[SHEETS["about"]].iter_rows(max_col=2)}
+    assert about["Seed"] == 7 and about["Projections (N)"] == 400
