@@ -332,7 +332,8 @@ def test_priorities_sheet_every_cell(indices, priorities, scenario, save) -> Non
         seen += 1
     assert seen == priorities.evppi.size
     first_year = [ws.cell(row=r, column=1).value for r in range(FIRST, FIRST + 3)]
-    assert first_year[1:] == ["=cmd|' /C calc'!A0", "Admission rate"]  # rank 1, then 2
+    # rank 1, then 2, then the environment (rank 0)
+    assert first_year == ["=cmd|' /C calc'!A0", "Admission rate", "Inflation"]
     assert wb.sheetnames == [SHEETS[k] for k in ("about", "sobol", "priorities")]
 
 

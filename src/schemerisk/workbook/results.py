@@ -193,18 +193,40 @@ def _header(ws: Worksheet, headers: Sequence[str]) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="bottom")
 
 
-def _widths(ws: Worksheet, first: int = 16, rest: int = 14, most: int = 60) -> None:
-    """Column widths from the header and the longest value shown (capped), at least ``rest``."""
+def _shown(value: Any, number_format: str) -> str:
+    """About the text Excel shows for ``value`` in ``number_format`` (to size the column)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    if number_format.startswith("#,##0 "):  # an amount with its currency
+        return f"{value:,.0f}{number_format[5:]}"
+    shown = {
+        PERCENT: f"{value:.1%}",
+        PERCENT_FINE: f"{value:.2%}",
+        COUNT: f"{value:,.0f}",
+        INDEX: f"{value:,.2f}",
+        RATIO: f"{value:.3f}",
+        "0": f"{value:.0f}",
+    }
+    return shown.get(number_format, f"{value:.6g}")
+
+
+def _widths(ws: Worksheet, first: int = 16, rest: int = 12, most: int = 60) -> None:
+    """Column widths from what is shown (capped at ``most``), at least ``first`` or ``rest``.
+
+    A header wraps, so only its longest word counts; titles and notes in rows 1-2 overflow.
+    """
     for j, cells in enumerate(ws.iter_cols(min_row=HEADER_ROW), start=1):
         longest = 0
         for cell in cells:
-            v = cell.value
-            if v is None:
+            if cell.value is None:
                 continue
-            text = f"{v:,.0f}" if isinstance(v, float) and abs(v) >= 1000 else str(v)
-            longest = max(longest, len(text) + (4 if isinstance(v, float | int) else 0))
+            if cell.row == HEADER_ROW:
+                text = max(str(cell.value).split(), key=len, default="")
+            else:
+                text = _shown(cell.value, cell.number_format)
+            longest = max(longest, len(text))
         ws.column_dimensions[get_column_letter(j)].width = min(
-            most, max(first if j == 1 else rest, longest + 2)
+            most, max(first if j == 1 else rest, longest + 3)
         )
 
 
@@ -600,7 +622,10 @@ class ResultsWorkbook:
         """
         ws = self._sheet("priorities")
         frame = table.to_dataframe().reset_index()
-        frame = frame.sort_values(["year", "rank", "input"], kind="stable")
+        # by year: the data inputs by rank (1 first), then the environment (rank 0)
+        frame = frame.assign(_env=frame["rank"] == 0)
+        frame = frame.sort_values(["year", "_env", "rank", "input"], kind="stable")
+        frame = frame.drop(columns="_env")
         cols = _table_columns("priorities.csv", frame.columns, self.currency)
         self._tables[SHEETS["priorities"]] = cols
         write_frame(
