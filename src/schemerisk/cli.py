@@ -731,11 +731,16 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
     if book is not None:
         from schemerisk.workbook.results import Provenance, risk_workbook
 
-        prov = Provenance("schemerisk risk", dict(cube.attrs), notes=[f"source: {args.source}"])
+        attrs = dict(cube.attrs)
+        if report.currency:  # a summary store names its currency only in the units
+            attrs["currency"] = report.currency
+        prov = Provenance("schemerisk risk", attrs, notes=[f"source: {args.source}"])
         for key, attr in (("seed", "seed"), ("n_draws", "n_draws"), ("sampler", "sampler")):
             if attr in cube.attrs:
                 setattr(prov, key, cube.attrs[attr])
         prov.notes.append(f"required premium multiplier: at P(deficit) = {args.level:g}")
+        if report.approximate:
+            prov.notes.append(report.approximate)
         book.write_workbook(risk_workbook(report, prov, None if _is_summary(cube) else cube))
         print(f"wrote {args.output}", file=sys.stderr)
     return _unknown_verdict(
