@@ -178,3 +178,11 @@ def test_report_writes_the_study_workbook(
     assert workbook_marked(path)
     about = {r[0].value: r[1].value for r in wb[SHEETS["about"]].iter_rows(max_col=2)}
     assert about["Seed"] == 7 and about["Projections (N)"] == 400
+
+
+def test_a_cube_is_not_written_into_a_workbook(tmp_path: Path, cube) -> None:  # type: ignore[no-untyped-def]
+    from schemerisk.output import OutputError
+
+    with pytest.raises(OutputError, match=r"\.nc, \.zarr or \.csv"):
+        write_dataset(cube, tmp_path / "cube.xlsx")
+    assert os.listdir(tmp_path) == []
