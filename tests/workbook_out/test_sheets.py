@@ -370,3 +370,18 @@ def test_risk_without_the_draws_has_no_fan(report, scenario, save) -> None:  # t
     """From a streaming summary there are no draws to take percentiles of: no fan sheet."""
     wb = save(risk_workbook(report, Provenance.of("test", scenario), None))
     assert wb.sheetnames == [SHEETS["about"], SHEETS["risk"]]
+
+
+def test_text_a_cell_cannot_hold_is_cleaned_not_fatal(scenario, save) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from schemerisk.workbook.results import Column, write_frame
+
+    wb = openpyxl.Workbook()
+    frame = pd.DataFrame({"note": ["bell\x07 rings", "=1+1"], "x": [1.5, np.nan]})
+    cols = [Column("note", "", "General", ""), Column("x", "1", "0.000", "")]
+    write_frame(wb.active, "t", "n", frame, cols)
+    ws = save(wb).active
+    assert [ws.cell(row=r, column=1).value for r in (FIRST, FIRST + 1)] == ["bell rings", "=1+1"]
+    assert ws.cell(row=FIRST + 1, column=1).data_type == "s"
+    assert ws.cell(row=FIRST + 1, column=2).value == UNKNOWN

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -164,7 +165,7 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, int | float):
         return value if np.isfinite(value) else UNKNOWN
-    return str(value)
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))  # control characters a cell cannot hold
 
 
 def _put(ws: Worksheet, row: int, col: int, value: Any, number_format: str = TEXT) -> None:
