@@ -271,15 +271,19 @@ def _table_columns(table: str, names: Iterable[str], currency: str) -> list[Colu
 
 
 def _chart_block(
-    ws: Worksheet, first_col: int, years: Sequence[int], series: Mapping[str, np.ndarray]
+    ws: Worksheet,
+    first_col: int,
+    years: Sequence[int],
+    series: Mapping[str, np.ndarray],
+    number_format: str,
 ) -> tuple[Reference, list[Reference]]:
     """The numbers a chart plots, beside the table: non-finite values left blank (a gap).
 
     Excel plots a text cell as zero; the table's ``unknown`` cells must not be drawn
     as a zero balance or a zero probability, so the charts read this block instead.
     """
-    _put(ws, HEADER_ROW - 1, first_col, "Chart data (an unknown value is left blank: a gap)")
-    ws.cell(row=HEADER_ROW - 1, column=first_col).font = Font(italic=True, color="808080")
+    _put(ws, 1, first_col, "Chart data (an unknown value is left blank: a gap)")
+    ws.cell(row=1, column=first_col).font = Font(italic=True, color="808080")
     _put(ws, HEADER_ROW, first_col, "year")
     for i, y in enumerate(years):
         _put(ws, HEADER_ROW + 1 + i, first_col, int(y), "0")
@@ -289,10 +293,10 @@ def _chart_block(
         _put(ws, HEADER_ROW, col, name)
         for i, v in enumerate(np.asarray(values, dtype=float)):
             if np.isfinite(v):
-                _put(ws, HEADER_ROW + 1 + i, col, float(v))
+                _put(ws, HEADER_ROW + 1 + i, col, float(v), number_format)
         refs.append(Reference(ws, min_col=col, min_row=HEADER_ROW, max_row=HEADER_ROW + len(years)))
     for c in range(first_col, first_col + len(series) + 1):
-        ws.column_dimensions[get_column_letter(c)].width = 12
+        ws.column_dimensions[get_column_letter(c)].width = 16
     cats = Reference(ws, min_col=first_col, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + len(years))
     return cats, refs
 
@@ -523,7 +527,7 @@ class ResultsWorkbook:
         _widths(ws)
         first = len(cols) + 2
         series = {c.name: frame[c.name].to_numpy() for c in cols[1:]}
-        cats, refs = _chart_block(ws, first, frame["year"].tolist(), series)
+        cats, refs = _chart_block(ws, first, frame["year"].tolist(), series, "#,##0")
         chart = _line_chart(
             "Balance of the scheme: percentiles",
             f"Balance ({self.currency}/yr)",
@@ -584,7 +588,7 @@ class ResultsWorkbook:
             for c in ("p_deficit", "p_deficit_lower", "p_deficit_upper")
             if c in frame
         }
-        cats, refs = _chart_block(ws, len(cols) + 2, frame["year"].tolist(), series)
+        cats, refs = _chart_block(ws, len(cols) + 2, frame["year"].tolist(), series, PERCENT)
         chart = _line_chart(
             "P(deficit) by year, with its 95 % interval", "P(deficit)", "0%", cats, refs
         )
