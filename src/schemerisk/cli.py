@@ -712,8 +712,9 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
                 f"(schemerisk risk {args.source} DISTRIBUTIONS -n N), or a cube"
             )
         cube = _open_cube(source, summary_ok=True, lazy=True)
+        space = None
     else:
-        cube = _risk_run(args, write_cube=book is None)
+        cube, space = _risk_run(args, write_cube=book is None)
     if _is_summary(cube):
         try:
             report = risk_from_summary(cube, level=args.level, adjust=args.adjust)
@@ -734,7 +735,7 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
         attrs = dict(cube.attrs)
         if report.currency:  # a summary store names its currency only in the units
             attrs["currency"] = report.currency
-        prov = Provenance("schemerisk risk", attrs, notes=[f"source: {args.source}"])
+        prov = Provenance("schemerisk risk", attrs, space, notes=[f"source: {args.source}"])
         for key, attr in (("seed", "seed"), ("n_draws", "n_draws"), ("sampler", "sampler")):
             if attr in cube.attrs:
                 setattr(prov, key, cube.attrs[attr])
@@ -779,7 +780,7 @@ def _builtin_scenarios() -> list[str]:
 
 
 def _risk_run(args: argparse.Namespace, write_cube: bool = True):  # type: ignore[no-untyped-def]
-    """The Monte Carlo run behind ``schemerisk risk SCENARIO DISTRIBUTIONS``."""
+    """The Monte Carlo run behind ``schemerisk risk SCENARIO DISTRIBUTIONS``: (cube, space)."""
     from schemerisk.analysis.risk import RISK_OUTPUTS
     from schemerisk.uncertainty.montecarlo import run_design
     from schemerisk.uncertainty.sampling import unit_design
@@ -819,7 +820,7 @@ def _risk_run(args: argparse.Namespace, write_cube: bool = True):  # type: ignor
         f"{len(space.entries)} uncertain inputs ({space.source})\n",
         file=sys.stderr if args.json else sys.stdout,  # with --json, stdout holds only the JSON
     )
-    return cube
+    return cube, space
 
 
 def _bound_space(  # type: ignore[no-untyped-def]

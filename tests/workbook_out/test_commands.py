@@ -186,3 +186,16 @@ def test_a_cube_is_not_written_into_a_workbook(tmp_path: Path, cube) -> None:  #
     with pytest.raises(OutputError, match=r"\.nc, \.zarr or \.csv"):
         write_dataset(cube, tmp_path / "cube.xlsx")
     assert os.listdir(tmp_path) == []
+
+
+def test_risk_of_a_scenario_lists_its_distributions(capsys, tmp_path: Path, space) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "risk.xlsx"
+    code, text = run(
+        capsys, "risk", SCENARIO, SCENARIO, "-n", "64", "--no-progress", "-o", str(path)
+    )
+    assert code == 0, text
+    assert not (tmp_path / "risk.nc").exists() and os.listdir(tmp_path) == ["risk.xlsx"]
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == [SHEETS[k] for k in ("about", "fan", "risk")]
+    names = {r[0].value for r in wb[SHEETS["about"]].iter_rows(max_col=1)}
+    assert {e.name for e in space.entries} <= names
