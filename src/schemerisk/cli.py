@@ -196,11 +196,34 @@ def _extended(sc, args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return sc.with_horizon(horizon, amounts=getattr(args, "extend", "real"))
 
 
-def _output_arg(p: argparse.ArgumentParser) -> None:
+def _output_arg(p: argparse.ArgumentParser, xlsx: str = "") -> None:
     p.add_argument(
-        "-o", "--output", type=Path, help="also write the result: .nc, .zarr or .csv (long format)"
+        "-o",
+        "--output",
+        type=Path,
+        help="also write the result: .nc, .zarr or .csv (long format)"
+        + (f", or .xlsx ({xlsx})" if xlsx else ""),
     )
     _overwrite_arg(p)
+
+
+def _xlsx_arg(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "-o", "--output", type=Path, help=f"also write {what} as an Excel workbook (.xlsx)"
+    )
+
+
+def _check_xlsx(path: Path | None, option: str = "-o") -> None:
+    if path is not None and path.suffix.lower() != ".xlsx":
+        raise CliError(
+            f"{option} {path}: this command writes an Excel workbook; give a name ending in .xlsx"
+        )
+
+
+def _provenance(command: str, sc, **kwargs):  # type: ignore[no-untyped-def]
+    from schemerisk.workbook.results import Provenance
+
+    return Provenance.of(command, sc, **kwargs)
 
 
 def _overwrite_arg(p: argparse.ArgumentParser, what: str = "the output") -> None:
@@ -255,12 +278,16 @@ def cmd_project(args: argparse.Namespace) -> int:
     from schemerisk.scenario import load_scenario
 
     sc = _extended(load_scenario(args.scenario), args)
-    _check_output(args.output)
+    _check_output(args.output, xlsx=True)
     with contextlib.ExitStack() as stack:
         out = _reserve(stack, args.output, args.overwrite)
         ds = project(sc)
         print(format_sheet_c(ds, scale=args.scale))
-        if out is not None:
+        if out is not None and out.kind == "xlsx":
+            from schemerisk.workbook.results import project_workbook
+
+            out.write_workbook(project_workbook(ds, _provenance("schemerisk project", sc)))
+        elif out is not None:
             out.write_dataset(ds)
             print(f"\nwrote {args.output}", file=sys.stderr)
     return _deterministic_verdict(ds)
@@ -359,7 +386,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from schemerisk.uncertainty.sampling import unit_design
 
     _, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
-    _check_output(args.output)
+    _check_output(args.output, xlsx=True)
     if args.draws < 1:
         raise CliError(f"-n must be at least 1, got {args.draws}")
     if args.chunk_size < 1:
@@ -440,7 +467,19 @@ def _simulate_in_memory(args: argparse.Namespace, space, design, keep, out) -> i
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    if out is not None:
+    if out is not None and out.kind == "xlsx":  # the summaries, not the cube
+        from schemerisk.workbook.results import simulate_workbook
+
+        prov = _provenance(
+            "schemerisk simulate",
+            space.scenario,
+            space=space,
+            seed=args.seed,
+            n_draws=args.draws,
+            sampler=args.sampler,
+        )
+        out.write_workbook(simulate_workbook(cube, prov))
+    elif out is not None:
         out.write_dataset(cube)
     summary = balance_summary(cube)
     _print_balance_table(args, space, summary)
@@ -640,15 +679,24 @@ def cmd_risk(args: argparse.Namespace) -> int:
     report reads (:data:`~schemerisk.analysis.risk.RISK_OUTPUTS`), so 10^6
     projections need about 1 GB rather than the 4-5 GB of a full cube.
     """
-    from schemerisk.analysis.risk import format_risk, risk_from_summary
-
     if not 0.0 < args.level < 1.0:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
+    xlsx = args.output is not None and args.output.suffix.lower() == ".xlsx"
+    with contextlib.ExitStack() as stack:  # a workbook: checked and locked before any work
+        book = _reserve(stack, args.output, args.overwrite) if xlsx else None
+        return _risk(args, book)
+
+
+def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def]
+    from schemerisk.analysis.risk import format_risk, risk_from_summary
+
     if args.distributions is None:
         given = [
             f"--{o.replace('_', '-')}"
             for o in _RISK_RUN_OPTIONS
-            if getattr(args, o) is not None and getattr(args, o) is not False
+            if getattr(args, o) is not None
+            and getattr(args, o) is not False
+            and not (book is not None and o in ("output", "overwrite"))
         ]
         if given:
             raise CliError(
@@ -664,8 +712,9 @@ def cmd_risk(args: argparse.Namespace) -> int:
                 f"(schemerisk risk {args.source} DISTRIBUTIONS -n N), or a cube"
             )
         cube = _open_cube(source, summary_ok=True, lazy=True)
+        space = None
     else:
-        cube = _risk_run(args)
+        cube, space = _risk_run(args, write_cube=book is None)
     if _is_summary(cube):
         try:
             report = risk_from_summary(cube, level=args.level, adjust=args.adjust)
@@ -680,6 +729,21 @@ def cmd_risk(args: argparse.Namespace) -> int:
 
         report = dataclasses.replace(report, suspects=tuple(found))
     print(report.to_json() if args.json else format_risk(report))
+    if book is not None:
+        from schemerisk.workbook.results import Provenance, risk_workbook
+
+        attrs = dict(cube.attrs)
+        if report.currency:  # a summary store names its currency only in the units
+            attrs["currency"] = report.currency
+        prov = Provenance("schemerisk risk", attrs, space, notes=[f"source: {args.source}"])
+        for key, attr in (("seed", "seed"), ("n_draws", "n_draws"), ("sampler", "sampler")):
+            if attr in cube.attrs:
+                setattr(prov, key, cube.attrs[attr])
+        prov.notes.append(f"required premium multiplier: at P(deficit) = {args.level:g}")
+        if report.approximate:
+            prov.notes.append(report.approximate)
+        book.write_workbook(risk_workbook(report, prov, None if _is_summary(cube) else cube))
+        print(f"wrote {args.output}", file=sys.stderr)
     return _unknown_verdict(
         report.table["n_unknown"], report.n_draws, None if found is None else (lambda: found)
     )
@@ -715,8 +779,8 @@ def _builtin_scenarios() -> list[str]:
     return list(builtin_names("scenarios"))
 
 
-def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The Monte Carlo run behind ``schemerisk risk SCENARIO DISTRIBUTIONS``."""
+def _risk_run(args: argparse.Namespace, write_cube: bool = True):  # type: ignore[no-untyped-def]
+    """The Monte Carlo run behind ``schemerisk risk SCENARIO DISTRIBUTIONS``: (cube, space)."""
     from schemerisk.analysis.risk import RISK_OUTPUTS
     from schemerisk.uncertainty.montecarlo import run_design
     from schemerisk.uncertainty.sampling import unit_design
@@ -726,7 +790,7 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             f"{args.source}: give either a cube alone, or a scenario and its distributions"
         )
     sc, space = _bound_space(args.source, args.distributions, args.horizon, args.extend)
-    _check_output(args.output)
+    _check_output(args.output, xlsx=True)
     draws = args.draws if args.draws is not None else 100_000
     if draws < 1:
         raise CliError(f"-n must be at least 1, got {draws}")
@@ -740,7 +804,7 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     )
     design = unit_design(space, draws, args.seed or 0, args.sampler or "mc")
     with contextlib.ExitStack() as stack:
-        out = _reserve(stack, args.output, args.overwrite)
+        out = _reserve(stack, args.output, args.overwrite) if write_cube else None
         cube = run_design(
             space,
             design,
@@ -756,7 +820,7 @@ def _risk_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         f"{len(space.entries)} uncertain inputs ({space.source})\n",
         file=sys.stderr if args.json else sys.stdout,  # with --json, stdout holds only the JSON
     )
-    return cube
+    return cube, space
 
 
 def _bound_space(  # type: ignore[no-untyped-def]
@@ -836,14 +900,16 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``schemerisk sensitivity``: Sobol' indices for the balance, its share of revenue and deficits."""
 
     _, space = _load_study(args)
+    _check_xlsx(args.output)
     with contextlib.ExitStack() as stack:
         tables = _reserve(
             stack, args.csv, args.overwrite, "tables", "--csv", tables=["sobol_indices.csv"]
         )
-        return _sensitivity(args, space, tables)
+        book = _reserve(stack, args.output, args.overwrite)
+        return _sensitivity(args, space, tables, book)
 
 
-def _sensitivity(args: argparse.Namespace, space, tables) -> int:  # type: ignore[no-untyped-def]
+def _sensitivity(args: argparse.Namespace, space, tables, book=None) -> int:  # type: ignore[no-untyped-def]
     from schemerisk.analysis.sensitivity import OUTPUT_LABELS
 
     res = _sobol(args, space, args.second_order)
@@ -869,6 +935,15 @@ def _sensitivity(args: argparse.Namespace, space, tables) -> int:  # type: ignor
         frame = to_long_frame(ind[["S1", "S1_conf", "ST", "ST_conf"]])  # the long CSV format
         for path in tables.write_tables({"sobol_indices.csv": frame}, index=False):
             print(f"\nwrote {args.csv / path.name}", file=sys.stderr)
+    if book is not None:
+        from schemerisk.workbook.results import sensitivity_workbook
+
+        prov = _provenance(
+            "schemerisk sensitivity", space.scenario, space=space, seed=args.seed, n_base=res.n_base
+        )
+        prov.n_draws = int(ind.attrs["n_runs"])
+        book.write_workbook(sensitivity_workbook(ind, prov))
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 
@@ -938,15 +1013,22 @@ def _scenario_years(space) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 def cmd_priorities(args: argparse.Namespace) -> int:
     """``schemerisk priorities``: which data to collect first (the report's code path)."""
-    from schemerisk.analysis.priorities import protection_sentence
-    from schemerisk.analysis.study import priority_study
-
     sc, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
     n_start, n_max = _sobol_sizes(args)
     decision = _decision(args)
     year = _check_year(args.year, _scenario_years(space))
     if args.top < 1:
         raise CliError(f"--top must be at least 1, got {args.top}")
+    _check_xlsx(args.output)
+    with contextlib.ExitStack() as stack:  # the workbook checked and locked before any work
+        book = _reserve(stack, args.output, args.overwrite)
+        return _priorities(args, sc, space, decision, year, n_start, n_max, book)
+
+
+def _priorities(args, sc, space, decision, year, n_start, n_max, book) -> int:  # type: ignore[no-untyped-def]
+    from schemerisk.analysis.priorities import protection_sentence
+    from schemerisk.analysis.study import priority_study
+
     ps = priority_study(
         space,
         args.seed + 1,  # as the report: the Saltelli design uses seed + 1
@@ -959,6 +1041,20 @@ def cmd_priorities(args: argparse.Namespace) -> int:
     for w in ps.warnings:
         print(f"warning: {w}", file=sys.stderr)
     pri = ps.priorities
+    if book is not None:
+        from schemerisk.workbook.results import priorities_workbook
+
+        prov = _provenance(
+            "schemerisk priorities",
+            sc,
+            space=space,
+            seed=args.seed,
+            n_base=ps.sobol.n_base,
+            n_draws=int(pri.voi.table.attrs["n_draws"]),
+            notes=[f"loss: {decision.describe(sc.currency)}"],
+        )
+        book.write_workbook(priorities_workbook(ps.sobol.indices, pri.table, prov))
+        print(f"wrote {args.output}", file=sys.stderr)
     if args.json:
         print(pri.to_json())
         return 0
@@ -1083,7 +1179,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.output.suffix.lower() not in (".html", ".htm"):
         raise CliError(f"{args.output}: the report is an HTML page; give a name ending in .html")
+    _check_xlsx(args.xlsx, "--xlsx")
     pairs = _report_pairs(args)
+    if args.xlsx is not None and len(pairs) > 1:
+        raise CliError(
+            f"--xlsx {args.xlsx}: a workbook holds one scenario's results; write one report per "
+            "scenario with --xlsx, or compare them without it"
+        )
     bound = []
     for scenario, distributions in pairs:  # every file checked before any work
         sc = _extended(load_scenario(scenario), args)
@@ -1124,6 +1226,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     stack = contextlib.ExitStack()
     with stack:  # every destination checked and locked before any work
         page = _reserve(stack, args.output, args.overwrite, "html")
+        book = _reserve(stack, args.xlsx, args.overwrite, "xlsx", "--xlsx")
         folders = [
             _reserve(
                 stack,
@@ -1153,6 +1256,21 @@ def cmd_report(args: argparse.Namespace) -> int:
             for sc, space in bound
         ]
         page.write_text(render_comparison(studies) if several else render_html(studies[0], updated))
+        if book is not None:
+            from schemerisk.workbook.results import study_workbook
+
+            st = studies[0]
+            prov = _provenance(
+                "schemerisk report",
+                st.scenario,
+                space=st.space,
+                seed=args.seed,
+                n_draws=args.draws,
+                sampler=args.sampler,
+                n_base=None if st.sobol is None else st.sobol.n_base,
+                notes=[f"loss: {decision.describe(st.scenario.currency)}"],
+            )
+            book.write_workbook(study_workbook(st, prov))
         written = [
             path
             for folder, study in zip(folders, studies, strict=False)  # no folders without --csv
@@ -1166,6 +1284,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         for w in study.warnings:
             print(f"warning: {w}", file=sys.stderr)
     print(f"\nwrote {args.output}", file=sys.stderr)
+    if args.xlsx is not None:
+        print(f"wrote {args.xlsx}", file=sys.stderr)
     for path in written:
         shown = args.csv / path.relative_to(Path(args.csv).resolve()) if args.csv else path
         print(f"wrote {shown}", file=sys.stderr)
@@ -1287,12 +1407,14 @@ def _update_parser(sub) -> None:  # type: ignore[no-untyped-def]
     p.set_defaults(func=cmd_update)
 
 
-def _check_output(path: Path | None) -> None:
+def _check_output(path: Path | None, xlsx: bool = False) -> None:
     from schemerisk.io import SUFFIXES
 
-    if path is not None and path.suffix.lower() not in SUFFIXES:
+    # the commands that also write their summaries as an Excel workbook take .xlsx too
+    known = (*SUFFIXES, ".xlsx") if xlsx else SUFFIXES
+    if path is not None and path.suffix.lower() not in known:
         raise CliError(
-            f"{path}: unknown output format '{path.suffix}'; use one of {', '.join(SUFFIXES)}"
+            f"{path}: unknown output format '{path.suffix}'; use one of {', '.join(known)}"
         )
 
 
@@ -1323,7 +1445,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("project", help="run the deterministic projection and print Sheet C")
     _scenario_arg(p)
-    _output_arg(p)
+    _output_arg(p, "Sheet C as a workbook")
     _horizon_arg(p)
     p.add_argument(
         "--scale",
@@ -1374,7 +1496,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="plain Monte Carlo, Latin hypercube or scrambled Sobol' (default mc)",
     )
     p.add_argument(
-        "-o", "--output", type=Path, help="write the cube: .nc or .zarr (or .csv, long format)"
+        "-o",
+        "--output",
+        type=Path,
+        help="write the cube: .nc or .zarr (or .csv, long format); or .xlsx: the summaries "
+        "(balance fan, P(deficit) by year), not the cube",
     )
     p.add_argument(
         "--keep",
@@ -1454,7 +1580,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         type=Path,
-        help="with a scenario: also write the run's cube (.nc or .zarr; risk outputs only)",
+        help="with a scenario: also write the run's cube (.nc or .zarr; risk outputs only); "
+        "from a cube or a scenario: .xlsx writes the risk tables as an Excel workbook",
     )
     _overwrite_arg(p, "the -o cube")
     _level_arg(p)
@@ -1483,7 +1610,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--csv", type=Path, metavar="DIR", help="write the indices as CSV files into DIR"
     )
-    _overwrite_arg(p, "the CSV tables")
+    _xlsx_arg(p, "the indices")
+    _overwrite_arg(p, "the CSV tables and the workbook")
     p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser(
@@ -1534,6 +1662,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the full ranking (S1, ST, EVPPI and its s.e. per input and year) as JSON only",
     )
     _max_n_arg(p)
+    _xlsx_arg(p, "the Sobol' indices and the ranking")
+    _overwrite_arg(p, "the workbook")
     p.set_defaults(func=cmd_priorities)
     p = sub.add_parser(
         "report", help="the whole study as one self-contained HTML page (and CSV tables)"
@@ -1594,7 +1724,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--csv", type=Path, metavar="DIR", help="also write the report's tables as CSV into DIR"
     )
-    _overwrite_arg(p, "the report and its CSV tables")
+    p.add_argument(
+        "--xlsx",
+        type=Path,
+        metavar="PATH",
+        help="also write the results as an Excel workbook (.xlsx): Sheet C, the balance fan, "
+        "P(deficit), Sobol' indices and priorities, with charts",
+    )
+    _overwrite_arg(p, "the report, its CSV tables and the workbook")
     p.add_argument("--threads", type=OPTIONS.THREADS, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.add_argument(

@@ -13,6 +13,8 @@ The rules, for every command and format (netCDF, Zarr, CSV, HTML):
   tag of an HTML page, the header of a CSV file). Anything else -- a user's
   folder or file, a link, a file of another kind -- is never replaced or
   deleted, with or without ``overwrite``.
+  An Excel workbook is ours when its document properties say creator
+  ``schemerisk`` and subject ``results`` (:func:`workbook_marked`).
 * **Write aside, then swap.** A result is written under a hidden name beside
   the destination (``.NAME.XXXX.partial/NAME``) and moved onto it only when
   complete; a folder is exchanged atomically where the system allows
@@ -74,6 +76,7 @@ KINDS = {
     ".csv": "csv",
     ".html": "html",
     ".htm": "html",
+    ".xlsx": "xlsx",
 }
 #: how each kind is named in messages
 NOUNS = {
@@ -82,7 +85,12 @@ NOUNS = {
     "csv": "CSV file",
     "html": "HTML page",
     "tables": "folder of CSV tables",
+    "xlsx": "Excel workbook",
 }
+#: the document properties that mark an Excel workbook as ours: creator, and subject by kind
+#: (``results`` for what schemerisk computed, ``scenario`` for a scenario template)
+WORKBOOK_CREATOR = "schemerisk"
+WORKBOOK_SUBJECT = "results"
 #: a write failing while this little space is left is reported as a full disk
 FULL_DISK_BYTES = 1 << 20
 #: first characters that make a spreadsheet run a cell as a formula (OWASP)
@@ -117,7 +125,7 @@ def kind_of(path: str | Path) -> str:
     Returns
     -------
     str
-        ``"netcdf"``, ``"zarr"``, ``"csv"`` or ``"html"``.
+        ``"netcdf"``, ``"zarr"``, ``"csv"``, ``"html"`` or ``"xlsx"``.
 
     Raises
     ------
@@ -161,8 +169,8 @@ def is_ours(path: str | Path, kind: str) -> bool:
     path : str or Path
         An existing file or folder.
     kind : str
-        ``"netcdf"``, ``"zarr"``, ``"csv"``, ``"html"`` or ``"table"`` (a CSV
-        table of a report: its header is made of identifiers only).
+        ``"netcdf"``, ``"zarr"``, ``"csv"``, ``"html"``, ``"xlsx"`` or ``"table"``
+        (a CSV table of a report: its header is made of identifiers only).
 
     Returns
     -------
@@ -190,6 +198,8 @@ def is_ours(path: str | Path, kind: str) -> bool:
             with open(p, "rb") as fh:
                 head = fh.read(8192).decode("utf-8", errors="replace")
             return re.search(r'<meta name="generator" content="schemerisk[ "]', head) is not None
+        if kind == "xlsx":
+            return workbook_marked(p)
         if kind == "csv":
             return _LONG_HEADER.match(_first_line(p)) is not None
         if kind == "table":
@@ -197,6 +207,40 @@ def is_ours(path: str | Path, kind: str) -> bool:
     except (OSError, ValueError, RuntimeError, KeyError):
         return False
     raise ValueError(f"unknown kind {kind!r}")
+
+
+def workbook_marked(path: str | Path, subject: str = WORKBOOK_SUBJECT) -> bool:
+    """Whether the ``.xlsx`` file at ``path`` is a workbook schemerisk wrote, of ``subject``.
+
+    Reads only the workbook's core properties (``docProps/core.xml`` of the
+    Office Open XML package, ECMA-376 Part 2, section 11): ``dc:creator`` must be
+    :data:`WORKBOOK_CREATOR` and ``dc:subject`` must be ``subject``. A file that
+    is not a readable zip package with those properties is not ours.
+
+    Parameters
+    ----------
+    path : str or Path
+        An existing file.
+    subject : str
+        ``"results"`` (default) or ``"scenario"`` (a template).
+
+    Returns
+    -------
+    bool
+        True only when both properties match.
+    """
+    import zipfile
+    from xml.etree import ElementTree
+
+    dc = "{http://purl.org/dc/elements/1.1/}"
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open("docProps/core.xml") as fh:
+            root = ElementTree.parse(fh).getroot()
+    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return False
+    creator = (root.findtext(f"{dc}creator") or "").strip()
+    found = (root.findtext(f"{dc}subject") or "").strip()
+    return creator == WORKBOOK_CREATOR and found == subject
 
 
 # --- checking a destination ---------------------------------------------------------------
@@ -649,9 +693,38 @@ class Reservation:
 
             def write(p: Path) -> None:
                 _write_csv(to_long_frame(ds), p, index=False)
+        elif self.kind == "xlsx":
+            raise OutputError(
+                f"{self.option} {self.target}: this command writes the cube as .nc, .zarr or "
+                ".csv; an Excel workbook holds summaries (see 'schemerisk --help')"
+            )
         else:
             raise OutputError(f"{self.option} {self.target}: a result cannot be written as HTML")
         self.written.append(write_aside(self.target, write, self.option))
+        return self.target
+
+    def write_workbook(self, workbook: Any) -> Path:
+        """Write an Excel workbook (``openpyxl.Workbook``) marked as a schemerisk result.
+
+        Parameters
+        ----------
+        workbook : openpyxl.Workbook
+            The workbook; its creator and subject are set here to
+            :data:`WORKBOOK_CREATOR` and :data:`WORKBOOK_SUBJECT`.
+
+        Returns
+        -------
+        Path
+            The destination.
+        """
+        self._check_still()
+        if self.kind != "xlsx":
+            raise OutputError(
+                f"{self.option} {self.target}: an Excel workbook needs a name ending in .xlsx"
+            )
+        workbook.properties.creator = WORKBOOK_CREATOR
+        workbook.properties.subject = WORKBOOK_SUBJECT
+        self.written.append(write_aside(self.target, workbook.save, self.option))
         return self.target
 
     def write_text(self, text: str) -> Path:
@@ -854,6 +927,7 @@ __all__ = [
     "partial_store",
     "reserve",
     "swap_into_place",
+    "workbook_marked",
     "write_aside",
     "write_dataset",
 ]

@@ -469,13 +469,13 @@ def test_unknown_output_extension(
 
     monkeypatch.setattr(schemerisk.model, "project", no_model)
     monkeypatch.setattr(schemerisk.analysis.solver, "solve_equilibrium", no_model)
-    out = tmp_path / "out.xlsx"
+    out = tmp_path / "out.ods"
 
     run = cli(command, "hai_phong_1993_1997", "-o", out)
 
     assert run.code == 2
     assert run.out == ""  # no table was printed
-    assert run.err.startswith(f"error: {out}: unknown output format '.xlsx'")
+    assert run.err.startswith(f"error: {out}: unknown output format '.ods'")
     assert "use one of .nc, .zarr, .csv" in run.err
     assert list(tmp_path.iterdir()) == []
 

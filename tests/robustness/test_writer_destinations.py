@@ -166,8 +166,8 @@ CASES = [
     Case(
         "unknown format",
         lambda tmp: None,
-        ["project", SC, "-o", "{tmp}/r.xlsx"],
-        ("r.xlsx", ".nc"),
+        ["project", SC, "-o", "{tmp}/r.ods"],
+        ("r.ods", ".nc"),
     ),
     Case(
         "report onto a user's page",

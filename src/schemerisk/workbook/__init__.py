@@ -1,0 +1,1 @@
+"""Excel workbooks: the results of a command written as a workbook (:mod:`.results`)."""
