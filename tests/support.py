@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from schemerisk.cli import main
 
@@ -50,3 +53,15 @@ def run_console(*args: str | Path, cwd: Path | None = None, timeout: float = 300
         check=False,
     )
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def yaml_writer(folder: Path, default_name: str) -> Callable[..., Path]:
+    """A writer of a dictionary (or raw text) as ``folder/<name>.yaml``, keys in their order."""
+
+    def write(doc: dict[str, Any] | str, name: str = default_name) -> Path:
+        path = folder / f"{name}.yaml"
+        text = doc if isinstance(doc, str) else yaml.safe_dump(doc, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

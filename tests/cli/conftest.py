@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from schemerisk.scenario import resolve_scenario
+from tests.support import yaml_writer
 
 BUILTIN = "hai_phong_1993_1997"
 
@@ -32,14 +33,7 @@ def base_doc(base_text: str) -> dict[str, Any]:
 @pytest.fixture
 def write_doc(tmp_path: Path) -> Callable[..., Path]:
     """Write a scenario dictionary (or raw text) to ``tmp_path/<name>.yaml``."""
-
-    def write(doc: dict[str, Any] | str, name: str = "scenario") -> Path:
-        path = tmp_path / f"{name}.yaml"
-        text = doc if isinstance(doc, str) else yaml.safe_dump(doc, sort_keys=False)
-        path.write_text(text, encoding="utf-8")
-        return path
-
-    return write
+    return yaml_writer(tmp_path, "scenario")
 
 
 def _line_of(text: str, needle: str, start: int = 1) -> int:
