@@ -333,9 +333,38 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
     sc = load_scenario(args.scenario)
     _check_output(args.output)
+    unknown = _unsolvable_years(sc)
+    if unknown:
+        print(
+            "error: results not trustworthy: the projection before any adjustment is not finite "
+            f"(an amount overflows past 1.8e308, or 0/0): {unknown}; its balance is unknown there, "
+            "so no premium can be found that balances it and none is shown. Check the scenario's "
+            "amounts and rates.",
+            file=sys.stderr,
+        )
+        return EXIT_UNTRUSTWORTHY
     with contextlib.ExitStack() as stack:
         out = _reserve(stack, args.output, args.overwrite)
         return _solve(args, sc, out)
+
+
+def _unsolvable_years(sc) -> str:  # type: ignore[no-untyped-def]
+    """The outputs and years where the unadjusted projection is not finite, as text ('' if none).
+
+    The equilibrium premiums are found from this projection's revenue and
+    expenditure: where they are not finite, the balance is unknown and no
+    multiplier can be trusted (a NaN would otherwise read as "raises no revenue").
+    """
+    from schemerisk.model import project
+
+    with np.errstate(all="ignore"):
+        ds = project(sc)
+    bad = {
+        v: [int(y) for y in ds.year.values[~np.isfinite(ds[v].values)]]
+        for v in ("balance", "premium_revenue", "total_expenditure")
+        if not np.isfinite(ds[v].values).all()
+    }
+    return "; ".join(f"{v} {', '.join(map(str, ys))}" for v, ys in bad.items())
 
 
 def _solve(args: argparse.Namespace, sc, out) -> int:  # type: ignore[no-untyped-def]
@@ -372,7 +401,8 @@ def _solve(args: argparse.Namespace, sc, out) -> int:  # type: ignore[no-untyped
     if out is not None:
         out.write_dataset(ds)
         print(f"\nwrote {args.output}", file=sys.stderr)
-    return 0
+    # the adjusted projection may overflow where the unadjusted one did not (a huge multiplier)
+    return _deterministic_verdict(ds)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -958,8 +988,21 @@ def cmd_drivers(args: argparse.Namespace) -> int:
     most = GIVEN_DATA_DRAWS[args.method] if args.max_draws is None else args.max_draws
     if most < 50:
         raise CliError(f"--max-draws must be at least 50, got {most}")
+    # a draw without a finite balance in the year is unknown: left out of the indices (its NaN
+    # would spoil the balance's and count as "no deficit" in the deficit indicator)
+    known = np.isfinite(cube["balance"].sel(year=year).values)
+    total = int(known.size)
+    n_unknown = total - int(known.sum())
+    if known.sum() < 2:
+        print(
+            f"error: results not trustworthy: none of the {total:,} projections of {args.cube} "
+            f"has a finite balance in {year} (an amount overflowed, or 0/0): they are all "
+            "unknown, so no driver can be ranked",
+            file=sys.stderr,
+        )
+        return EXIT_UNTRUSTWORTHY
     res = given_data_indices(
-        cube,
+        cube.isel(draw=np.flatnonzero(known)) if n_unknown else cube,
         args.method,
         years=[year],
         max_draws=most,
@@ -970,9 +1013,18 @@ def cmd_drivers(args: argparse.Namespace) -> int:
         if args.method == "pawn"
         else "delta moment-independent measure"
     )
-    used, total = res.attrs["n_draws"], res.attrs["n_draws_total"]
-    sub = f"the first {used:,} of {total:,} draws" if used < total else f"all {total:,} draws"
+    used, n_known = res.attrs["n_draws"], res.attrs["n_draws_total"]
+    if n_unknown:
+        finite = f"the {n_known:,} draws with a finite balance in {year}"
+        sub = f"the first {used:,} of {finite}" if used < n_known else f"all {finite}"
+    else:
+        sub = f"the first {used:,} of {total:,} draws" if used < total else f"all {total:,} draws"
     print(f"Drivers from {sub} of {args.cube}: {name}, {year}")
+    if n_unknown:
+        print(
+            f"unknown: {n_unknown:,} of {total:,} projections have no finite balance in {year} "
+            "(an amount overflowed, or 0/0); they are left out, not counted as 'no deficit'"
+        )
     t = res.sel(year=year)
     if args.method == "delta":
         half = float(np.nanmedian(t["index_conf"].values))
@@ -985,7 +1037,16 @@ def cmd_drivers(args: argparse.Namespace) -> int:
     for i in order:
         v = [float(t["index"].sel(output=o)[i]) for o in ("balance", "balance_share", "deficit")]
         print(f"{t.input.values[i]!s:<36}{v[0]:>12.3f}{v[1]:>17.3f}{v[2]:>12.3f}")
-    return 0
+    import xarray as xr
+
+    counts = xr.DataArray([n_unknown], dims="year", coords={"year": [year]})
+
+    def suspects():  # type: ignore[no-untyped-def]
+        from schemerisk.uncertainty.nonfinite import cube_suspects
+
+        return cube_suspects(cube, years=[year])
+
+    return _unknown_verdict(counts, total, suspects)
 
 
 def _decision(args: argparse.Namespace):  # type: ignore[no-untyped-def]

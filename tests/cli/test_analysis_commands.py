@@ -19,8 +19,9 @@ from schemerisk.model import compile_inputs
 from schemerisk.scenario import load_scenario
 from schemerisk.uncertainty.montecarlo import simulate
 from schemerisk.uncertainty.space import parse_space
+from tests.support import CliRun
 
-from .conftest import BUILTIN, CliRun
+from .conftest import BUILTIN
 
 Cli = Callable[..., CliRun]
 CSV_FILES = [

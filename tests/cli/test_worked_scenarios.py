@@ -16,7 +16,7 @@ import pytest
 
 from schemerisk.model import project
 from schemerisk.scenario import load_scenario
-from tests.cli.conftest import CliRun
+from tests.support import CliRun
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKED = ("khanh_hoa_2020_2030", "mountain_province_pro_poor", "lao_nhi_merger_2017")

@@ -1,22 +1,21 @@
 """Helpers shared by the tests of bad inputs (``test_inputs_*.py``): the built-in files as
-text and as dictionaries, an in-process runner of the command line, and a snapshot of a
-folder to show that a refused command wrote nothing and left other files alone."""
+text and as dictionaries, the command-line runners of ``tests/support.py`` under the names
+these tests use, and a snapshot of a folder to show that a refused command wrote nothing
+and left other files alone."""
 
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from schemerisk.cli import main
 from schemerisk.scenario import resolve_scenario
 from schemerisk.scenario.builtin import resolve_builtin
+from tests.support import CliRun as Run
+from tests.support import run_cli as run_cli  # the test_inputs_* files import them from here
+from tests.support import run_console as run_console
 
 BUILTIN = "hai_phong_1993_1997"
 SCENARIO_TEXT = resolve_scenario(BUILTIN).read_text(encoding="utf-8")
@@ -38,43 +37,6 @@ def distributions_doc() -> dict[str, Any]:
 def dump(doc: dict[str, Any]) -> str:
     """YAML text of a dictionary, keys in their order."""
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-
-
-@dataclass(frozen=True)
-class Run:
-    """What one run of the command line returned and printed."""
-
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> Run:
-    """Run ``schemerisk.cli.main`` in-process; argparse's exit becomes the exit code."""
-    capsys.readouterr()
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:  # argparse refuses an option this way (code 2)
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
-
-
-def run_console(*args: str | Path, cwd: Path) -> Run:
-    """Run ``python -m schemerisk.cli`` in a fresh interpreter, as a user would."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "schemerisk.cli", *(str(a) for a in args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:

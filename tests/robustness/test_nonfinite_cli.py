@@ -10,10 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,43 +20,18 @@ import xarray as xr
 import yaml
 
 from schemerisk.analysis.risk import RISK_OUTPUTS
-from schemerisk.cli import EXIT_INPUT, EXIT_UNTRUSTWORTHY, main
+from schemerisk.cli import EXIT_INPUT, EXIT_UNTRUSTWORTHY
 from schemerisk.model import project
 from schemerisk.scenario import load_scenario, resolve_scenario
 from schemerisk.scenario.builtin import resolve_builtin
 from schemerisk.uncertainty import nonfinite
 from schemerisk.uncertainty.montecarlo import simulate
+from tests.support import CliRun as Run
+from tests.support import run_console
 
 NAME = "hai_phong_1993_1997"
 #: the input made to overflow; every other input keeps its plausible distribution
 CULPRIT = "city_inpatient_day_cost"
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    """``schemerisk`` in-process, with what it printed."""
-
-    def run(*args: str | Path) -> Run:
-        capsys.readouterr()
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 def _doc(path: Path) -> dict[str, Any]:
@@ -116,18 +88,14 @@ def test_a_population_of_1e308_is_refused_before_any_work(
     assert bad_years == list(range(1993, 1998))
     out = tmp_path / "cube.nc"
     # a fresh interpreter, as a user runs it: the exit code and stderr are the real ones
-    proc = subprocess.run(
-        [sys.executable, "-m", "schemerisk.cli", "risk", str(scenario), NAME, "-n", "1000000",
-         "-o", str(out)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert proc.returncode == EXIT_INPUT
-    assert "Traceback" not in proc.stdout + proc.stderr
-    assert "not finite" in proc.stderr and "nothing was run" in proc.stderr
-    assert "balance" in proc.stderr and "1993-1997" in proc.stderr
-    assert str(scenario) in proc.stderr
+    run = run_console("risk", scenario, NAME, "-n", "1000000", "-o", out)
+    assert run.code == EXIT_INPUT
+    assert "Traceback" not in run.out + run.err
+    assert "not finite" in run.err and "nothing was run" in run.err
+    assert "balance" in run.err and "1993-1997" in run.err
+    assert str(scenario) in run.err
     assert not out.exists()  # refused before any work: nothing written
-    assert proc.stdout == ""  # and no table that could be read as "0 % deficit"
+    assert run.out == ""  # and no table that could be read as "0 % deficit"
 
 
 @pytest.mark.parametrize("command", ["simulate", "report", "sensitivity"])
@@ -259,3 +227,84 @@ def test_the_report_says_how_many_are_unknown(
     assert [int(c.replace(",", "")) for c in last_cells] == unknown.tolist()
     assert f"{unknown.max():,} of 300 projections" in html
     assert "were not computed" in html  # no Sobol' indices on unknown projections
+
+
+def test_solve_of_an_overflowing_scenario_exits_3_and_shows_no_premium(
+    cli: Callable[..., Run], overflowing: dict[str, Path], tmp_path: Path
+) -> None:
+    scenario = overflowing["huge_population"]
+    det = project(load_scenario(scenario))  # independently: no year has a finite balance
+    assert not np.isfinite(det.balance.values).any()
+    out = tmp_path / "solved.nc"
+    run = cli("solve", scenario, "-o", out)
+    assert run.code == EXIT_UNTRUSTWORTHY, run.text
+    assert "Traceback" not in run.text
+    assert "results not trustworthy" in run.err
+    assert "balance 1993, 1994, 1995, 1996, 1997" in run.err
+    assert "raise no revenue" not in run.err  # the overflow is named, not mistaken for this
+    assert run.out == ""  # no premium, no balance of 0 that could be read as "balanced"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def half_unknown_cube(
+    overflowing: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A cube of 400 draws in which the culprit makes some projections overflow (seed 2)."""
+    path = tmp_path_factory.mktemp("drivers") / "cube.nc"
+    simulate(NAME, overflowing["one_overflowing_input"], 400, seed=2, progress=False).to_netcdf(
+        path
+    )
+    return path
+
+
+def _table(out: str) -> dict[str, list[float]]:
+    """The rows of ``drivers``' table: input -> (balance, balance/revenue, deficit)."""
+    rows = [ln.split() for ln in out.splitlines() if re.match(r"[a-z_]+\s+(-?\d|nan)", ln)]
+    return {r[0]: [float(x) for x in r[1:]] for r in rows}
+
+
+def test_drivers_leaves_unknown_draws_out_and_exits_3_naming_the_culprit(
+    cli: Callable[..., Run], half_unknown_cube: Path
+) -> None:
+    with xr.open_dataset(half_unknown_cube) as cube:
+        bal = cube.balance.sel(year=1997).values
+    n_unknown = int((~np.isfinite(bal)).sum())  # straight from numpy
+    assert n_unknown > 0.01 * bal.size  # above the limit
+    run = cli("drivers", half_unknown_cube, "--no-progress")
+    assert run.code == EXIT_UNTRUSTWORTHY, run.text
+    assert "Traceback" not in run.text
+    assert f"all the {bal.size - n_unknown:,} draws with a finite balance in 1997" in run.out
+    assert f"unknown: {n_unknown:,} of {bal.size:,} projections" in run.out
+    assert "not counted as 'no deficit'" in run.out
+    assert re.search(rf"failures: {CULPRIT}: KS distance 1\.00", run.err)
+    table = _table(run.out)
+    assert len(table) == 17  # every uncertain input of the built-in distributions
+    # a NaN balance used to spoil every balance index (all 0): on the known draws they are
+    # finite, and the input behind the overflow is the strongest driver of the balance
+    assert all(np.isfinite(v).all() for v in table.values())
+    assert max(table, key=lambda k: table[k][0]) == CULPRIT
+
+
+@pytest.mark.parametrize(("n_nan", "code"), [(4, 0), (5, EXIT_UNTRUSTWORTHY), (400, 3)])
+def test_drivers_applies_the_1_percent_rule(
+    cli: Callable[..., Run], tmp_path: Path, n_nan: int, code: int
+) -> None:
+    cube = simulate(NAME, NAME, 400, seed=3, progress=False)
+    assert np.isfinite(cube.balance.values).all()
+    # 4 of 400 unknown is 1 % (allowed), 5 is 1.25 % (not): the limit is "more than 1 %"
+    cube["balance"].loc[{"draw": cube.draw.values[-n_nan:], "year": 1997}] = np.nan
+    path = tmp_path / "cube.nc"
+    cube.to_netcdf(path)
+    run = cli("drivers", path, "--no-progress")
+    assert run.code == code, run.text
+    assert "Traceback" not in run.text
+    if n_nan == 400:  # nothing left to rank: no table at all
+        assert run.out == ""
+        assert "none of the 400 projections" in run.err
+        return
+    assert f"unknown: {n_nan} of 400 projections have no finite balance in 1997" in run.out
+    assert f"all the {400 - n_nan} draws with a finite balance" in run.out
+    assert ("warning: " in run.err) == (code == 0)
+    assert ("results not trustworthy" in run.err) == (code != 0)
+    assert all(np.isfinite(v).all() for v in _table(run.out).values())

@@ -14,6 +14,7 @@ import yaml
 from schemerisk.model import ModelInputs, compile_inputs
 from schemerisk.scenario import Scenario, load_scenario, resolve_scenario
 from schemerisk.uncertainty.space import ParameterSpace, parse_space
+from tests.support import yaml_writer
 
 SCENARIO = "hai_phong_1993_1997"
 
@@ -50,11 +51,4 @@ def scenario_doc() -> dict[str, Any]:
 @pytest.fixture
 def write_yaml(tmp_path: Path) -> Callable[..., Path]:
     """Write a dictionary (or raw text) as ``tmp_path/<name>.yaml``."""
-
-    def write(doc: dict[str, Any] | str, name: str = "distributions") -> Path:
-        path = tmp_path / f"{name}.yaml"
-        text = doc if isinstance(doc, str) else yaml.safe_dump(doc, sort_keys=False)
-        path.write_text(text, encoding="utf-8")
-        return path
-
-    return write
+    return yaml_writer(tmp_path, "distributions")

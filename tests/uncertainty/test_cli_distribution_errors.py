@@ -9,8 +9,6 @@ that leaves nothing behind.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,34 +18,13 @@ import numpy as np
 import pytest
 
 import schemerisk.uncertainty.montecarlo as montecarlo
-from schemerisk.cli import EXIT_INPUT, main
+from schemerisk.cli import EXIT_INPUT
 from schemerisk.io import open_dataset
 from schemerisk.uncertainty.montecarlo import simulate
+from tests.support import CliRun as Run
+from tests.support import run_console
 
 SC = "hai_phong_1993_1997"
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    """Run ``schemerisk.cli.main`` in-process and capture what it printed."""
-
-    def run(*args: str | Path) -> Run:
-        capsys.readouterr()
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture
@@ -384,18 +361,12 @@ def test_the_good_part_of_the_files_is_valid(
 
 def test_error_from_a_real_process_has_no_traceback(dist_file: Callable[[str], Path]) -> None:
     path = dist_file(CASES[0].text)
-    proc = subprocess.run(
-        [sys.executable, "-m", "schemerisk.cli", "simulate", SC, str(path), "-n", "10"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == EXIT_INPUT
-    assert "Traceback" not in proc.stderr
-    assert str(path) in proc.stderr
-    assert "inputs.x.target" in proc.stderr
-    assert "categories.farmers.insured_share" in proc.stderr
+    run = run_console("simulate", SC, path, "-n", "10", timeout=120)
+    assert run.code == EXIT_INPUT
+    assert "Traceback" not in run.err
+    assert str(path) in run.err
+    assert "inputs.x.target" in run.err
+    assert "categories.farmers.insured_share" in run.err
 
 
 def test_yaml_syntax_error_gives_the_line(

@@ -312,7 +312,9 @@ def failure_suspects(
     return out[:top]
 
 
-def cube_suspects(cube: xr.Dataset, top: int = 3) -> list[Suspect] | None:
+def cube_suspects(
+    cube: xr.Dataset, top: int = 3, years: Sequence[int] | None = None
+) -> list[Suspect] | None:
     """:func:`failure_suspects` for a cube: its ``input_*`` variables against its failed draws.
 
     Parameters
@@ -321,6 +323,9 @@ def cube_suspects(cube: xr.Dataset, top: int = 3) -> list[Suspect] | None:
         A Monte Carlo cube with ``balance`` (it is read whole) and ``input_*`` variables.
     top : int
         How many to return.
+    years : sequence of int, optional
+        A draw has failed when its balance is not finite in one of these years
+        (default: in any year). Every year of a per-year input is compared either way.
 
     Returns
     -------
@@ -330,7 +335,8 @@ def cube_suspects(cube: xr.Dataset, top: int = 3) -> list[Suspect] | None:
     names = [str(v) for v in cube.data_vars if str(v).startswith("input_")]
     if not names:
         return None
-    bal = cube["balance"].transpose(DRAW, YEAR).values
+    bal_da = cube["balance"] if years is None else cube["balance"].sel({YEAR: list(years)})
+    bal = bal_da.transpose(DRAW, YEAR).values
     failed = ~np.isfinite(bal).all(axis=1)
     inputs = {
         v.removeprefix("input_"): np.asarray(cube[v].transpose(DRAW, ...).values) for v in names
