@@ -644,6 +644,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
 
     if not 0.0 < args.level < 1.0:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
+    multiplier = _premium_multiplier(args)
     if args.distributions is None:
         given = [
             f"--{o.replace('_', '-')}"
@@ -666,6 +667,8 @@ def cmd_risk(args: argparse.Namespace) -> int:
         cube = _open_cube(source, summary_ok=True, lazy=True)
     else:
         cube = _risk_run(args)
+    if multiplier is not None:
+        cube = _scaled_cube(cube, args, multiplier)
     if _is_summary(cube):
         try:
             report = risk_from_summary(cube, level=args.level, adjust=args.adjust)
@@ -679,10 +682,51 @@ def cmd_risk(args: argparse.Namespace) -> int:
         import dataclasses
 
         report = dataclasses.replace(report, suspects=tuple(found))
-    print(report.to_json() if args.json else format_risk(report))
+    if args.json and multiplier is not None:
+        import json
+
+        data = report.to_json_dict()
+        data.update(premium_multiplier=multiplier, premium_multiplier_adjusts=args.adjust)
+        print(json.dumps(data, indent=2))
+    else:
+        print(report.to_json() if args.json else format_risk(report))
     return _unknown_verdict(
         report.table["n_unknown"], report.n_draws, None if found is None else (lambda: found)
     )
+
+
+def _premium_multiplier(args: argparse.Namespace) -> float | None:
+    """``--premium-multiplier``, checked before any work."""
+    from schemerisk.analysis.whatif import check_multiplier
+
+    if args.premium_multiplier is None:
+        return None
+    try:
+        return check_multiplier(args.premium_multiplier)
+    except ValueError as exc:
+        raise CliError(f"--premium-multiplier: {exc}") from None
+
+
+def _scaled_cube(cube, args: argparse.Namespace, multiplier: float):  # type: ignore[no-untyped-def]
+    """The cube with ``--adjust`` premiums times ``--premium-multiplier`` (analysis.whatif)."""
+    from schemerisk.analysis.whatif import scale_premiums
+
+    if _is_summary(cube):
+        raise CliError(
+            f"{args.source}: --premium-multiplier needs every projection's balance and premium "
+            "revenue, and a '--keep summary' store holds only summaries: give a full cube, or "
+            "the scenario and its distributions"
+        )
+    missing = [v for v in ("balance", "premium_revenue") if v not in cube]
+    if missing:
+        raise CliError(f"{args.source}: --premium-multiplier needs {', '.join(missing)} in the cube")
+    print(
+        f"Premiums ({args.adjust.replace('-', ' ')}) multiplied by {multiplier:g}: each "
+        f"projection's balance is its planned balance + ({multiplier:g} - 1) x the revenue of "
+        "those premiums; the 'premium x' column is then a further multiplier on top of it",
+        file=sys.stderr if args.json else sys.stdout,
+    )
+    return scale_premiums(cube, multiplier, args.adjust)
 
 
 #: a cube whose risk outputs need more than this share of the memory is read by chunks
@@ -1462,7 +1506,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--adjust",
         choices=["flat-premiums", "contribution-rates", "all-premiums"],
         default="all-premiums",
-        help="which premiums the required multiplier scales",
+        help="which premiums the required multiplier (and --premium-multiplier) scales",
+    )
+    p.add_argument(
+        "--premium-multiplier",
+        type=float,
+        metavar="M",
+        help="the risk with the --adjust premiums multiplied by M (1 = as planned): each "
+        "balance becomes planned balance + (M - 1) x the revenue of those premiums, exact "
+        "since revenue is proportional to premiums; the same figure as the report's slider",
     )
     p.add_argument(
         "--json",
