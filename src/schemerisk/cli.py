@@ -719,7 +719,9 @@ def _scaled_cube(cube, args: argparse.Namespace, multiplier: float):  # type: ig
         )
     missing = [v for v in ("balance", "premium_revenue") if v not in cube]
     if missing:
-        raise CliError(f"{args.source}: --premium-multiplier needs {', '.join(missing)} in the cube")
+        raise CliError(
+            f"{args.source}: --premium-multiplier needs {', '.join(missing)} in the cube"
+        )
     print(
         f"Premiums ({args.adjust.replace('-', ' ')}) multiplied by {multiplier:g}: each "
         f"projection's balance is its planned balance + ({multiplier:g} - 1) x the revenue of "

@@ -17,6 +17,8 @@ that year, never counted as safe (:mod:`schemerisk.uncertainty.nonfinite`).
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import xarray as xr
 
@@ -28,6 +30,8 @@ SCALED_OUTPUTS: dict[Adjust, tuple[str, ...]] = {
     Adjust.CONTRIBUTION_RATES: ("contribution_revenue",),
     Adjust.ALL_PREMIUMS: ("flat_premium_revenue", "contribution_revenue"),
 }
+
+_Array = TypeVar("_Array", np.ndarray, xr.DataArray)
 
 #: outputs dropped from a scaled cube (M != 1)
 _DROPPED = ("reserve", "admin_share_of_revenue", "in_equilibrium")
@@ -57,21 +61,21 @@ def check_multiplier(multiplier: float) -> float:
     return m
 
 
-def scaled_balance(balance: np.ndarray, scaled: np.ndarray, multiplier: float) -> np.ndarray:
+def scaled_balance(balance: _Array, scaled: _Array, multiplier: float) -> _Array:
     """The balance with the scaled premiums multiplied by ``multiplier``: ``B + (M - 1) S``.
 
     Parameters
     ----------
-    balance : numpy.ndarray
+    balance : numpy.ndarray or xarray.DataArray
         Balance as planned [currency/yr].
-    scaled : numpy.ndarray
+    scaled : numpy.ndarray or xarray.DataArray
         Revenue of the premiums being scaled, same shape [currency/yr].
     multiplier : float
         ``M`` (1 = as planned).
 
     Returns
     -------
-    numpy.ndarray
+    numpy.ndarray or xarray.DataArray
         ``B(M)``; exactly ``balance`` at ``M = 1`` wherever ``scaled`` is finite.
     """
     return balance + (multiplier - 1.0) * scaled
