@@ -134,6 +134,7 @@ class OPTIONS:
     )
     TOP = NumberOption(Allowed(1, None, "a number of inputs of 1 or more"), True)
     YEAR = NumberOption(Allowed(YEARS[0], ARRIVALS[1], "a year of the projection"), True)
+    PORT = NumberOption(Allowed(1024, 65535, "a port number from 1024 to 65535"), True)
     COST = NumberOption(Allowed(0, None, "a loss per unit of currency above 0", lo_open=True))
 
 
@@ -1331,6 +1332,61 @@ def _update_parser(sub) -> None:  # type: ignore[no-untyped-def]
     p.add_argument("--threads", type=OPTIONS.THREADS, help="numba threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=cmd_update)
+
+    p = sub.add_parser(
+        "explore",
+        help="what-if web app on this machine (127.0.0.1): move premiums, coverage and "
+        "assumptions, watch the deficit risk (needs the 'explore' extra)",
+    )
+    _scenario_arg(p)
+    p.add_argument(
+        "distributions",
+        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}",
+    )
+    p.add_argument(
+        "--port", type=OPTIONS.PORT, default=8050, help="local port to serve on (default 8050)"
+    )
+    p.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    p.add_argument(
+        "-n",
+        "--draws",
+        type=OPTIONS.DRAWS,
+        default=20_000,
+        help="number of projections, fixed for the session (default 20000)",
+    )
+    p.add_argument("--seed", type=OPTIONS.SEED, default=0, help="the one seed (default 0)")
+    _horizon_arg(p)
+    p.set_defaults(func=cmd_explore)
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """``schemerisk explore``: the what-if app (schemerisk.explore), on 127.0.0.1 until Ctrl+C."""
+    import socket
+
+    try:
+        from schemerisk.explore.app import serve
+    except ImportError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        import dash  # noqa: F401
+    except ImportError:
+        raise CliError(
+            "schemerisk explore needs Dash, which is not installed: "
+            "pip install 'schemerisk[explore]' (or pip install dash)"
+        ) from None
+    from schemerisk.explore.engine import Explorer
+
+    with socket.socket() as probe:  # a busy port is bad input, said before the model runs
+        try:
+            probe.bind(("127.0.0.1", args.port))
+        except OSError:
+            raise CliError(
+                f"--port {args.port}: the port is in use on 127.0.0.1; choose another"
+            ) from None
+    sc, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
+    ex = Explorer(sc, space, n=args.draws, seed=args.seed)
+    serve(ex, port=args.port, open_browser=not args.no_browser)
+    return 0
 
 
 def _check_output(path: Path | None) -> None:

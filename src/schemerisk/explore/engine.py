@@ -167,8 +167,9 @@ class Explorer:
 
     Parameters
     ----------
-    scenario, distributions : str or Path
-        As for ``schemerisk risk`` (files or built-in names).
+    scenario, distributions
+        As for ``schemerisk risk`` (files or built-in names), or a scenario and its bound
+        space (:func:`~schemerisk.uncertainty.montecarlo.bind_space`).
     n : int
         Projections (20,000 by default).
     seed : int
@@ -179,8 +180,8 @@ class Explorer:
 
     def __init__(
         self,
-        scenario: str | Path,
-        distributions: str | Path,
+        scenario: Scenario | str | Path,
+        distributions: ParameterSpace | str | Path,
         *,
         n: int = 20_000,
         seed: int = 0,
