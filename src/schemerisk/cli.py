@@ -1377,6 +1377,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     from schemerisk.explore.engine import Explorer
 
     with socket.socket() as probe:  # a busy port is bad input, said before the model runs
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
         try:
             probe.bind(("127.0.0.1", args.port))
         except OSError:

@@ -50,6 +50,8 @@ def _figures(ex: Explorer, v: View, planned: View) -> tuple[Any, Any]:
 
     cur = ex.scenario.currency
     years = [int(y) for y in v.years]
+    step = max(1, -(-len(years) // 12))  # at most a dozen year labels
+    xaxis = {"dtick": step, "tickformat": "d", "range": [years[0] - 0.3, years[-1] + 0.3]}
     q = v.fan / 1e6
     fan = go.Figure()
     for lo, hi, alpha in ((0, 6, 0.18), (1, 5, 0.28), (2, 4, 0.4)):
@@ -81,7 +83,7 @@ def _figures(ex: Explorer, v: View, planned: View) -> tuple[Any, Any]:
     fan.update_layout(
         title="Balance of the scheme",
         yaxis_title=f"M {cur} per year",
-        xaxis={"dtick": 1, "tickformat": "d"},
+        xaxis=xaxis,
         margin={"l": 60, "r": 10, "t": 40, "b": 40},
         height=340,
         legend={"orientation": "h", "y": -0.2},
@@ -108,7 +110,7 @@ def _figures(ex: Explorer, v: View, planned: View) -> tuple[Any, Any]:
     pdef.update_layout(
         title="Probability of a deficit",
         yaxis={"title": "%", "range": [0, 100]},
-        xaxis={"dtick": 1, "tickformat": "d"},
+        xaxis=xaxis,
         margin={"l": 60, "r": 10, "t": 40, "b": 40},
         height=300,
         legend={"orientation": "h", "y": -0.2},
@@ -126,7 +128,7 @@ def _table(ex: Explorer, v: View) -> Any:
                 "Year",
                 "P(deficit)",
                 "Unknown projections",
-                f"Premium multiplier for P(deficit) <= {Settings().level:.0%}",
+                f"Premium x for P <= {Settings().level:.0%}",
             )
         ]
     )
@@ -339,7 +341,7 @@ def build_app(ex: Explorer) -> Any:
                 [controls, outputs],
                 style={
                     "display": "grid",
-                    "gridTemplateColumns": "repeat(auto-fit, minmax(360px, 1fr))",
+                    "gridTemplateColumns": "repeat(auto-fit, minmax(min(100%, 560px), 1fr))",
                     "gap": "12px",
                 },
             ),
