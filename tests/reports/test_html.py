@@ -220,7 +220,8 @@ def test_scenario_summary_shows_the_deterministic_projection(
 
 
 def test_risk_table_has_the_numbers_of_the_risk_report(tree: ET.Element, study: Study) -> None:
-    (table,) = _find_all(_section(tree, "risk"), "table")
+    table, slider = _find_all(_section(tree, "risk"), "table")  # the risk table, the slider's
+    assert slider.get("id") == "whatif-table"
     rows = _rows(table)
     bal = study.cube.balance.transpose("draw", "year").values
     t = study.risk.table
