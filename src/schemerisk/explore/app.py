@@ -273,7 +273,7 @@ def build_app(ex: Explorer) -> Any:
                             value=float(f"{m:.6g}"),
                             step="any",
                             debounce=True,
-                            style={"width": "7em"},
+                            style={"width": "10em"},
                         )
                     ),
                     html.Td(
