@@ -134,6 +134,7 @@ class OPTIONS:
     )
     TOP = NumberOption(Allowed(1, None, "a number of inputs of 1 or more"), True)
     YEAR = NumberOption(Allowed(YEARS[0], ARRIVALS[1], "a year of the projection"), True)
+    PORT = NumberOption(Allowed(1024, 65535, "a port number from 1024 to 65535"), True)
     COST = NumberOption(Allowed(0, None, "a loss per unit of currency above 0", lo_open=True))
 
 
@@ -720,6 +721,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
 def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def]
     from schemerisk.analysis.risk import format_risk, risk_from_summary
 
+    multiplier = _premium_multiplier(args)
     if args.distributions is None:
         given = [
             f"--{o.replace('_', '-')}"
@@ -745,6 +747,8 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
         space = None
     else:
         cube, space = _risk_run(args, write_cube=book is None)
+    if multiplier is not None:
+        cube = _scaled_cube(cube, args, multiplier)
     if _is_summary(cube):
         try:
             report = risk_from_summary(cube, level=args.level, adjust=args.adjust)
@@ -758,7 +762,14 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
         import dataclasses
 
         report = dataclasses.replace(report, suspects=tuple(found))
-    print(report.to_json() if args.json else format_risk(report))
+    if args.json and multiplier is not None:
+        import json
+
+        data = report.to_json_dict()
+        data.update(premium_multiplier=multiplier, premium_multiplier_adjusts=args.adjust)
+        print(json.dumps(data, indent=2))
+    else:
+        print(report.to_json() if args.json else format_risk(report))
     if book is not None:
         from schemerisk.workbook.results import Provenance, risk_workbook
 
@@ -769,6 +780,8 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
         for key, attr in (("seed", "seed"), ("n_draws", "n_draws"), ("sampler", "sampler")):
             if attr in cube.attrs:
                 setattr(prov, key, cube.attrs[attr])
+        if multiplier is not None:
+            prov.notes.append(f"premiums ({args.adjust}) multiplied by {multiplier:g}")
         prov.notes.append(f"required premium multiplier: at P(deficit) = {args.level:g}")
         if report.approximate:
             prov.notes.append(report.approximate)
@@ -777,6 +790,42 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
     return _unknown_verdict(
         report.table["n_unknown"], report.n_draws, None if found is None else (lambda: found)
     )
+
+
+def _premium_multiplier(args: argparse.Namespace) -> float | None:
+    """``--premium-multiplier``, checked before any work."""
+    from schemerisk.analysis.whatif import check_multiplier
+
+    if args.premium_multiplier is None:
+        return None
+    try:
+        return check_multiplier(args.premium_multiplier)
+    except ValueError as exc:
+        raise CliError(f"--premium-multiplier: {exc}") from None
+
+
+def _scaled_cube(cube, args: argparse.Namespace, multiplier: float):  # type: ignore[no-untyped-def]
+    """The cube with ``--adjust`` premiums times ``--premium-multiplier`` (analysis.whatif)."""
+    from schemerisk.analysis.whatif import scale_premiums
+
+    if _is_summary(cube):
+        raise CliError(
+            f"{args.source}: --premium-multiplier needs every projection's balance and premium "
+            "revenue, and a '--keep summary' store holds only summaries: give a full cube, or "
+            "the scenario and its distributions"
+        )
+    missing = [v for v in ("balance", "premium_revenue") if v not in cube]
+    if missing:
+        raise CliError(
+            f"{args.source}: --premium-multiplier needs {', '.join(missing)} in the cube"
+        )
+    print(
+        f"Premiums ({args.adjust.replace('-', ' ')}) multiplied by {multiplier:g}: each "
+        f"projection's balance is its planned balance + ({multiplier:g} - 1) x the revenue of "
+        "those premiums; the 'premium x' column is then a further multiplier on top of it",
+        file=sys.stderr if args.json else sys.stdout,
+    )
+    return scale_premiums(cube, multiplier, args.adjust)
 
 
 #: a cube whose risk outputs need more than this share of the memory is read by chunks
@@ -1467,6 +1516,62 @@ def _update_parser(sub) -> None:  # type: ignore[no-untyped-def]
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=cmd_update)
 
+    p = sub.add_parser(
+        "explore",
+        help="what-if web app on this machine (127.0.0.1): move premiums, coverage and "
+        "assumptions, watch the deficit risk (needs the 'explore' extra)",
+    )
+    _scenario_arg(p)
+    p.add_argument(
+        "distributions",
+        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}",
+    )
+    p.add_argument(
+        "--port", type=OPTIONS.PORT, default=8050, help="local port to serve on (default 8050)"
+    )
+    p.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    p.add_argument(
+        "-n",
+        "--draws",
+        type=OPTIONS.DRAWS,
+        default=20_000,
+        help="number of projections, fixed for the session (default 20000)",
+    )
+    p.add_argument("--seed", type=OPTIONS.SEED, default=0, help="the one seed (default 0)")
+    _horizon_arg(p)
+    p.set_defaults(func=cmd_explore)
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """``schemerisk explore``: the what-if app (schemerisk.explore), on 127.0.0.1 until Ctrl+C."""
+    import socket
+
+    try:
+        from schemerisk.explore.app import serve
+    except ImportError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        import dash  # noqa: F401
+    except ImportError:
+        raise CliError(
+            "schemerisk explore needs Dash, which is not installed: "
+            "pip install 'schemerisk[explore]' (or pip install dash)"
+        ) from None
+    from schemerisk.explore.engine import Explorer
+
+    with socket.socket() as probe:  # a busy port is bad input, said before the model runs
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind(("127.0.0.1", args.port))
+        except OSError:
+            raise CliError(
+                f"--port {args.port}: the port is in use on 127.0.0.1; choose another"
+            ) from None
+    sc, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
+    ex = Explorer(sc, space, n=args.draws, seed=args.seed)
+    serve(ex, port=args.port, open_browser=not args.no_browser)
+    return 0
+
 
 def _check_output(path: Path | None, xlsx: bool = False) -> None:
     from schemerisk.io import SUFFIXES
@@ -1650,7 +1755,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--adjust",
         choices=["flat-premiums", "contribution-rates", "all-premiums"],
         default="all-premiums",
-        help="which premiums the required multiplier scales",
+        help="which premiums the required multiplier (and --premium-multiplier) scales",
+    )
+    p.add_argument(
+        "--premium-multiplier",
+        type=float,
+        metavar="M",
+        help="the risk with the --adjust premiums multiplied by M (1 = as planned): each "
+        "balance becomes planned balance + (M - 1) x the revenue of those premiums, exact "
+        "since revenue is proportional to premiums; the same figure as the report's slider",
     )
     p.add_argument(
         "--json",

@@ -31,6 +31,7 @@ from schemerisk.reports.assumptions import (
     off_plan_sentence,
     plan_text,
 )
+from schemerisk.reports.whatif import SLIDER_CSS, premium_slider
 
 _CSS = """
 body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif; color: #1b1b1b; margin: 0; background: #f5f6f8; }
@@ -555,7 +556,7 @@ def render_html(study: Study, update: Any = None) -> str:
 {GENERATOR}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title>
-<style>{_CSS}</style>
+<style>{_CSS}{SLIDER_CSS}</style>
 </head>
 <body>
 <main>
@@ -578,6 +579,7 @@ computed exactly from the projections, since revenue is proportional to premiums
 horizon: {float(study.risk.p_any_deficit.p):.1%} (95 % interval {float(study.risk.p_any_deficit.lower):.1%} to
 {float(study.risk.p_any_deficit.upper):.1%}).</p>
 {fig_p}
+{premium_slider(study)}
 <h2 id="drivers">4. What drives the risk</h2>
 {fig_tornado}
 {warn}
