@@ -82,6 +82,8 @@ NOUNS = {
     "csv": "CSV file",
     "html": "HTML page",
     "tables": "folder of CSV tables",
+    "scenario_xlsx": "scenario workbook",
+    "scenario_yaml": "YAML file",
 }
 #: a write failing while this little space is left is reported as a full disk
 FULL_DISK_BYTES = 1 << 20
@@ -190,6 +192,8 @@ def is_ours(path: str | Path, kind: str) -> bool:
             with open(p, "rb") as fh:
                 head = fh.read(8192).decode("utf-8", errors="replace")
             return re.search(r'<meta name="generator" content="schemerisk[ "]', head) is not None
+        if kind in ("scenario_xlsx", "scenario_yaml"):
+            return _ours_by_mark(p, kind)
         if kind == "csv":
             return _LONG_HEADER.match(_first_line(p)) is not None
         if kind == "table":
@@ -197,6 +201,24 @@ def is_ours(path: str | Path, kind: str) -> bool:
     except (OSError, ValueError, RuntimeError, KeyError):
         return False
     raise ValueError(f"unknown kind {kind!r}")
+
+
+def _ours_by_mark(p: Path, kind: str) -> bool:
+    """A workbook whose properties say creator schemerisk, subject scenario; a YAML file whose
+    first line is the mark ``schemerisk convert`` writes."""
+    if kind == "scenario_yaml":
+        return _first_line(p).startswith("# written by schemerisk")
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as zf:  # docProps/core.xml: read without running anything
+            core = zf.read("docProps/core.xml").decode("utf-8", errors="replace")
+    except zipfile.BadZipFile:
+        return False
+    return (
+        re.search(r"<dc:creator>schemerisk</dc:creator>", core) is not None
+        and re.search(r"<dc:subject>scenario</dc:subject>", core) is not None
+    )
 
 
 # --- checking a destination ---------------------------------------------------------------
@@ -673,6 +695,23 @@ class Reservation:
         self.written.append(
             write_aside(self.target, lambda p: p.write_text(text, encoding="utf-8"), self.option)
         )
+        return self.target
+
+    def write_with(self, write: Callable[[Path], object]) -> Path:
+        """Write a file with ``write(path)`` beside the destination, then swap it into place.
+
+        Parameters
+        ----------
+        write : callable
+            Writes the whole file at the path it is given.
+
+        Returns
+        -------
+        Path
+            The destination.
+        """
+        self._check_still()
+        self.written.append(write_aside(self.target, write, self.option))
         return self.target
 
     def write_tables(self, frames: Mapping[str, pd.DataFrame], index: bool = True) -> list[Path]:

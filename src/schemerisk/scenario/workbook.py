@@ -38,6 +38,8 @@ OBSERVED = "Observed"
 #: the marks of a workbook written by schemerisk (document properties)
 CREATOR = "schemerisk"
 SUBJECT = "scenario"
+#: first line of a YAML file written by ``schemerisk convert`` (how output.py knows it)
+YAML_MARK = "# written by schemerisk"
 #: header cells of Sheet A
 H_INPUT, H_UNIT, H_VALUE, H_COMMENT, H_KEY = "Input", "Unit", "Value", "Comment", "Key"
 #: columns of the Distributions sheet; p05/mode/p95 are the usual parameters, any other goes
@@ -916,6 +918,24 @@ def readdress(exc: InputError, source: str, cells: Mapping[str, str], sheet: str
         where = f"{at or sheet} ({p.path})" if p.path else (at or sheet)
         problems.append(Problem(where, p.message))
     return InputError(source, problems, kind=f"{exc.kind} workbook")
+
+
+def yaml_document(doc: Mapping[str, Any], origin: str) -> str:
+    """A scenario or distributions mapping as a YAML file, marked as written by schemerisk.
+
+    Parameters
+    ----------
+    doc : mapping
+        The mapping (from :func:`read_documents`).
+    origin : str
+        Said on the first line, after the mark.
+
+    Returns
+    -------
+    str
+        The file's text; its first line starts with :data:`YAML_MARK`.
+    """
+    return f"{YAML_MARK}: {origin}\n" + _yaml_text(doc)
 
 
 def _yaml_text(doc: Mapping[str, Any]) -> str:
