@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import os
 import sys
@@ -1720,7 +1721,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
             ]
             for res, d, k in held:
                 text = yaml_document(d, f"{k} converted from {src} by schemerisk convert")
-                res.write_with(lambda p, text=text: p.write_text(text, encoding="utf-8"))
+                res.write_with(functools.partial(_write_text, text=text))
                 print(f"wrote {res.target}", file=sys.stderr)
         return 0
     if out.suffix.lower() != ".xlsx":
@@ -1738,6 +1739,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     _write_workbook(out, args.overwrite, doc, dists)
     print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
 
 
 def _workbook_parsers(sub) -> None:  # type: ignore[no-untyped-def]

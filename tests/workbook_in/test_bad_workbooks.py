@@ -195,7 +195,7 @@ def test_the_observed_sheet_reads_like_the_csv(template: Path, tmp_path: Path) -
 
 def test_write_workbook_keeps_text_as_text(tmp_path: Path) -> None:
     """A label that looks like a formula is written as text, never run by the spreadsheet."""
-    doc = {"name": "x", "title": "=HYPERLINK(\"http://x\")", "base_year": 2000}
+    doc = {"name": "x", "title": '=HYPERLINK("http://x")', "base_year": 2000}
     path = tmp_path / "x.xlsx"
     write_workbook(path, doc, None)
     ws = openpyxl.load_workbook(path)[SHEET_A]

@@ -35,7 +35,10 @@ def test_yaml_to_workbook_and_back_projects_identically(name: str, tmp_path: Pat
     xlsx, back, back_d = tmp_path / f"{name}.xlsx", tmp_path / "back.yaml", tmp_path / "d.yaml"
     dist = ["--distributions", name] if name in DISTRIBUTIONS else []
     assert main(["convert", name, str(xlsx), *dist]) == 0
-    assert main(["convert", str(xlsx), str(back), *(["--distributions", str(back_d)] if dist else [])]) == 0
+    assert (
+        main(["convert", str(xlsx), str(back), *(["--distributions", str(back_d)] if dist else [])])
+        == 0
+    )
     reference = project(load_scenario(name))
     _identical(reference, project(load_scenario(xlsx)))
     _identical(reference, project(load_scenario(back)))

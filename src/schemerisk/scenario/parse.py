@@ -761,7 +761,7 @@ def load_scenario(source: str | Path) -> Scenario:
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):  # Sheet A of a workbook
         from schemerisk.scenario.workbook import scenario_from_workbook
 
-        return scenario_from_workbook(path)  # type: ignore[no-any-return]
+        return scenario_from_workbook(path)
     text = read_input_text(path, "scenario")
     return parse_scenario(text, source=str(path), default_name=path.stem)
 

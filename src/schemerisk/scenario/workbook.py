@@ -96,7 +96,9 @@ def match_entry(path: tuple[str, ...]) -> Entry | None:
         None when no entry matches.
     """
     for e in CATALOGUE:
-        if len(e.path) == len(path) and all(p in ("*", k) for p, k in zip(e.path, path)):
+        if len(e.path) == len(path) and all(
+            p in ("*", k) for p, k in zip(e.path, path, strict=True)
+        ):
             return e
     return None
 
@@ -205,9 +207,9 @@ def plain(node: Any) -> Any:
 
 def _flow(value: Any) -> str:
     """A mapping or list as one line of YAML, for one cell."""
-    return str(yaml.safe_dump(plain(value), default_flow_style=True, width=math.inf, sort_keys=False))[
-        :-1
-    ].removesuffix("\n...")
+    return str(
+        yaml.safe_dump(plain(value), default_flow_style=True, width=math.inf, sort_keys=False)
+    )[:-1].removesuffix("\n...")
 
 
 def _put(cell: Any, value: Any) -> None:
@@ -335,12 +337,12 @@ def write_workbook(
     blocks = by_block()
     for number, block in enumerate(BLOCKS):
         rows: list[tuple[Entry | None, tuple[str, ...], Any, bool]] = []
-        for e in blocks[block]:
-            paths = [p for p, _ in leaves if match_entry(p) is e]
+        for decl in blocks[block]:
+            paths = [p for p, _ in leaves if match_entry(p) is decl]
             for p in paths:
-                rows.append((e, p, given[p], True))
+                rows.append((decl, p, given[p], True))
             if not paths:
-                rows.extend((e, p, None, False) for p in _absent_rows(e, doc))
+                rows.extend((decl, p, None, False) for p in _absent_rows(decl, doc))
         if block == BLOCKS[-1]:  # inputs the catalogue does not know: kept for the parser
             rows.extend((None, p, v, True) for p, v in leaves if match_entry(p) is None)
         if not rows:
@@ -354,7 +356,7 @@ def write_workbook(
             if p in shown:
                 continue
             shown.add(p)
-            names = [k for k, pat in zip(p, e.path) if pat == "*"] if e else []
+            names = [k for k, pat in zip(p, e.path, strict=True) if pat == "*"] if e else []
             label = (e.label if e else p[-1]) + (f" ({', '.join(names)})" if names else "")
             _put(ws.cell(row, 1), label)
             _put(ws.cell(row, 2), e.unit if e else "")
@@ -673,7 +675,9 @@ def read_sheet_a(sheets: _Sheets) -> tuple[dict[str, Any], dict[str, str]]:
             [Problem(f"{SHEET_A}!{ws.cell(header_row, 1).coordinate}", "no 'Value' column")],
         )
     year_cols = [
-        c for c, h in heads.items() if isinstance(h, int) and not isinstance(h, bool) and c > value_col
+        c
+        for c, h in heads.items()
+        if isinstance(h, int) and not isinstance(h, bool) and c > value_col
     ]
     sheets.merged(ws, header_row + 1, key_col, problems)
     leaves: list[tuple[tuple[str, ...], Any]] = []
@@ -695,9 +699,7 @@ def read_sheet_a(sheets: _Sheets) -> tuple[dict[str, Any], dict[str, str]]:
             continue
         given = [i for i, v in enumerate(yearly) if v is not None]
         if value is not None and given:
-            problems.append(
-                Problem(ref, f"{key}: give one Value or one value per year, not both")
-            )
+            problems.append(Problem(ref, f"{key}: give one Value or one value per year, not both"))
             continue
         if given:
             last = given[-1]
@@ -808,9 +810,7 @@ def read_distributions(sheets: _Sheets) -> tuple[dict[str, Any] | None, dict[str
         for k in _DIST_PARAMS:
             if row.get(k) is not None:
                 dist[k] = row[k]
-                cells[f"{p}.distribution.{k}"] = (
-                    f"{DISTRIBUTIONS}!{ws.cell(r, cols[k]).coordinate}"
-                )
+                cells[f"{p}.distribution.{k}"] = f"{DISTRIBUTIONS}!{ws.cell(r, cols[k]).coordinate}"
         if row.get("parameters") is not None:
             at = f"{DISTRIBUTIONS}!{ws.cell(r, cols['parameters']).coordinate}"
             try:
