@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import math
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from schemerisk.catalogue import BLOCKS, CATALOGUE, Entry, Read, by_block
 from schemerisk.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from schemerisk.scenario.types import Scenario
 
 SHEET_A = "Sheet A"
 DISTRIBUTIONS = "Distributions"
@@ -947,7 +950,7 @@ def open_workbook(path: str | Path) -> _Sheets:
     return _Sheets(Path(path))
 
 
-def scenario_from_workbook(path: str | Path) -> Any:
+def scenario_from_workbook(path: str | Path) -> Scenario:
     """Load and validate the scenario of a workbook's Sheet A.
 
     Parameters
@@ -1028,12 +1031,6 @@ def read_documents(path: str | Path) -> tuple[dict[str, Any], dict[str, Any] | N
     doc, _ = read_sheet_a(sheets)
     dists, _ = read_distributions(sheets)
     return doc, dists
-
-
-def iter_keys(doc: Mapping[str, Any]) -> Iterator[str]:
-    """The dotted key of every leaf of a scenario mapping (for tests and messages)."""
-    for path, _ in flatten(doc):
-        yield ".".join(path)
 
 
 __all__ = [
