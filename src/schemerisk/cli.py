@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import os
 import sys
@@ -712,6 +713,10 @@ def cmd_risk(args: argparse.Namespace) -> int:
     """
     if not 0.0 < args.level < 1.0:
         raise CliError(f"--level must be strictly between 0 and 1, got {args.level}")
+    from schemerisk.scenario.workbook import is_workbook
+
+    if args.distributions is None and is_workbook(args.source):
+        args.distributions = args.source  # its Distributions sheet
     xlsx = args.output is not None and args.output.suffix.lower() == ".xlsx"
     with contextlib.ExitStack() as stack:  # a workbook: checked and locked before any work
         book = _reserve(stack, args.output, args.overwrite) if xlsx else None
@@ -903,13 +908,23 @@ def _risk_run(args: argparse.Namespace, write_cube: bool = True):  # type: ignor
 
 
 def _bound_space(  # type: ignore[no-untyped-def]
-    scenario: str, distributions: str, horizon: int | None, extend: str = "real"
+    scenario: str, distributions: str | None, horizon: int | None, extend: str = "real"
 ):
-    """Load a scenario (extended to ``horizon``) and bind its distributions, before any work."""
+    """Load a scenario (extended to ``horizon``) and bind its distributions, before any work.
+
+    Without ``distributions``, a workbook's own Distributions sheet is used."""
     from schemerisk.model import compile_inputs
     from schemerisk.scenario import load_scenario
+    from schemerisk.scenario.workbook import is_workbook
     from schemerisk.uncertainty.space import load_space
 
+    if distributions is None:
+        if not is_workbook(scenario):
+            raise CliError(
+                f"give the distributions of {scenario} (a file or built-in name); only a "
+                "workbook (.xlsx) carries its own, on its Distributions sheet"
+            )
+        distributions = scenario
     sc = load_scenario(scenario)
     if horizon is not None:
         if horizon < 0:
@@ -1299,7 +1314,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     bound = []
     for scenario, distributions in pairs:  # every file checked before any work
         sc = _extended(load_scenario(scenario), args)
-        dist = distributions if distributions is not None else sc.name
+        dist = distributions if distributions is not None else _own_distributions(scenario, sc)
         try:
             space = load_space(dist, sc, compile_inputs(sc))
         except FileNotFoundError:
@@ -1483,13 +1498,16 @@ def _update_parser(sub) -> None:  # type: ignore[no-untyped-def]
     )
     _scenario_arg(p)
     p.add_argument(
-        "distributions", help="distributions file (YAML) or built-in name (hai_phong_1993_1997)"
+        "distributions",
+        nargs="?",
+        help="distributions file (YAML) or built-in name (hai_phong_1993_1997); default for a "
+        "workbook scenario: its Distributions sheet",
     )
     p.add_argument(
         "observed",
         type=Path,
         help="observations: CSV with columns year,output,value,rel_sd (or sd) and optional "
-        "category,service",
+        "category,service; or a workbook (.xlsx) with those columns on its Observed sheet",
     )
     p.add_argument(
         "-n",
@@ -1645,7 +1663,9 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_arg(p)
     p.add_argument(
         "distributions",
-        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}",
+        nargs="?",
+        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}; "
+        "default for a workbook scenario: its Distributions sheet",
     )
     p.add_argument(
         "-n",
@@ -1916,6 +1936,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_report)
     _update_parser(sub)
+    _workbook_parsers(sub)
     return parser
 
 
@@ -1929,11 +1950,150 @@ def _max_n_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _own_distributions(scenario: str, sc) -> str:  # type: ignore[no-untyped-def]
+    """A workbook's own Distributions sheet when it lists inputs, else the built-in by name."""
+    from schemerisk.scenario.workbook import is_workbook, read_documents
+
+    if is_workbook(scenario) and read_documents(scenario)[1] is not None:
+        return scenario
+    return str(sc.name)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """``schemerisk template``: a scenario as a workbook (Sheet A, Distributions, Correlations)."""
+    from schemerisk.scenario.builtin import resolve_builtin, resolve_scenario
+    from schemerisk.scenario.parse import load_scenario, load_yaml, read_input_text
+
+    if args.output.suffix.lower() != ".xlsx":
+        raise CliError(f"-o {args.output}: a template is an Excel workbook; end its name in .xlsx")
+    path = resolve_scenario(args.scenario)
+    sc = load_scenario(path)  # a template is only made of a valid scenario
+    doc = load_yaml(read_input_text(path, "scenario"), str(path))
+    dists = None
+    dist_source = args.distributions
+    if dist_source is None:
+        try:
+            dist_source = str(resolve_builtin(sc.name, "distributions"))
+        except FileNotFoundError:
+            dist_source = None
+    if dist_source is not None:
+        from schemerisk.uncertainty.space import load_space
+
+        dpath = resolve_builtin(dist_source, "distributions")
+        load_space(dpath, sc)  # checked against the scenario before anything is written
+        dists = load_yaml(read_input_text(dpath, "distributions"), str(dpath), "distributions")
+    _write_workbook(args.output, args.overwrite, doc, dists)
+    print(
+        f"wrote {args.output}: Sheet A ({sc.name}), Distributions "
+        f"({dist_source or 'empty: no built-in distributions for this scenario'}), "
+        "Correlations, Observed",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _write_workbook(output: Path, overwrite: bool, doc, dists) -> None:  # type: ignore[no-untyped-def]
+    from schemerisk.output import reserve
+    from schemerisk.scenario.workbook import write_workbook
+
+    with reserve(output, "scenario_xlsx", overwrite=overwrite) as res:
+        res.write_with(lambda p: write_workbook(p, doc, dists))
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """``schemerisk convert``: a scenario (and distributions) YAML <-> workbook."""
+    from schemerisk.output import reserve
+    from schemerisk.scenario.builtin import resolve_builtin, resolve_scenario
+    from schemerisk.scenario.parse import load_scenario, load_yaml, read_input_text
+    from schemerisk.scenario.workbook import is_workbook, read_documents, yaml_document
+
+    src, out = args.input, args.output
+    if is_workbook(src):
+        if out.suffix.lower() not in (".yaml", ".yml"):
+            raise CliError(f"{out}: a workbook converts to a YAML scenario; end its name in .yaml")
+        sc = load_scenario(src)  # every problem reported at its cell before anything is written
+        doc, dists = read_documents(src)
+        if dists is not None:
+            from schemerisk.uncertainty.space import load_space
+
+            load_space(src, sc)
+        if dists is not None and args.distributions is None:
+            raise CliError(
+                f"{src}: its Distributions sheet lists uncertain inputs: name their YAML file "
+                f"too (--distributions FILE.yaml)"
+            )
+        outs = [(out, doc, "scenario")]
+        if dists is not None and args.distributions is not None:
+            outs.append((Path(args.distributions), dists, "distributions"))
+        with contextlib.ExitStack() as stack:
+            held = [
+                (stack.enter_context(reserve(p, "scenario_yaml", overwrite=args.overwrite)), d, k)
+                for p, d, k in outs
+            ]
+            for res, d, k in held:
+                text = yaml_document(d, f"{k} converted from {src} by schemerisk convert")
+                res.write_with(functools.partial(_write_text, text=text))
+                print(f"wrote {res.target}", file=sys.stderr)
+        return 0
+    if out.suffix.lower() != ".xlsx":
+        raise CliError(f"{out}: a YAML scenario converts to a workbook; end its name in .xlsx")
+    path = resolve_scenario(src)
+    sc = load_scenario(path)
+    doc = load_yaml(read_input_text(path, "scenario"), str(path))
+    dists = None
+    if args.distributions is not None:
+        from schemerisk.uncertainty.space import load_space
+
+        dpath = resolve_builtin(args.distributions, "distributions")
+        load_space(dpath, sc)
+        dists = load_yaml(read_input_text(dpath, "distributions"), str(dpath), "distributions")
+    _write_workbook(out, args.overwrite, doc, dists)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def _workbook_parsers(sub) -> None:  # type: ignore[no-untyped-def]
+    p = sub.add_parser(
+        "template",
+        help="write a scenario as an Excel workbook to edit (Sheet A, Distributions, Correlations)",
+    )
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        default="hai_phong_1993_1997",
+        help=f"scenario file or built-in name (default hai_phong_1993_1997): {_builtin('scenarios')}",
+    )
+    p.add_argument(
+        "--distributions",
+        help="distributions for the Distributions sheet (default: the built-in of the same name)",
+    )
+    p.add_argument("-o", "--output", type=Path, required=True, help="the workbook (.xlsx)")
+    _overwrite_arg(p)
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("convert", help="convert a scenario YAML <-> Excel workbook (.xlsx)")
+    p.add_argument("input", help="a scenario (YAML file or built-in name) or a workbook (.xlsx)")
+    p.add_argument("output", type=Path, help="the workbook (.xlsx) or YAML scenario to write")
+    p.add_argument(
+        "--distributions",
+        help="YAML to workbook: the distributions to put on its Distributions sheet; workbook "
+        "to YAML: the YAML file to write its Distributions and Correlations sheets to",
+    )
+    _overwrite_arg(p)
+    p.set_defaults(func=cmd_convert)
+
+
 def _study_args(p: argparse.ArgumentParser, n_help: str) -> None:
     _scenario_arg(p)
     p.add_argument(
         "distributions",
-        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}",
+        nargs="?",
+        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}; "
+        "default for a workbook scenario: its Distributions sheet",
     )
     p.add_argument("-N", "--base-samples", type=OPTIONS.BASE_SAMPLES, default=1024, help=n_help)
     p.add_argument("--seed", type=OPTIONS.SEED, default=0, help="the one seed (default 0)")

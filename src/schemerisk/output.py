@@ -86,6 +86,8 @@ NOUNS = {
     "html": "HTML page",
     "tables": "folder of CSV tables",
     "xlsx": "Excel workbook",
+    "scenario_xlsx": "scenario workbook",
+    "scenario_yaml": "YAML file",
 }
 #: the document properties that mark an Excel workbook as ours: creator, and subject by kind
 #: (``results`` for what schemerisk computed, ``scenario`` for a scenario template)
@@ -200,6 +202,10 @@ def is_ours(path: str | Path, kind: str) -> bool:
             return re.search(r'<meta name="generator" content="schemerisk[ "]', head) is not None
         if kind == "xlsx":
             return workbook_marked(p)
+        if kind == "scenario_xlsx":
+            return workbook_marked(p, "scenario")
+        if kind == "scenario_yaml":  # the mark ``schemerisk convert`` writes on the first line
+            return _first_line(p).startswith("# written by schemerisk")
         if kind == "csv":
             return _LONG_HEADER.match(_first_line(p)) is not None
         if kind == "table":
@@ -746,6 +752,23 @@ class Reservation:
         self.written.append(
             write_aside(self.target, lambda p: p.write_text(text, encoding="utf-8"), self.option)
         )
+        return self.target
+
+    def write_with(self, write: Callable[[Path], object]) -> Path:
+        """Write a file with ``write(path)`` beside the destination, then swap it into place.
+
+        Parameters
+        ----------
+        write : callable
+            Writes the whole file at the path it is given.
+
+        Returns
+        -------
+        Path
+            The destination.
+        """
+        self._check_still()
+        self.written.append(write_aside(self.target, write, self.option))
         return self.target
 
     def write_tables(self, frames: Mapping[str, pd.DataFrame], index: bool = True) -> list[Path]:

@@ -256,6 +256,14 @@ def read_observations(path: str | Path, reference: xr.Dataset) -> Observations:
         raise FileNotFoundError(f"{p}: observations file not found")
     raw = p.read_bytes()
     source = str(p)
+    if p.suffix.lower() in (".xlsx", ".xlsm", ".xls"):  # the workbook's Observed sheet
+        from schemerisk.scenario.observed_workbook import observed_rows, readdress_rows
+
+        rows, cell = observed_rows(p)
+        try:
+            return _from_rows(rows, source, reference, raw)
+        except ObservationsError as exc:
+            raise readdress_rows(exc, cell) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -263,6 +271,13 @@ def read_observations(path: str | Path, reference: xr.Dataset) -> Observations:
             source, [Problem("", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
         ) from None
     rows = list(csv.reader(text.splitlines()))
+    return _from_rows(rows, source, reference, raw)
+
+
+def _from_rows(
+    rows: list[list[str]], source: str, reference: xr.Dataset, raw: bytes
+) -> Observations:
+    """The observations of a table's rows (the header first), as :func:`read_observations`."""
     problems: list[Problem] = []
     if not rows or not any(c.strip() for c in rows[0]):
         raise ObservationsError(

@@ -758,6 +758,10 @@ def load_scenario(source: str | Path) -> Scenario:
     from schemerisk.scenario.builtin import resolve_scenario
 
     path = resolve_scenario(source)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):  # Sheet A of a workbook
+        from schemerisk.scenario.workbook import scenario_from_workbook
+
+        return scenario_from_workbook(path)
     text = read_input_text(path, "scenario")
     return parse_scenario(text, source=str(path), default_name=path.stem)
 

@@ -231,6 +231,14 @@ def load_space(
         With every problem found, each naming the entry and the reason.
     """
     path = resolve_builtin(source, "distributions")
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):  # the Distributions sheet
+        from schemerisk.scenario.workbook import distributions_text, readdress
+
+        text, cells = distributions_text(path)
+        try:
+            return parse_space(text, scenario, str(path), inputs)
+        except InputError as exc:
+            raise readdress(exc, str(path), cells, "Distributions") from None
     try:  # the same checks and messages as for a scenario file: size, readable, UTF-8
         text = read_input_text(path, "distributions")
     except InputError as exc:
