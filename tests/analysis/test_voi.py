@@ -172,11 +172,13 @@ def test_linear_smoothers_are_scikit_learns(cube: xr.Dataset, members: tuple[str
     x = np.column_stack([cube[f"input_{m}"].values[:n] for m in members])
     y = cube.balance.isel(year=2).values[:n]
     fit = voi_module._RidgeFit(*voi_module._ridge_spline(x, y[:, None], 10))
-    sm = fit.smoother(x, np.arange(n), np.arange(n))
-    ours = sm.rows @ (sm.coef @ y)
     xb = fit.basis.transform(x)
-    theirs = Ridge(alpha=fit.alpha).fit(xb, y).predict(xb)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-6 * np.abs(y).max())
+    # equal weights, and unequal ones (posterior weights: sklearn's sample_weight)
+    for w in (np.ones(n), np.random.default_rng(0).uniform(0.0, 3.0, size=n)):
+        sm = fit.smoother(x, np.arange(n), np.arange(n), w)
+        ours = sm.rows @ (sm.coef @ y)
+        theirs = Ridge(alpha=fit.alpha).fit(xb, y, sample_weight=w).predict(xb)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-6 * np.abs(y).max())
     # the basis of a pair holds every product of the two inputs' splines (a tensor product)
     assert xb.shape[1] == len(members) + np.prod(
         [p.transform(x[:, [j]]).shape[1] for j, p in enumerate(fit.basis.parts)]  # type: ignore[attr-defined]
@@ -285,6 +287,53 @@ def test_evppi_matches_the_exact_value_of_a_noisy_linear_scheme() -> None:
         assert abs(est - value) <= 3.0 * se, (group, est, value, se)
         # and the standard error is not so wide that the check is empty
         assert se < 0.1 * value, (group, se, value)
+
+
+def test_weighted_evppi_matches_the_exact_value_under_the_weighted_distribution() -> None:
+    """Posterior-style weights: x ~ U(0, 1) drawn, weighted 2 x (so x follows Beta(2, 1)).
+
+    The scheme is the noisy linear one above (without z): knowing x leaves a normal balance
+    of sd 10; today's loss is the minimum over the shift of the normal expected loss averaged
+    over x with density 2 x (quadrature). The weighted estimator must find that value.
+    """
+    from scipy import integrate, stats
+
+    n, d = 4000, PremiumDecision()
+    rng = np.random.default_rng(9)
+    x, e = rng.uniform(size=n), rng.normal(0.0, 10.0, size=n)
+    cube = xr.Dataset(
+        {
+            "balance": (("draw", "year"), (100.0 * (x - 0.4) + e)[:, None]),
+            "premium_revenue": (("draw", "year"), np.full((n, 1), 100.0)),
+            "input_x": ("draw", x),
+        },
+        coords={"year": [2001]},
+    )
+    t = value_of_information(cube, {"x": ("x",)}, seed=3, weights=2.0 * x).table
+    u = np.linspace(0.0, 1.0, 4001)
+
+    def today(s: float) -> float:
+        f = _normal_pinball(100.0 * (u - 0.4) + s, 10.0, d) * 2.0 * u
+        return float(integrate.simpson(f, x=u))
+
+    best_today = optimize.minimize_scalar(today, bounds=(-200, 200), method="bounded").fun
+    newsvendor = (d.deficit_cost + d.surplus_cost) * stats.norm.pdf(stats.norm.ppf(d.level))
+    exact = best_today - newsvendor * 10.0
+    est, se = float(t.evppi.sel(input="x", year=2001)), float(t.evppi_se.sel(input="x", year=2001))
+    # 3 bootstrap standard errors (weighted bootstrap: draws resampled with their weights)
+    assert abs(est - exact) <= 3.0 * se, (est, exact, se)
+    assert se < 0.1 * exact, (se, exact)
+    # the unweighted estimate answers another question (x uniform): far from it
+    plain = float(value_of_information(cube, {"x": ("x",)}, bootstrap=0).table.evppi[0, 0])
+    assert abs(plain - exact) > 6.0 * se, (plain, exact, se)
+    assert float(t.evpi[0]) == pytest.approx(best_today, rel=0.05)  # sample error of 4000 draws
+
+
+def test_bad_weights_are_refused(cube: xr.Dataset) -> None:
+    sub = cube.isel(draw=slice(0, 100))
+    for w in (np.ones(99), np.full(100, -1.0), np.full(100, np.nan), np.zeros(100)):
+        with pytest.raises(ValueError, match="weight"):
+            value_of_information(sub, {"x": ("admission_rate",)}, weights=w, bootstrap=0)
 
 
 def test_flat_premium_decision_scales_only_flat_premium_revenue(cube: xr.Dataset) -> None:

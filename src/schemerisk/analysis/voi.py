@@ -191,7 +191,12 @@ def _breakeven(bal: np.ndarray, rev: np.ndarray) -> np.ndarray:
         return np.where(rev > 0, 1.0 - bal / np.where(rev > 0, rev, 1.0), 0.0)
 
 
-def best_decision(bal: np.ndarray, rev: np.ndarray, decision: PremiumDecision) -> float:
+def best_decision(
+    bal: np.ndarray,
+    rev: np.ndarray,
+    decision: PremiumDecision,
+    weights: np.ndarray | None = None,
+) -> float:
     """Today's best premium multiplier for one year: the revenue-weighted break-even quantile.
 
     Parameters
@@ -200,14 +205,18 @@ def best_decision(bal: np.ndarray, rev: np.ndarray, decision: PremiumDecision) -
         Balance of the plan and revenue of the scaled premiums, one value per draw.
     decision : PremiumDecision
         The loss function.
+    weights : numpy.ndarray, optional
+        Draw weights (e.g. posterior importance weights); default equal.
 
     Returns
     -------
     float
-        The multiplier minimising the sample's mean loss (1 when no draw's scaled
+        The multiplier minimising the sample's (weighted) mean loss (1 when no draw's scaled
         premiums raise anything: the multiplier then changes nothing).
     """
     w = np.where(rev > 0, rev, 0.0)
+    if weights is not None:
+        w = w * weights
     if not np.any(w > 0):
         return 1.0
     return weighted_quantile(_breakeven(bal, rev), w, decision.level)
@@ -323,15 +332,17 @@ def _fit_basis(x: np.ndarray, n_knots: int) -> _Basis:
     return _Basis(tuple(parts), x.mean(axis=0), np.where(scale > 0, scale, 1.0))
 
 
-def _ridge_spline(x: np.ndarray, targets: np.ndarray, n_knots: int) -> tuple[_Basis, float]:
+def _ridge_spline(
+    x: np.ndarray, targets: np.ndarray, n_knots: int, weights: np.ndarray | None = None
+) -> tuple[_Basis, float]:
     """Basis and ridge penalty of the regression spline, both by generalised cross-validation.
 
     scikit-learn's ``RidgeCV`` chooses the penalty by efficient leave-one-out
     cross-validation over a grid, for the net benefits of a few decisions at once
     (each scaled to unit variance). For one input the number of knots is chosen
-    the same way among ``n_knots``, twice and four times as many (at most one
-    knot per ``DRAWS_PER_KNOT`` draws): a sharp kink needs close knots, a noisy
-    relation a strong penalty, and the cross-validated error tells which.
+    by the same cross-validated error among ``n_knots``, twice and four times as
+    many (at most one knot per ``DRAWS_PER_KNOT`` draws), by the one-standard-error
+    rule: a sharp kink needs close knots, a noisy relation does not.
     """
     from sklearn.linear_model import RidgeCV
 
@@ -341,29 +352,43 @@ def _ridge_spline(x: np.ndarray, targets: np.ndarray, n_knots: int) -> tuple[_Ba
     options = [n_knots]
     if x.shape[1] == 1:
         options += [k for k in (2 * n_knots, 4 * n_knots) if k * DRAWS_PER_KNOT <= x.shape[0]]
-    best: tuple[float, _Basis, float] | None = None
+    fits = []
     for knots in options:
         basis = _fit_basis(x, knots)
-        ridge = RidgeCV(alphas=alphas, gcv_mode="svd").fit(basis.transform(x), y)
-        if best is None or ridge.best_score_ > best[0]:
-            best = (float(ridge.best_score_), basis, float(ridge.alpha_))
-    assert best is not None
-    return best[1], best[2]
+        ridge = RidgeCV(alphas=alphas, gcv_mode="svd", store_cv_results=True).fit(
+            basis.transform(x), y, sample_weight=weights
+        )
+        # each draw's leave-one-out squared error at the chosen penalty, over the targets
+        at = int(np.argmin(np.abs(alphas - ridge.alpha_)))
+        errors = np.asarray(ridge.cv_results_).reshape(x.shape[0], -1, alphas.size)[:, :, at]
+        per_draw = errors.mean(axis=1)
+        se = float(np.std(per_draw, ddof=1) / np.sqrt(per_draw.size))
+        fits.append((float(per_draw.mean()), se, basis, float(ridge.alpha_)))
+    # the one-standard-error rule (Hastie, Tibshirani & Friedman 2009, *The Elements of
+    # Statistical Learning*, 2nd ed., Section 7.10): the fewest knots whose cross-validated error
+    # is within one standard error of the best. More knots follow a sharp kink; on a noisy,
+    # heavy-tailed net benefit they would only fit its noise, which the EVPPI's maximum over
+    # decisions turns into value
+    best = min(fits, key=lambda f: f[0])
+    chosen = next(f for f in fits if f[0] <= best[0] + best[1])
+    return chosen[2], chosen[3]
 
 
-def _ridge_operator(xb: np.ndarray, alpha: float, xe: np.ndarray) -> np.ndarray:
+def _ridge_operator(xb: np.ndarray, alpha: float, w: np.ndarray) -> np.ndarray:
     """Coefficient operator of sklearn's ``Ridge(alpha, fit_intercept=True)`` on basis ``xb``.
 
-    ``Ridge`` centres the basis and the response and leaves the intercept
-    unpenalised: fitted ``= mean(y) + (x - mean(xb)) (Xc'Xc + alpha I)^-1 Xc' y``.
-    Returns (1 + p, n); the matching rows are ``[1, xe - mean(xb)]``.
+    ``Ridge`` with sample weights ``w`` centres the basis and the response on
+    their weighted means and leaves the intercept unpenalised: fitted
+    ``= mean_w(y) + (x - mean_w(xb)) (Xc' W Xc + alpha I)^-1 Xc' W y``.
+    Returns (1 + p, n); the matching rows are ``[1, x - mean_w(xb)]``.
     """
-    n, p = xb.shape
-    mu = xb.mean(axis=0)
+    p = xb.shape[1]
+    mu = np.average(xb, axis=0, weights=w)
     xc = xb - mu
-    gram = xc.T @ xc + alpha * np.eye(p)
-    op = np.linalg.solve(gram, xc.T)
-    return np.vstack([np.full((1, n), 1.0 / n), op])
+    xw = xc * w[:, None]
+    gram = xc.T @ xw + alpha * np.eye(p)
+    op = np.linalg.solve(gram, xw.T)
+    return np.vstack([(w / w.sum())[None, :], op])
 
 
 @dataclass(frozen=True)
@@ -371,11 +396,13 @@ class _RidgeFit:
     basis: _Basis
     alpha: float
 
-    def smoother(self, x: np.ndarray, rows: np.ndarray, evaluate: np.ndarray) -> _Smoother:
-        """The smoother trained on the draws ``rows``, evaluated at positions ``evaluate`` of them."""
+    def smoother(
+        self, x: np.ndarray, rows: np.ndarray, evaluate: np.ndarray, w: np.ndarray
+    ) -> _Smoother:
+        """The smoother trained on the draws ``rows`` (weights ``w``), evaluated at ``evaluate``."""
         xb = self.basis.transform(x[rows])
-        coef = _ridge_operator(xb, self.alpha, xb)
-        mu = xb.mean(axis=0)
+        coef = _ridge_operator(xb, self.alpha, w)
+        mu = np.average(xb, axis=0, weights=w)
         at = np.column_stack([np.ones(len(evaluate)), xb[evaluate] - mu])
         return _Smoother(at, coef, np.arange(len(rows)))
 
@@ -520,6 +547,8 @@ def value_of_information(
     n_knots: int = N_KNOTS,
     bootstrap: int = BOOTSTRAP,
     seed: int = 0,
+    weights: np.ndarray | None = None,
+    years: Sequence[int] | None = None,
 ) -> ValueOfInformation:
     """EVPI and EVPPI of each input (or group of inputs) for setting the premium, every year.
 
@@ -538,6 +567,16 @@ def value_of_information(
         Bootstrap resamples for the standard errors (0: none, standard errors NaN).
     seed : int
         Seed of the subsample and the bootstrap.
+    weights : numpy.ndarray, optional
+        One non-negative weight per draw, e.g. the posterior importance
+        weights of ``schemerisk update``: every expectation is then weighted
+        (today's decision is the weighted break-even quantile, the regressions
+        are fitted with these sample weights, the gains averaged with them), and
+        the bootstrap resamples draws with their weights, so its standard error
+        covers the weights' own sampling error.
+    years : sequence of int, optional
+        The years whose EVPPI is wanted (the others are NaN); default every year.
+        EVPI and today's decision are computed for every year.
 
     Returns
     -------
@@ -551,42 +590,66 @@ def value_of_information(
     bal, rev = _year_arrays(cube, decision.adjust)
     _check_finite(cube, bal, rev)
     n, n_years = bal.shape
+    w_all = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w_all.shape != (n,) or not np.all(np.isfinite(w_all)) or np.any(w_all < 0):
+        raise ValueError(f"weights must be {n} finite numbers at or above 0, one per draw")
+    if not w_all.sum() > 0:
+        raise ValueError("weights: every draw has weight 0")
+    w_all = w_all / w_all.mean()
     k_all = _breakeven(bal, rev)
     fixed = np.where(rev > 0, 0.0, -decision.loss(bal))  # NB of draws the multiplier cannot change
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     resamples = [np.sort(rng.integers(n, size=n)) for _ in range(bootstrap)]
 
-    best = np.array([best_decision(bal[:, t], rev[:, t], decision) for t in range(n_years)])
+    best = np.array([best_decision(bal[:, t], rev[:, t], decision, w_all) for t in range(n_years)])
     loss_today = decision.loss(bal + (best[None, :] - 1.0) * rev)
     loss_perfect = np.where(rev > 0, 0.0, decision.loss(bal))
     gain_all = loss_today - loss_perfect
     n_eval = min(n, EVALUATION_DRAWS)
-    evpi, evpi_se = gain_all.mean(axis=0), gain_all.std(axis=0, ddof=1) / np.sqrt(n)
+    evpi = np.average(gain_all, axis=0, weights=w_all)
+    # the ratio estimator's standard error (equal weights: the usual sd / sqrt(n))
+    evpi_se = (
+        np.sqrt(np.sum((w_all[:, None] * (gain_all - evpi)) ** 2, axis=0) * n / (n - 1))
+        / w_all.sum()
+    )
 
+    all_years = [int(y) for y in cube.year.values]
+    wanted = set(all_years) if years is None else {int(y) for y in years}
+    if not wanted <= set(all_years):
+        raise ValueError(
+            f"years {sorted(wanted - set(all_years))} are outside the projection "
+            f"({all_years[0]}-{all_years[-1]})"
+        )
     evppi = np.zeros((len(groups), n_years))
     evppi_se = np.full_like(evppi, np.nan if bootstrap < 2 else 0.0)
+    skipped = [t for t in range(n_years) if all_years[t] not in wanted]
+    evppi[:, skipped] = np.nan
+    evppi_se[:, skipped] = np.nan
     for g, members in enumerate(groups.values()):
         for t in range(n_years):
+            if t in skipped:
+                continue
             x = _features(cube, members, t)
             if x.shape[1] == 0:
                 continue
             nb0 = -loss_today[:, t]
             qs = np.quantile(k_all[:, t], [0.1, 0.3, 0.5, 0.7, 0.9])
             targets = -decision.loss(bal[:, t, None] + (qs[None, :] - 1.0) * rev[:, t, None])
-            fit = _RidgeFit(*_ridge_spline(x, np.column_stack([nb0, targets]), n_knots))
+            fit = _RidgeFit(*_ridge_spline(x, np.column_stack([nb0, targets]), n_knots, w_all))
 
             def estimate(
                 rows: np.ndarray, fit: _RidgeFit = fit, x: np.ndarray = x, t: int = t
             ) -> float:
                 # evenly spaced evaluation draws: rows are sorted, the draws themselves unordered
                 evaluate = np.linspace(0, len(rows) - 1, min(len(rows), n_eval)).round()
-                sm = fit.smoother(x, rows, evaluate.astype(np.int64))
+                evaluate = evaluate.astype(np.int64)
+                sm = fit.smoother(x, rows, evaluate, w_all[rows])
                 tr = rows[sm.train]
-                k0 = best_decision(bal[rows, t], rev[rows, t], decision)
+                k0 = best_decision(bal[rows, t], rev[rows, t], decision, w_all[rows])
                 gain = _conditional_optimum_gain(
                     sm, k_all[tr, t], rev[tr, t], fixed[tr, t], k0, decision
                 )
-                return float(gain.mean())
+                return float(np.average(gain, weights=w_all[rows[evaluate]]))
 
             evppi[g, t] = estimate(np.arange(n))
             if bootstrap >= 2:
@@ -600,7 +663,7 @@ def value_of_information(
             "evpi": ("year", evpi),
             "evpi_se": ("year", evpi_se),
             "best_multiplier": ("year", best),
-            "expected_loss": ("year", loss_today.mean(axis=0)),
+            "expected_loss": ("year", np.average(loss_today, axis=0, weights=w_all)),
         },
         coords={"input": list(groups), "year": cube.year.values},
         attrs={
@@ -608,6 +671,7 @@ def value_of_information(
             "loss_function": decision.describe(cur),
             "n_draws": n,
             "bootstrap": bootstrap,
+            "weighted": int(weights is not None),
             "method": "Strong, Oakley & Brennan (2014) regression: penalised regression spline (one "
             "input), tensor-product spline (two), additive splines with pairwise products (more); "
             "conditional optimum exact",
