@@ -1201,8 +1201,8 @@ def priorities_table(
         return frame.sort_values("posterior_S1", ascending=False, kind="stable")
     groups = {e.name: (e.name,) for e in result.space.entries}
     finite = {
-        "prior": np.isfinite(result.prior["balance"]).all(YEAR).values,
-        "posterior": np.isfinite(result.posterior["balance"]).all(YEAR).values,
+        k: np.isfinite(c["balance"].transpose(DRAW, YEAR).values).all(axis=1)
+        for k, c in (("prior", result.prior), ("posterior", result.posterior))
     }
     # draws with an undefined balance carry no weight in the posterior; in the prior they are
     # left out of the value of information (which needs finite projections) and said so by NaN
