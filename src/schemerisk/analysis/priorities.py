@@ -39,7 +39,7 @@ _UNITS = {1.0: "", 1e3: " thousand", 1e6: " million", 1e9: " billion"}
 #: draws of the Saltelli design's A and B rows the value of information is computed from: its
 #: cost grows with the draws times the bootstrap resamples; its standard errors say what the
 #: cap costs in precision
-VOI_DRAWS = 2048
+VOI_DRAWS = 4096
 
 
 def group_kind(members: tuple[str, ...], space: ParameterSpace) -> InputKind:
