@@ -94,6 +94,11 @@ def test_risk_and_priorities_are_weighted(observed_draw) -> None:  # type: ignor
     assert set(pri.index) == {e.name for e in res.space.entries}
     # once uptake is known, learning it more removes almost nothing of the 1997 balance's variance
     assert pri.loc["voluntary_uptake_farmers", "posterior_S1"] < 0.05
+    # ... and is worth less for setting the 1997 premium (weighted EVPPI after, plain before);
+    # the weighted estimator itself is checked against an exact value in tests/analysis/test_voi.py
+    farmers = pri.loc["voluntary_uptake_farmers"]
+    assert farmers.posterior_evppi + 2 * farmers.posterior_evppi_se < farmers.prior_evppi
+    assert (pri.posterior_evppi >= 0).all() and (pri.posterior_evppi_se > 0).any()
 
 
 def test_command_prints_ess_and_method_and_writes_the_posterior(

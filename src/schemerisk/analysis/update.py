@@ -1145,22 +1145,51 @@ def risk_table(result: Update, level: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("year")
 
 
-def priorities_table(result: Update, year: int | None = None) -> pd.DataFrame:
-    """What is still worth collecting: weighted first-order indices before and after the observations.
+def priorities_table(
+    result: Update,
+    year: int | None = None,
+    *,
+    evppi: bool = True,
+    bootstrap: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """What is still worth collecting: first-order indices and EVPPI before and after the observations.
 
     For each entry, the share of the variance of the balance in ``year``
     (default the last year) that learning it exactly would remove, from the
     prior draws and from the posterior (weighted) draws:
     :func:`first_order_index`. A per-year entry is summarised by its mean over
-    the years (one index per entry). The value of information (EVPPI) under
-    the posterior is not computed here.
+    the years (one index per entry). And what learning the entry exactly is
+    worth for setting that year's premium (EVPPI, in currency; the default
+    loss of :class:`~schemerisk.analysis.voi.PremiumDecision`), before and
+    after: :func:`~schemerisk.analysis.voi.value_of_information` on the prior
+    draws, and on the posterior draws with their weights (regressions fitted
+    with the weights, expectations weighted, the standard error from a
+    bootstrap that resamples draws with their weights).
+
+    Parameters
+    ----------
+    result : Update
+        The update.
+    year : int, optional
+        The year of the balance (default the last year).
+    evppi : bool
+        Compute the EVPPI columns too (the slower part).
+    bootstrap : int, optional
+        Bootstrap resamples of the posterior EVPPI's standard error (default
+        :data:`schemerisk.analysis.voi.BOOTSTRAP`); the prior EVPPI has none.
+    seed : int
+        Seed of the bootstrap.
 
     Returns
     -------
     pandas.DataFrame
-        By entry: ``input`` (label), ``prior_S1``, ``posterior_S1``, sorted by
-        ``posterior_S1``, largest first.
+        By entry: ``input`` (label), ``prior_S1``, ``posterior_S1`` and, with
+        ``evppi``, ``prior_evppi``, ``posterior_evppi``, ``posterior_evppi_se``,
+        sorted by ``posterior_evppi`` (else ``posterior_S1``), largest first.
     """
+    from schemerisk.analysis.voi import BOOTSTRAP, value_of_information
+
     y = int(result.posterior[YEAR].values[-1]) if year is None else int(year)
     n = result.prior.sizes[DRAW]
     uniform = np.full(n, 1.0 / n)
@@ -1183,7 +1212,32 @@ def priorities_table(result: Update, year: int | None = None) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(rows).set_index("entry")
-    return frame.sort_values("posterior_S1", ascending=False, kind="stable")
+    if not evppi:
+        return frame.sort_values("posterior_S1", ascending=False, kind="stable")
+    groups = {e.name: (e.name,) for e in result.space.entries}
+    finite = {
+        k: np.isfinite(c["balance"].transpose(DRAW, YEAR).values).all(axis=1)
+        for k, c in (("prior", result.prior), ("posterior", result.posterior))
+    }
+    # draws with an undefined balance carry no weight in the posterior; in the prior they are
+    # left out of the value of information (which needs finite projections) and said so by NaN
+    # only if every draw is undefined
+    prior = value_of_information(
+        result.prior.isel({DRAW: finite["prior"]}), groups, bootstrap=0, seed=seed, years=[y]
+    ).table
+    w = np.asarray(result.weights, dtype=float)[finite["posterior"]]
+    post = value_of_information(
+        result.posterior.isel({DRAW: finite["posterior"]}),
+        groups,
+        bootstrap=BOOTSTRAP if bootstrap is None else bootstrap,
+        seed=seed,
+        weights=w,
+        years=[y],
+    ).table
+    frame["prior_evppi"] = prior.evppi.sel(year=y).to_series()
+    frame["posterior_evppi"] = post.evppi.sel(year=y).to_series()
+    frame["posterior_evppi_se"] = post.evppi_se.sel(year=y).to_series()
+    return frame.sort_values("posterior_evppi", ascending=False, kind="stable")
 
 
 def fan_quantiles(
@@ -1311,11 +1365,17 @@ def format_update(result: Update, level: float = 0.05) -> str:
         )
     last = int(result.posterior[YEAR].values[-1])
     pri = priorities_table(result)
+    cur = str(result.posterior.attrs.get("currency", ""))
     lines += [
         "",
-        f"What is still worth collecting: share of the variance of the {last} balance that "
-        "learning each input would remove (weighted first-order index), before -> after:",
+        f"What is still worth collecting for the {last} premium: what knowing each input exactly "
+        f"would save (EVPPI, million {cur}, +- one bootstrap standard error; each {cur} of deficit "
+        f"costs 2, of surplus 1), and the share of the variance of the {last} balance it would "
+        "remove (weighted first-order index), before -> after:",
     ]
     for r in pri.itertuples():
-        lines.append(f"  {r.input:<50} {r.prior_S1:6.1%} -> {r.posterior_S1:6.1%}")
+        lines.append(
+            f"  {r.input:<50} EVPPI {r.prior_evppi / 1e6:9,.1f} -> {r.posterior_evppi / 1e6:9,.1f}"
+            f" +- {r.posterior_evppi_se / 1e6:,.1f};  S1 {r.prior_S1:6.1%} -> {r.posterior_S1:6.1%}"
+        )
     return "\n".join(lines)

@@ -255,7 +255,15 @@ def update_section(result: Update, level: float = 0.05, number: str = "") -> str
         for y, r in risk.iterrows()
     ]  # fmt: skip
     pri = priorities_table(result)
-    pri_rows = [[r.input, f"{r.prior_S1:.1%}", f"{r.posterior_S1:.1%}"] for r in pri.itertuples()]
+    cur = str(result.posterior.attrs.get("currency", ""))
+    pri_rows = [
+        [
+            r.input, _num(r.prior_evppi / 1e6),
+            f"{_num(r.posterior_evppi / 1e6)} (± {_num(r.posterior_evppi_se / 1e6)})",
+            f"{r.prior_S1:.1%}", f"{r.posterior_S1:.1%}",
+        ]
+        for r in pri.itertuples()
+    ]  # fmt: skip
     last_year = int(result.posterior["year"].values[-1])
     notes = "".join(f'<div class="warn">{_e(n)}</div>' for n in result.notes)
     se_note = (
@@ -281,8 +289,11 @@ standard deviation the file gives), so assumptions that contradict what was obse
 {_figure(prior_posterior_figure(result), "Prior (grey) and posterior (blue) of each assumption drawn once, and of the yearly ones the observations narrowed.", "Histograms of the assumptions before and after the update")}
 {_table(["Assumption", "Before: median", "Before: 5-95 %", "After: median", "After: 5-95 %", "Range narrowed by"], input_rows)}
 <h3>What is still worth collecting</h3>
-<p>Share of the variance of the {last_year} balance that learning each assumption exactly would
-remove (first-order index, weighted, estimated from the projections by binning), before and after
-the observations. The value of information in currency (EVPPI) is not yet updated.</p>
-{_table(["Assumption", "Before", "After"], pri_rows)}
+<p>What knowing each assumption exactly would save, on average, in setting the {last_year} premium
+(EVPPI, million {_e(cur)}; each {_e(cur)} of deficit costs 2 {_e(cur)}, each {_e(cur)} of surplus 1),
+before and after the observations: after, the projections keep their weights (regressions fitted
+with them, the ± a bootstrap standard error that resamples projections with their weights). Beside
+it, the share of the variance of the {last_year} balance that learning the assumption would remove
+(first-order index, weighted, estimated from the projections by binning).</p>
+{_table(["Assumption", "EVPPI before", "EVPPI after", "Variance share before", "after"], pri_rows)}
 """
