@@ -62,7 +62,21 @@ def test_report_refuses_a_bad_observations_file_before_any_work(
     bad = tmp_path / "obs.csv"
     bad.write_text("year,output,value,rel_sd\n2050,balance,1,0.1\n", encoding="utf-8")
     out = tmp_path / "report.html"
-    code = main(["report", "-o", str(out), "--observed", str(bad), "-n", "100", "-N", "8"])
+    code = main(
+        [
+            "report",
+            "-o",
+            str(out),
+            "--observed",
+            str(bad),
+            "-n",
+            "100",
+            "-N",
+            "8",
+            "--max-base-samples",
+            "8",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and str(bad) in err and "line 2" in err and "1993-1997" in err
     assert not out.exists()

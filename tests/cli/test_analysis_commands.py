@@ -69,7 +69,7 @@ def test_report_writes_csv_tables(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     run = cli(
-        "report", BUILTIN, BUILTIN, "-o", "r.html", "-n", "200", "-N", "16", "--seed", "3",
+        "report", BUILTIN, BUILTIN, "-o", "r.html", "-n", "200", "-N", "16", "--max-base-samples", "16", "--seed", "3",
         "--max-base-samples", "16", "--no-progress", "--csv", "tables",
     )  # fmt: skip
     assert run.code == 0, run.err
@@ -84,7 +84,9 @@ def test_report_refuses_anything_but_html(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    run = cli("report", "-o", name, "-n", "100", "-N", "8", "--no-progress")
+    run = cli(
+        "report", "-o", name, "-n", "100", "-N", "8", "--max-base-samples", "8", "--no-progress"
+    )
     assert run.code == 2
     assert f"{name}: the report is an HTML page" in run.err
     assert "Traceback" not in run.text
@@ -376,7 +378,9 @@ def test_priorities_json_is_json_only(cli: Cli) -> None:
 def test_priorities_refuses_bad_input_before_any_work(
     cli: Cli, args: tuple[str, ...], message: str
 ) -> None:
-    run = cli("priorities", BUILTIN, BUILTIN, "-N", "8", "--no-progress", *args)
+    run = cli(
+        "priorities", BUILTIN, BUILTIN, "-N", "8", "--max-base-samples", "8", "--no-progress", *args
+    )
     assert run.code == 2
     assert message in run.err and run.out == ""
 

@@ -63,8 +63,8 @@ _MEASURE = """() => {
 def studies() -> list[Study]:
     """Hai Phong extended to 2003 (eleven years), and over its own five years."""
     return [
-        run_study(n=1000, n_sobol=32, seed=2, horizon=10, progress=False),
-        run_study(n=400, n_sobol=16, seed=3, progress=False),
+        run_study(n=1000, n_sobol=32, n_sobol_max=32, seed=2, horizon=10, progress=False),
+        run_study(n=400, n_sobol=16, n_sobol_max=16, seed=3, progress=False),
     ]
 
 

@@ -41,7 +41,16 @@ CASES = [(name, None) for name in WORKED] + [("hai_phong_1993_1997", 8)]
 @pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c[0]}-{c[1] or 'own'}")
 def made(request: pytest.FixtureRequest) -> tuple[Scenario, Study, ET.Element]:
     name, horizon = request.param
-    study = run_study(name, name, n=N, n_sobol=N_SOBOL, seed=SEED, horizon=horizon, progress=False)
+    study = run_study(
+        name,
+        name,
+        n=N,
+        n_sobol=N_SOBOL,
+        n_sobol_max=N_SOBOL,
+        seed=SEED,
+        horizon=horizon,
+        progress=False,
+    )
     with pytest.MonkeyPatch.context() as mp:
         # the tables are under test here: skip drawing the charts (test_html.py checks those)
         mp.setattr(report_html, "_axes_figure", lambda *args: None)

@@ -202,7 +202,7 @@ def test_a_dollar_label_is_drawn_literally_in_the_report(
 ) -> None:
     page = tmp_path / "r.html"
     run = cli("report", overflowing["dollar_label"], NAME, "-o", page, "-n", "200", "-N", "16",
-              "--no-progress")  # fmt: skip
+              "--max-base-samples", "16", "--no-progress")  # fmt: skip
     assert run.code == 0, run.text
     assert "Traceback" not in run.text
     html = page.read_text(encoding="utf-8")
@@ -215,7 +215,7 @@ def test_the_report_says_how_many_are_unknown(
 ) -> None:
     page = tmp_path / "r.html"
     run = cli("report", NAME, overflowing["one_overflowing_input"], "-o", page, "-n", "300",
-              "-N", "16", "--seed", "6", "--no-progress")  # fmt: skip
+              "-N", "16", "--max-base-samples", "16", "--seed", "6", "--no-progress")  # fmt: skip
     assert run.code == EXIT_UNTRUSTWORTHY
     assert "Traceback" not in run.text
     cube = simulate(NAME, overflowing["one_overflowing_input"], 300, seed=6, progress=False)

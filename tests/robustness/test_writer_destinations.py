@@ -99,7 +99,7 @@ class Case:
 
 
 SIMULATE = ["simulate", SC, SC, "-n", "20", "--no-progress"]
-REPORT = ["report", SC, SC, "-n", "20", "-N", "8", "--no-progress"]
+REPORT = ["report", SC, SC, "-n", "20", "-N", "8", "--max-base-samples", "8", "--no-progress"]
 SENSITIVITY = ["sensitivity", SC, SC, "-N", "8", "--no-progress"]
 
 CASES = [
