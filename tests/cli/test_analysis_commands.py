@@ -370,8 +370,8 @@ def test_priorities_json_is_json_only(cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--deficit-cost", "0"), "--deficit-cost must be a number above 0"),
-        (("--surplus-cost", "-1"), "--surplus-cost must be a number above 0"),
+        (("--deficit-cost", "0"), "--deficit-cost: 0 is out of range: expected a loss per unit"),
+        (("--surplus-cost", "-1"), "--surplus-cost: -1 is out of range: expected a loss per"),
         (("--year", "2001"), "--year 2001 is outside the projection (1993-1997)"),
     ],
 )
