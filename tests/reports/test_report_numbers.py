@@ -160,7 +160,8 @@ def _risk_by_brute_force(cube: xr.Dataset, t: int) -> dict[str, float]:
 
 def test_risk_table_is_the_draws(made: tuple[Scenario, Study, ET.Element]) -> None:
     _, study, tree = made
-    (table,) = section_tables(tree, "risk")
+    table, slider = section_tables(tree, "risk")  # the risk table, then the premium slider's
+    assert slider.get("id") == "whatif-table"
     head, rows = read_table(table)
     years = [int(y) for y in study.cube.year.values]
     assert [r[0] for r in rows] == [str(y) for y in years]

@@ -26,7 +26,6 @@ from schemerisk.model.kernel import run_kernel
 from schemerisk.model.results import add_memoranda, rows_to_dataset
 from schemerisk.reports.html import render_html
 from schemerisk.reports.whatif import embedded_draws
-from schemerisk.scenario.types import YearPath
 from schemerisk.uncertainty.montecarlo import bind_space, run_design
 from schemerisk.uncertainty.sampling import unit_design
 from schemerisk.uncertainty.space import load_space
@@ -83,8 +82,14 @@ def test_scaled_premiums_equal_a_rerun_with_the_scenario_premiums_multiplied(stu
         categories=tuple(
             dataclasses.replace(
                 c,
-                flat_premium=YearPath(tuple(m * v for v in c.flat_premium.values), True),
-                contribution_rate=YearPath(tuple(m * v for v in c.contribution_rate.values), True),
+                # the same form of path (given values), so years past the scenario's own
+                # are still indexed to each projection's prices
+                flat_premium=dataclasses.replace(
+                    c.flat_premium, values=tuple(m * v for v in c.flat_premium.values)
+                ),
+                contribution_rate=dataclasses.replace(
+                    c.contribution_rate, values=tuple(m * v for v in c.contribution_rate.values)
+                ),
             )
             for c in study.scenario.categories
         ),

@@ -112,7 +112,19 @@ GB = 10**9
     [
         ((*SIM, "-n", "10000000"), ("--keep summary", "--workers K")),
         (("risk", BUILTIN, BUILTIN, "-n", "100000000", "--no-progress"), ("--keep summary",)),
-        (("report", "-o", "r.html", "-N", "1000000", "--no-progress"), ("-N",)),
+        (
+            (
+                "report",
+                "-o",
+                "r.html",
+                "-N",
+                "1000000",
+                "--max-base-samples",
+                "1000000",
+                "--no-progress",
+            ),
+            ("-N",),
+        ),
         (("sensitivity", *STUDY, "-N", "10000000"), ("smaller base sample size (-N)",)),
     ],
     ids=["simulate", "risk", "report", "sensitivity"],
