@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from distributed import WorkerPlugin
 from schemerisk.io import open_dataset, write_dataset
 from schemerisk.output import partial_store
 from schemerisk.uncertainty.distributed import (
@@ -82,40 +81,6 @@ def test_a_run_whose_worker_keeps_dying_resumes_computing_only_missing_chunks(
     assert_same_cube(open_dataset(store), reference)
 
 
-class HoldAfter(WorkerPlugin):
-    """A worker plugin: once ``after`` chunks are done, hold every chunk about to start until
-    the file ``release`` exists, so that the test (however loaded the machine) kills the
-    client while the run is surely unfinished."""
-
-    name = "test-hold-after"
-
-    def __init__(self, done: str, release: str, after: int) -> None:
-        super().__init__()
-        self.done, self.release, self.after = done, release, after
-
-    def transition(self, key, start, finish, **kwargs):  # type: ignore[no-untyped-def]
-        """Hold a chunk on its way to executing (a worker-plugin hook of dask.distributed)."""
-        if finish != "executing" or not str(key).startswith("compute_chunk"):
-            return
-        if os.path.isdir(self.done) and len(os.listdir(self.done)) >= self.after:
-            deadline = time.monotonic() + 300
-            while not os.path.exists(self.release) and time.monotonic() < deadline:
-                time.sleep(0.05)
-
-
-def _wait_until_idle(client, timeout: float = 300.0) -> None:  # type: ignore[no-untyped-def]
-    """Until the scheduler has forgotten the killed client's tasks and no worker holds one
-    (a chunk already running when the client died finishes first): no chunk is written after."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        on_scheduler = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
-        on_workers = client.run(lambda dask_worker: len(dask_worker.state.tasks))
-        if on_scheduler == 0 and not any(on_workers.values()):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"the cluster still holds tasks after {timeout:.0f} s")
-
-
 def test_a_killed_client_leaves_its_chunks_and_the_same_command_finishes(
     space, reference, client, tmp_path
 ):
@@ -140,25 +105,18 @@ def test_a_killed_client_leaves_its_chunks_and_the_same_command_finishes(
         str(store),
         "--no-progress",
     ]
-    folder = partial_store(store) / DONE_DIR
-    release = tmp_path / "release"
-    client.register_plugin(HoldAfter(str(folder), str(release), 3), name=HoldAfter.name)
-    try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 300  # a loaded machine takes ~30 s to start the client
-        while time.monotonic() < deadline and proc.poll() is None:
-            if folder.exists() and len(list(folder.iterdir())) >= 3:
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, "the run finished before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)  # the client is lost; the cluster lives on
-        proc.wait()
-        release.touch()
-        _wait_until_idle(client)  # the event, not a fixed time: nothing of the run is left
-    finally:
-        release.touch()
-        client.unregister_worker_plugin(HoldAfter.name)
-    done = len(list(folder.iterdir()))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180  # a loaded machine takes ~30 s to start the client
+    while time.monotonic() < deadline and proc.poll() is None:
+        folder = partial_store(store) / DONE_DIR
+        if folder.exists() and len(list(folder.iterdir())) >= 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)  # the client is lost; the cluster lives on
+    proc.wait()
+    time.sleep(1.0)  # let chunks already running on the workers finish
+    done = len(list((partial_store(store) / DONE_DIR).iterdir()))
     assert 3 <= done < N_DRAWS // 250
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     assert (
