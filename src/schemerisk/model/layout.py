@@ -49,78 +49,147 @@ PAYMENT_METHOD = "payment_method"
 PAYMENT_METHODS = ("fee_for_service", "capitation", "per_case", "performance_bonus")
 
 
+# --- generated from catalogue.py by `python -m schemerisk.codegen`: do not edit from here ---
 class In(enum.IntEnum):
-    """Input fields of the kernel, in vector order."""
+    """Input fields of the kernel, in vector order (the catalogue's ``LAYOUT``)."""
 
+    #: demography.population
     POPULATION0 = 0
-    ADMISSION_RATE = enum.auto()
-    INSURED_LOADING = enum.auto()
-    PPP = enum.auto()
-    GROWTH_RATE = enum.auto()
-    DEPENDANT_SHARE = enum.auto()
-    DOMESTIC_INFLATION = enum.auto()
-    EXTERNAL_INFLATION = enum.auto()
-    EXCHANGE_RATE = enum.auto()
-    REAL_DEPRECIATION = enum.auto()
-    ADULT_SHARE = enum.auto()
-    INCOME_GROWTH = enum.auto()
-    CONTRIBUTION_RATE = enum.auto()
-    FLAT_PREMIUM = enum.auto()
-    INSURED_SHARE = enum.auto()
-    EXEMPT_SHARE = enum.auto()
-    USER_FEE_EXEMPT_SHARE = enum.auto()
-    INCOME0 = enum.auto()
-    OUTPATIENT_COVER = enum.auto()
-    INPATIENT = enum.auto()
-    VOLUME_BASIS = enum.auto()
-    VOLUME_AMOUNT = enum.auto()
-    LENGTH_OF_STAY = enum.auto()
-    SPLIT_BY_POPULATION = enum.auto()
-    COST_BY_TYPE = enum.auto()
-    PATIENT_COST0 = enum.auto()
-    GOVERNMENT_COST0 = enum.auto()
-    COPAYMENT_RATE = enum.auto()
-    PATIENT_IMPORT_SHARE = enum.auto()
-    GOVERNMENT_IMPORT_SHARE = enum.auto()
-    PC_TARGET = enum.auto()
-    PC_TARGET_IS_RATIO = enum.auto()
-    PC_TARGET_DELAY = enum.auto()
-    PC_TARGET_ARRIVAL = enum.auto()
-    GC_TARGET = enum.auto()
-    GC_TARGET_IS_RATIO = enum.auto()
-    GC_TARGET_DELAY = enum.auto()
-    GC_TARGET_ARRIVAL = enum.auto()
-    COST_TOTAL = enum.auto()
-    COST_GOVERNMENT_SHARE = enum.auto()
-    SPLIT = enum.auto()
-    RELATIVE_USE = enum.auto()
-    RATE_TARGET = enum.auto()
-    RATE_TARGET_IS_RATIO = enum.auto()
-    RATE_TARGET_DELAY = enum.auto()
-    RATE_TARGET_ARRIVAL = enum.auto()
-    ADMIN_BASIS = enum.auto()
-    ADMIN_VALUE = enum.auto()
-    ADMIN_REAL_GROWTH = enum.auto()
-    RESERVE_INITIAL = enum.auto()
-    RESERVE_INTEREST = enum.auto()
-    SUBSIDY_GOV_SHARE = enum.auto()
-    SUBSIDY_GOV_AMOUNT = enum.auto()
-    SUBSIDY_DONOR_SHARE = enum.auto()
-    SUBSIDY_DONOR_AMOUNT = enum.auto()
-    COVERAGE_RULE = enum.auto()
-    COVERAGE_TARGET = enum.auto()
-    COVERAGE_APPLIES = enum.auto()
-    SERVICE_TIER = enum.auto()
-    CASE_RATE = enum.auto()
-    TIER_METHOD = enum.auto()
-    CAPITATION_RATE = enum.auto()
-    BONUS_SHARE = enum.auto()
-    BONUS_ACHIEVEMENT = enum.auto()
-    #: (extension) year index from which the amount is indexed to the projection's own
-    #: domestic price index (Scenario.indexed_from; 0: not indexed)
-    FLAT_PREMIUM_INDEXED_FROM = enum.auto()
-    SUBSIDY_GOV_AMOUNT_INDEXED_FROM = enum.auto()
-    SUBSIDY_DONOR_AMOUNT_INDEXED_FROM = enum.auto()
+    #: admission_rate
+    ADMISSION_RATE = 1
+    #: insured_utilisation_loading
+    INSURED_LOADING = 2
+    #: economy.exchange_rate.purchasing_power_parity
+    PPP = 3
+    #: demography.growth_rate
+    GROWTH_RATE = 4
+    #: demography.dependant_share
+    DEPENDANT_SHARE = 5
+    #: economy.domestic_inflation
+    DOMESTIC_INFLATION = 6
+    #: economy.external_inflation
+    EXTERNAL_INFLATION = 7
+    #: economy.exchange_rate.rate
+    EXCHANGE_RATE = 8
+    #: economy.exchange_rate.real_depreciation
+    REAL_DEPRECIATION = 9
+    #: categories.*.adult_share
+    ADULT_SHARE = 10
+    #: categories.*.income_growth
+    INCOME_GROWTH = 11
+    #: categories.*.contribution_rate
+    CONTRIBUTION_RATE = 12
+    #: categories.*.flat_premium
+    FLAT_PREMIUM = 13
+    #: categories.*.insured_share
+    INSURED_SHARE = 14
+    #: categories.*.exempt_share
+    EXEMPT_SHARE = 15
+    #: categories.*.user_fee_exempt_share
+    USER_FEE_EXEMPT_SHARE = 16
+    #: categories.*.income
+    INCOME0 = 17
+    #: categories.*.outpatient_cover
+    OUTPATIENT_COVER = 18
+    #: services.*.level
+    INPATIENT = 19
+    #: which of count, rate_per_person, per_admission gives the volume
+    VOLUME_BASIS = 20
+    #: services.*.volume.count, services.*.volume.rate_per_person, services.*.volume.per_admission
+    VOLUME_AMOUNT = 21
+    #: services.*.volume.length_of_stay
+    LENGTH_OF_STAY = 22
+    #: whether the count is split by population (no split given)
+    SPLIT_BY_POPULATION = 23
+    #: whether costs are given by cost type (base_year_cost)
+    COST_BY_TYPE = 24
+    #: services.*.patient_cost
+    PATIENT_COST0 = 25
+    #: services.*.government_cost
+    GOVERNMENT_COST0 = 26
+    #: services.*.copayment_rate
+    COPAYMENT_RATE = 27
+    #: services.*.patient_import_share
+    PATIENT_IMPORT_SHARE = 28
+    #: services.*.government_import_share
+    GOVERNMENT_IMPORT_SHARE = 29
+    #: services.*.patient_cost_target.target, services.*.patient_cost_target.ratio
+    PC_TARGET = 30
+    #: whether the patient cost target is a ratio
+    PC_TARGET_IS_RATIO = 31
+    #: services.*.patient_cost_target.delay
+    PC_TARGET_DELAY = 32
+    #: services.*.patient_cost_target.arrival
+    PC_TARGET_ARRIVAL = 33
+    #: services.*.government_cost_target.target, services.*.government_cost_target.ratio
+    GC_TARGET = 34
+    #: whether the government cost target is a ratio
+    GC_TARGET_IS_RATIO = 35
+    #: services.*.government_cost_target.delay
+    GC_TARGET_DELAY = 36
+    #: services.*.government_cost_target.arrival
+    GC_TARGET_ARRIVAL = 37
+    #: services.*.base_year_cost.*.total
+    COST_TOTAL = 38
+    #: services.*.base_year_cost.*.government_share
+    COST_GOVERNMENT_SHARE = 39
+    #: services.*.volume.split
+    SPLIT = 40
+    #: services.*.volume.relative_use
+    RELATIVE_USE = 41
+    #: service_rate_targets.*.target, service_rate_targets.*.ratio
+    RATE_TARGET = 42
+    #: whether the service rate target is a ratio
+    RATE_TARGET_IS_RATIO = 43
+    #: service_rate_targets.*.delay
+    RATE_TARGET_DELAY = 44
+    #: service_rate_targets.*.arrival
+    RATE_TARGET_ARRIVAL = 45
+    #: which of amount, share_of_payments (every_year), per_member
+    ADMIN_BASIS = 46
+    #: administration.*.amount, administration.*.share_of_payments, administration.*.per_member
+    ADMIN_VALUE = 47
+    #: administration.*.real_growth
+    ADMIN_REAL_GROWTH = 48
+    #: reserve.initial
+    RESERVE_INITIAL = 49
+    #: reserve.interest_rate
+    RESERVE_INTEREST = 50
+    #: categories.*.premium_subsidy.government.share
+    SUBSIDY_GOV_SHARE = 51
+    #: categories.*.premium_subsidy.government.amount
+    SUBSIDY_GOV_AMOUNT = 52
+    #: categories.*.premium_subsidy.donor.share
+    SUBSIDY_DONOR_SHARE = 53
+    #: categories.*.premium_subsidy.donor.amount
+    SUBSIDY_DONOR_AMOUNT = 54
+    #: coverage_target.rule
+    COVERAGE_RULE = 55
+    #: coverage_target.population_share
+    COVERAGE_TARGET = 56
+    #: coverage_target.categories
+    COVERAGE_APPLIES = 57
+    #: services.*.tier
+    SERVICE_TIER = 58
+    #: services.*.case_rate
+    CASE_RATE = 59
+    #: provider_payment.*.method
+    TIER_METHOD = 60
+    #: provider_payment.*.capitation
+    CAPITATION_RATE = 61
+    #: provider_payment.*.performance_bonus.share
+    BONUS_SHARE = 62
+    #: provider_payment.*.performance_bonus.achievement
+    BONUS_ACHIEVEMENT = 63
+    #: year from which the flat premium follows the projection's own prices (extended horizon)
+    FLAT_PREMIUM_INDEXED_FROM = 64
+    #: year from which the government subsidy amount follows the projection's own prices
+    SUBSIDY_GOV_AMOUNT_INDEXED_FROM = 65
+    #: year from which the donor subsidy amount follows the projection's own prices
+    SUBSIDY_DONOR_AMOUNT_INDEXED_FROM = 66
+
+
+# --- end of generated code ---
 
 
 def _input_dims() -> dict[In, tuple[str, ...]]:

@@ -721,7 +721,7 @@ class _Context:
             m.get("arrival", 0), _join(path, "arrival"), _dom(f"{spec}.arrival"), m, "arrival"
         )
         self.check_timing(path, delay, arrival, m)
-        return Target(value, has_r, delay, arrival)
+        return Target(value=value, is_ratio=has_r, delay=delay, arrival=arrival)
 
 
 # The keys a file may write in each mapping: the catalogue's, in its order.
@@ -881,7 +881,7 @@ def _demography(cx: _Context, node: Any, top: Any) -> Demography:
     )
     growth = cx.path_input(m, "demography", _spec("demography.growth_rate"))
     dep = cx.path_input(m, "demography", _spec("demography.dependant_share"))
-    return Demography(pop, growth, dep)
+    return Demography(population=pop, growth_rate=growth, dependant_share=dep)
 
 
 EX = "economy.exchange_rate"
@@ -937,7 +937,13 @@ def _economy(cx: _Context, node: Any, top: Any) -> Economy:
                 "real_depreciation",
             )
         real_dep = cx.path_input(ex, EX, _spec(f"{EX}.real_depreciation"))
-    return Economy(dp, ep, rate, ppp, real_dep)
+    return Economy(
+        domestic_inflation=dp,
+        external_inflation=ep,
+        exchange_rate=rate,
+        purchasing_power_parity=ppp,
+        real_depreciation=real_dep,
+    )
 
 
 def _categories(cx: _Context, node: Any, top: Any) -> tuple[Category, ...]:
@@ -1146,14 +1152,14 @@ def _components(r: Reader, node: Any, path: str, parent: Any) -> tuple[CostCompo
     out = []
     for c in COST_TYPES:
         if c not in m:
-            out.append(CostComponent(0.0, 0.0))
+            out.append(CostComponent(total=0.0, government_share=0.0))
             continue
         cp = f"{path}.{c}"
         cm = r.mapping(m[c], cp, keys_under(spec), ("total",), m, c)
         out.append(
             CostComponent(
-                r.number_input(cm, cp, _spec(f"{spec}.total")),
-                r.number_input(cm, cp, _spec(f"{spec}.government_share")),
+                total=r.number_input(cm, cp, _spec(f"{spec}.total")),
+                government_share=r.number_input(cm, cp, _spec(f"{spec}.government_share")),
             )
         )
     return tuple(out)
@@ -1174,7 +1180,7 @@ def _volume(
                 parent,
                 "volume",
             )
-        return Volume(VolumeBasis.RATE_PER_PERSON, 0.0)
+        return Volume(basis=VolumeBasis.RATE_PER_PERSON, amount=0.0)
     kind = given[0]
     basis = {
         "count": VolumeBasis.COUNT,
@@ -1243,7 +1249,7 @@ def _volume(
                 m,
                 "relative_use",
             )
-    return Volume(basis, amount, los, split, rel)
+    return Volume(basis=basis, amount=amount, length_of_stay=los, split=split, relative_use=rel)
 
 
 def _check_split_onto_people(
@@ -1322,7 +1328,9 @@ def _rate_targets(
         rest = {k: v for k, v in m.items() if k in _TARGET_KEYS}
         tgt = cx.target(rest, p, RATE_TARGETS, top, "service_rate_targets")
         if tgt is not None:
-            out.append(RateTarget(svc, tuple(str(c) for c in chosen), tgt))
+            out.append(
+                RateTarget(service=svc, categories=tuple(str(c) for c in chosen), target=tgt)
+            )
     return tuple(out)
 
 
@@ -1363,7 +1371,7 @@ def _administration(cx: _Context, node: Any, top: Any) -> tuple[AdminItem, ...]:
         }[kind]
         value = r.number_field(im, p, kind, _dom(f"administration.*.{kind}"))
         growth = cx.path_input(im, p, _spec("administration.*.real_growth"))
-        out.append(AdminItem(name, basis, value, growth))
+        out.append(AdminItem(name=name, basis=basis, value=value, real_growth=growth))
     return tuple(out)
 
 
@@ -1408,7 +1416,7 @@ def _subsidies(cx: _Context, node: Any, path: str, parent: Any) -> tuple[Premium
         spec = f"categories.*.premium_subsidy.{payer.value}"
         share = cx.path_input(m, p, _spec(f"{spec}.share"))
         amount = cx.path_input(m, p, _spec(f"{spec}.amount"))
-        out.append(PremiumSubsidy(payer, share, amount))
+        out.append(PremiumSubsidy(payer=payer, share=share, amount=amount))
     return tuple(out)
 
 
@@ -1477,7 +1485,15 @@ def _provider_payment(
         )
         share = cx.path_input(bonus, bp, _spec(f"{PAY}.performance_bonus.share"))
         achieved = cx.path_input(bonus, bp, _spec(f"{PAY}.performance_bonus.achievement"))
-        out.append(TierPayment(tier, method, cap, share, achieved))
+        out.append(
+            TierPayment(
+                tier=tier,
+                method=method,
+                capitation=cap,
+                bonus_share=share,
+                bonus_achievement=achieved,
+            )
+        )
     return tuple(out)
 
 
@@ -1522,7 +1538,9 @@ def _coverage_target(
                 "categories",
             )
     share = cx.path_input(m, "coverage_target", _spec("coverage_target.population_share"))
-    return CoverageTarget(share, rules[rule_name], tuple(str(c) for c in chosen))
+    return CoverageTarget(
+        population_share=share, rule=rules[rule_name], categories=tuple(str(c) for c in chosen)
+    )
 
 
 def _reserve(cx: _Context, node: Any, top: Any) -> Reserve:
@@ -1530,7 +1548,7 @@ def _reserve(cx: _Context, node: Any, top: Any) -> Reserve:
     m = r.mapping(node, "reserve", keys_under("reserve"), (), top, "reserve")
     initial = r.number_input(m, "reserve", _spec("reserve.initial"))
     rate = cx.path_input(m, "reserve", _spec("reserve.interest_rate"))
-    return Reserve(initial, rate)
+    return Reserve(initial=initial, interest_rate=rate)
 
 
 def _to_float(node: Any) -> float | None:
