@@ -157,7 +157,7 @@ def test_targets_are_the_catalogue_s() -> None:
             assert e.field is not None
             a, b = inputs.offsets[In[e.field]], inputs.offsets[In[e.field] + 1]
             assert ((slot.positions >= a) & (slot.positions < b)).all(), path
-            assert slot.domain == e.domain.bounds(), path
+            assert slot.domain == e.domain, path
             reached.add(e.target)
     assert reached == {e.target for e in CATALOGUE if e.target is not None}
     assert set(targets.TARGETS) == reached
@@ -312,3 +312,30 @@ def test_choices_are_the_enums_values() -> None:
     assert cat.PAYERS == tuple(x.value for x in Payer)
     subsidy = {e.path[3] for e in CATALOGUE if e.path[2:3] == ("premium_subsidy",)}
     assert subsidy == set(cat.PAYERS)
+
+
+def test_targets_found_by_form_are_targets() -> None:
+    from schemerisk.uncertainty.targets import BY_FORM, TARGETS
+
+    assert set(BY_FORM) <= set(TARGETS)
+
+
+def test_a_new_plain_target_is_found_from_its_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An input whose value goes into its field as it is becomes drawable with its catalogue
+    entry alone: here the adults' shares, which are no target today (the dependants have none)."""
+    import dataclasses
+
+    from schemerisk.model.layout import compile_inputs
+    from schemerisk.scenario import parse_scenario
+    from schemerisk.uncertainty import targets
+
+    e = dataclasses.replace(cat.entry("categories.*.adult_share"), target="x.*.y", kind="data")
+    monkeypatch.setitem(targets.TARGETS, "x.*.y", e)
+    sc = parse_scenario(EVERYTHING, "everything.yaml")
+    inputs = compile_inputs(sc)
+    found = {p: s for p, s in targets.catalogue(sc, inputs).items() if p.startswith("x.")}
+    assert list(found) == ["x.farmers.y"]  # the dependants' share is None: no input
+    farmers = sc.category_names.index("farmers")
+    assert (found["x.farmers.y"].positions[:, 0] == inputs.index(In.ADULT_SHARE)[:, farmers]).all()
+    assert found["x.farmers.y"].is_path
+    assert found["x.farmers.y"].year_path == sc.category("farmers").adult_share

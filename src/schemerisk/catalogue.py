@@ -22,10 +22,14 @@ in the order of the model's input sheet (Carrin, Ron & Murray 1993, Sheet A;
 - its Sheet A block, a short label and a one-line description.
 
 The parser's allowed keys and range checks, the layout's field dimensions and
-the uncertainty targets' domains and kinds are derived from it (the pattern of
-pandas' options registry, ``pandas/core/config_init.py``: one declaration, every
-use derived). This module imports nothing from the rest of the package, so that
-every stage may import it.
+the uncertainty targets' domains and kinds are derived from it at import (the
+pattern of pandas' options registry, ``pandas/core/config_init.py``: one
+declaration, every use derived). The typed scenario classes
+(``scenario/types.py``) and the kernel's ``In`` enum (from :data:`LAYOUT`) are
+written from it as code by ``python -m schemerisk.codegen``, so that mypy and
+numba see them; ``tests/test_codegen.py`` fails until they are regenerated.
+This module imports nothing from the rest of the package, so that every stage
+may import it.
 """
 
 from __future__ import annotations

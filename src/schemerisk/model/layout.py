@@ -6,11 +6,12 @@ fields of both, gives their shapes, and turns a :class:`Scenario` into the
 input vector. Addressing every input by position is what lets the uncertainty
 layer change any input of any draw without copying the rest.
 
-The input fields are the kernel's compiled contract, so :class:`In` stays
-written out here (numba and mypy need its names); each field's dimensions come
-from the catalogue (:mod:`schemerisk.catalogue`): the entry whose ``field`` it
-is, or :data:`~schemerisk.catalogue.DERIVED_FIELDS` for a field that records
-which form a file used.
+The input fields are the kernel's compiled contract: :class:`In` is written
+into this file from the catalogue's ``LAYOUT`` (:mod:`schemerisk.catalogue`) by
+``python -m schemerisk.codegen``, as code, so that numba and mypy see its
+members. Each field's dimensions come from the catalogue too: the entry whose
+``field`` it is, or :data:`~schemerisk.catalogue.DERIVED_FIELDS` for a field
+that records which form a file used.
 """
 
 from __future__ import annotations

@@ -447,7 +447,7 @@ def _check_support(
     r: Reader, entry: Entry, sc: Scenario, inputs: ModelInputs, p: str, parent: Any, name: str
 ) -> None:
     """A distribution whose range could push an input outside its own range is an error (unless clipped)."""
-    lo_dom, hi_dom, lo_open, what = entry.slot.domain
+    lo_dom, hi_dom, lo_open, what = entry.slot.domain.bounds()
     lo, hi = entry.marginal.support()
     # a continuous distribution never draws the ends of its support (a lognormal never draws 0)
     ends_reached = entry.marginal.is_discrete
@@ -661,7 +661,7 @@ def _layout(
     }
 
     def add(col: int, pos: int, entry: Entry, kind: int, weight: float, ref: float) -> None:
-        lo, hi, lo_open, _ = entry.slot.domain
+        lo, hi, lo_open, _ = entry.slot.domain.bounds()
         rows["column"].append(col)
         rows["position"].append(pos)
         rows["mode"].append(_APPLY_CODE[entry.apply])

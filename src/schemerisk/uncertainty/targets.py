@@ -14,17 +14,20 @@ finds the ones a scenario has, and where.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from schemerisk.catalogue import CATALOGUE, Entry, Kind
+from schemerisk.catalogue import CATALOGUE, PAYERS, Domain, Entry, Kind
 from schemerisk.equations import target_progress
 from schemerisk.model.layout import In, ModelInputs
 from schemerisk.scenario.types import (
     COST_TYPES,
+    CostComponent,
     PaymentMethod,
     Scenario,
     VolumeBasis,
@@ -78,11 +81,11 @@ def default_kind(paths: tuple[str, ...] | list[str]) -> InputKind:
     return InputKind.ENVIRONMENT if paths and env else InputKind.DATA
 
 
-def _at(pattern: str) -> tuple[In, tuple[float, float, bool, str]]:
-    """The input-vector field and the domain ``(lo, hi, lo_open, what)`` of a target."""
+def _at(pattern: str) -> tuple[In, Domain]:
+    """The input-vector field and the domain of a target."""
     e = TARGETS[pattern]
     assert e.field is not None  # every target has a place in the input vector
-    return In[e.field], e.domain.bounds()
+    return In[e.field], e.domain
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,9 @@ class TargetSlot:
         True for per-year paths.
     paths : tuple of YearPath or None
         The scenario's paths for each match (for applying to a linear path's target).
-    domain : tuple
-        (low, high, low_open, description) of allowed values.
+    domain : Domain
+        The allowed values (the catalogue's; where a wildcard matches inputs of different
+        domains, the values within every one).
     matches : tuple of str
         The concrete paths matched.
     kind : InputKind
@@ -111,44 +115,90 @@ class TargetSlot:
     positions: np.ndarray
     is_path: bool
     paths: tuple[YearPath, ...] | None
-    domain: tuple[float, float, bool, str]
+    domain: Domain
     matches: tuple[str, ...]
     kind: InputKind = InputKind.DATA
 
 
-def _year_path_slots(
+#: the targets whose presence or position depends on the form a file used, a choice, a payer or a
+#: facility tier: :func:`_form_slots` finds them. Every other target is found where its entry's
+#: ``attr`` reaches a value in the typed scenario (:func:`_attr_slots`), so a new input that
+#: goes into its field as it is needs no line here.
+BY_FORM = frozenset(
+    {
+        # drawn under parity even when the file gives none (as a path of zeros)
+        "economy.exchange_rate.real_depreciation",
+        # the payer's name is in the key path, the item is a subsidy
+        *(
+            f"categories.*.premium_subsidy.{payer}.{key}"
+            for payer in PAYERS
+            for key in ("share", "amount")
+        ),
+        # a tier's position is its place among the services' tiers; capitation only when used
+        "provider_payment.*.capitation",
+        "provider_payment.*.performance_bonus.share",
+        "provider_payment.*.performance_bonus.achievement",
+        # which of the volume's forms the file used; the length of stay only per admission
+        "services.*.volume.count",
+        "services.*.volume.rate_per_person",
+        "services.*.volume.per_admission",
+        "services.*.volume.length_of_stay",
+        # a target or a ratio
+        "services.*.patient_cost_target.target",
+        "services.*.patient_cost_target.ratio",
+        "services.*.government_cost_target.target",
+        "services.*.government_cost_target.ratio",
+        # which of an administrative item's forms the file used
+        "administration.*.amount",
+        "administration.*.share_of_payments",
+        "administration.*.per_member",
+        # a list item sets cells of several categories
+        *(f"service_rate_targets[*].{key}" for key in ("target", "ratio", "delay", "arrival")),
+    }
+)
+
+
+def _walk(
+    obj: Any, attr: tuple[str, ...], names: tuple[str, ...] = (), idx: tuple[int, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], tuple[int, ...], Any]]:
+    """``(names, index, value)`` for each item an attribute path with ``*`` reaches in the typed
+    scenario: the names of the items (a cost type's for ``base_year_cost``), their positions;
+    a part that is None (absent) reaches nothing."""
+    if obj is None:
+        return
+    if not attr:
+        yield names, idx, obj
+        return
+    head, rest = attr[0], attr[1:]
+    if head != "*":
+        yield from _walk(getattr(obj, head), rest, names, idx)
+        return
+    for i, item in enumerate(obj):
+        name = COST_TYPES[i] if isinstance(item, CostComponent) else str(item.name)
+        yield from _walk(item, rest, (*names, name), (*idx, i))
+
+
+def _attr_slots(sc: Scenario) -> Iterator[tuple[str, str, tuple[int, ...], Any]]:
+    """The scenario's targets found from their entries: (target pattern, concrete path, index,
+    its value: a YearPath or a number)."""
+    for pattern, e in TARGETS.items():
+        if pattern in BY_FORM:
+            continue
+        for names, idx, value in _walk(sc, tuple(e.attr.split("."))):
+            path = pattern
+            for name in names:
+                path = path.replace("*", name, 1)
+            yield pattern, path, idx, value
+
+
+def _form_path_slots(
     inputs: ModelInputs, sc: Scenario
-) -> Iterator[tuple[str, str, tuple, YearPath]]:
-    """The scenario's per-year targets: (target pattern, concrete path, index, its path)."""
-    d, e = sc.demography, sc.economy
-    yield "demography.growth_rate", "", (), d.growth_rate
-    yield "demography.dependant_share", "", (), d.dependant_share
-    yield "economy.domestic_inflation", "", (), e.domestic_inflation
-    yield "economy.external_inflation", "", (), e.external_inflation
-    yield "economy.exchange_rate.rate", "", (), e.exchange_rate
+) -> Iterator[tuple[str, str, tuple[int, ...], YearPath]]:
+    """The per-year targets of :data:`BY_FORM`: (target pattern, concrete path, index, path)."""
+    e = sc.economy
     if e.purchasing_power_parity:
         zero = e.real_depreciation or YearPath.constant(0.0, inputs.dims.n_years)
         yield "economy.exchange_rate.real_depreciation", "", (), zero
-    for c, cat in enumerate(sc.categories):
-        for key, yp in (
-            ("income_growth", cat.income_growth),
-            ("contribution_rate", cat.contribution_rate),
-            ("flat_premium", cat.flat_premium),
-            ("insured_share", cat.insured_share),
-            ("exempt_share", cat.exempt_share),
-            ("user_fee_exempt_share", cat.user_fee_exempt_share),
-        ):
-            yield f"categories.*.{key}", f"categories.{cat.name}.{key}", (c,), yp
-    for a, item in enumerate(sc.administration):
-        p = f"administration.{item.name}.real_growth"
-        yield "administration.*.real_growth", p, (a,), item.real_growth
-    if sc.reserve is not None:
-        yield "reserve.interest_rate", "", (), sc.reserve.interest_rate
-    yield from _lever_path_slots(sc)
-
-
-def _lever_path_slots(sc: Scenario) -> Iterator[tuple[str, str, tuple, YearPath]]:
-    """(extension) Issue 6 levers: premium subsidies, coverage target, capitation and bonuses."""
     for c, cat in enumerate(sc.categories):
         for sub in cat.subsidies:
             payer = sub.payer.value
@@ -156,9 +206,6 @@ def _lever_path_slots(sc: Scenario) -> Iterator[tuple[str, str, tuple, YearPath]
             pattern = f"categories.*.premium_subsidy.{payer}"
             yield f"{pattern}.share", f"{p}.share", (c,), sub.share
             yield f"{pattern}.amount", f"{p}.amount", (c,), sub.amount
-    ct = sc.coverage_target
-    if ct is not None:
-        yield "coverage_target.population_share", "", (), ct.population_share
     tiers = sc.tiers
     for tp in sc.provider_payment:
         k = tiers.index(tp.tier)
@@ -175,28 +222,10 @@ def _lever_path_slots(sc: Scenario) -> Iterator[tuple[str, str, tuple, YearPath]
         )
 
 
-def _scalar_slots(sc: Scenario) -> Iterator[tuple[str, str, tuple]]:
-    """The scenario's single-value targets: (target pattern, concrete path, index)."""
-    yield "demography.population", "", ()
-    if sc.admission_rate is not None:
-        yield "admission_rate", "", ()
-    yield "insured_utilisation_loading", "", ()
-    if sc.reserve is not None:
-        yield "reserve.initial", "", ()
-    for c, cat in enumerate(sc.categories):
-        yield "categories.*.income", f"categories.{cat.name}.income", (c,)
+def _form_scalar_slots(sc: Scenario) -> Iterator[tuple[str, str, tuple[int, ...]]]:
+    """The single-value targets of :data:`BY_FORM`: (target pattern, concrete path, index)."""
     for s, svc in enumerate(sc.services):
         p = f"services.{svc.name}"
-        if svc.base_year_cost is None:
-            yield "services.*.patient_cost", f"{p}.patient_cost", (s,)
-            yield "services.*.government_cost", f"{p}.government_cost", (s,)
-        else:
-            for k, ct in enumerate(COST_TYPES):
-                for key in ("total", "government_share"):
-                    pattern = f"services.*.base_year_cost.*.{key}"
-                    yield pattern, f"{p}.base_year_cost.{ct}.{key}", (s, k)
-        for key in ("copayment_rate", "patient_import_share", "government_import_share"):
-            yield f"services.*.{key}", f"{p}.{key}", (s,)
         v = svc.volume
         key = {
             VolumeBasis.COUNT: "count",
@@ -211,11 +240,8 @@ def _scalar_slots(sc: Scenario) -> Iterator[tuple[str, str, tuple]]:
             ("government_cost_target", svc.government_cost_target),
         ):
             if tgt is not None:
-                for key in ("ratio" if tgt.is_ratio else "target", "delay", "arrival"):
-                    yield f"services.*.{label}.{key}", f"{p}.{label}.{key}", (s,)
-    for s, svc in enumerate(sc.services):
-        if svc.case_rate is not None:
-            yield "services.*.case_rate", f"services.{svc.name}.case_rate", (s,)
+                key = "ratio" if tgt.is_ratio else "target"
+                yield f"services.*.{label}.{key}", f"{p}.{label}.{key}", (s,)
     for a, item in enumerate(sc.administration):
         key = {0: "amount", 1: "share_of_payments", 2: "share_of_payments", 3: "per_member"}[
             int(item.basis)
@@ -238,7 +264,7 @@ class _Entry:
     positions: np.ndarray  # (n_years, k) or (1, k)
     is_path: bool
     year_path: YearPath | None
-    domain: tuple[float, float, bool, str]
+    domain: Domain
 
 
 def catalogue(sc: Scenario, inputs: ModelInputs) -> dict[str, _Entry]:
@@ -257,11 +283,15 @@ def catalogue(sc: Scenario, inputs: ModelInputs) -> dict[str, _Entry]:
         Readable path -> where it sits and its domain (the catalogue's).
     """
     out: dict[str, _Entry] = {}
-    for pattern, path, idx, yp in _year_path_slots(inputs, sc):
+    found = list(_attr_slots(sc))
+    year_paths = [(pt, p, i, v) for pt, p, i, v in found if isinstance(v, YearPath)]
+    for pattern, path, idx, yp in [*year_paths, *_form_path_slots(inputs, sc)]:
         f, dom = _at(pattern)
-        pos = inputs.index(f)[(slice(None), *idx)].reshape(-1, 1)
+        every_year: tuple[Any, ...] = (slice(None), *idx)
+        pos = inputs.index(f)[every_year].reshape(-1, 1)
         out[path or pattern] = _Entry(path or pattern, pos, True, yp, dom)
-    for pattern, path, idx in _scalar_slots(sc):
+    scalars = [(pt, p, i) for pt, p, i, v in found if not isinstance(v, YearPath)]
+    for pattern, path, idx in [*scalars, *_form_scalar_slots(sc)]:
         f, dom = _at(pattern)
         pos = np.atleast_1d(inputs.index(f)[idx]).reshape(1, -1)
         out[path or pattern] = _Entry(path or pattern, pos, False, None, dom)
@@ -312,10 +342,15 @@ def resolve(path: str, sc: Scenario, inputs: ModelInputs) -> TargetSlot:
         )
     positions = np.concatenate([e.positions for e in entries], axis=1)
     dom = entries[0].domain
-    if any(e.domain != dom for e in entries):
-        lo = max(e.domain[0] for e in entries)
-        hi = min(e.domain[1] for e in entries)
-        dom = (lo, hi, any(e.domain[2] for e in entries), "within every matched input's range")
+    if any(e.domain.bounds() != dom.bounds() for e in entries):
+        lo = max(e.domain.bounds()[0] for e in entries)
+        hi = min(e.domain.bounds()[1] for e in entries)
+        dom = Domain(
+            None if math.isinf(lo) else lo,
+            None if math.isinf(hi) else hi,
+            "within every matched input's range",
+            lo_open=any(e.domain.lo_open for e in entries),
+        )
     paths = (
         tuple(e.year_path for e in entries if e.year_path is not None)
         if entries[0].is_path
