@@ -34,6 +34,7 @@ from schemerisk.catalogue import (
     TIER,
     YEAR,
     Entry,
+    Read,
 )
 from schemerisk.scenario.types import (
     COST_TYPES,
@@ -419,14 +420,21 @@ def _values_at(obj: Any, attr: tuple[str, ...], idx: tuple[int, ...] = ()) -> It
         yield from _values_at(getattr(obj, head), rest, idx)
 
 
+#: the dimension a value itself runs along, by how a file writes it: a per-year path's years,
+#: one number per category's categories
+_OWN_AXIS = {Read.PATH: YEAR, Read.PER_CATEGORY: CATEGORY}
+
+
 def _plain(e: Entry) -> bool:
     """Whether the catalogue entry's value goes into its field as it is, at the position its
-    items give: every ``*`` of its attribute path runs along one of its dims, in order."""
+    items give: every ``*`` of its attribute path runs along one of its dims, in order, after
+    the axis the value itself runs along (a path's years, a per-category value's categories)."""
     if e.field is None:
         return False
     parts = e.attr.split(".")
     along = [_ITEMS_ALONG.get(parts[i - 1]) for i, p in enumerate(parts) if p == "*"]
-    return along == [d for d in e.dims if d != YEAR]
+    own = e.dims[:1] if e.dims[:1] == (_OWN_AXIS.get(e.read),) else ()
+    return along == list(e.dims[len(own) :])
 
 
 #: the entries :func:`_fill` copies as they are (numbers, switches and per-year paths)
@@ -446,6 +454,8 @@ def _fill(inputs: ModelInputs, sc: Scenario) -> None:
         for idx, value in _values_at(sc, tuple(e.attr.split("."))):
             if isinstance(value, YearPath):
                 field[(slice(None), *idx)] = value.array()
+            elif isinstance(value, tuple):  # one number per category
+                field[(slice(None), *idx)] = value
             elif isinstance(value, bool | int | float):
                 field[idx] = float(value)
             # anything else is the form a file used, a choice or a name: filled below
@@ -455,10 +465,6 @@ def _fill(inputs: ModelInputs, sc: Scenario) -> None:
         f(In.INPATIENT)[s] = float(svc.level is Level.INPATIENT)
         f(In.VOLUME_BASIS)[s] = float(v.basis)
         f(In.SPLIT_BY_POPULATION)[s] = float(v.split is None)
-        if v.split is not None:
-            f(In.SPLIT)[:, s] = v.split
-        if v.relative_use is not None:
-            f(In.RELATIVE_USE)[:, s] = v.relative_use
         f(In.COST_BY_TYPE)[s] = float(svc.base_year_cost is not None)
         for flag, tgt in (
             (In.PC_TARGET_IS_RATIO, svc.patient_cost_target),
