@@ -379,8 +379,8 @@ def scenario_types_source() -> str:
         *(f"    {n}," for n in _BASE_NAMES),
         ")",
     ]
-    # a held class goes before its holder's definition is not needed (annotations are strings);
-    # keep the order of PARTS, holders first, as the sheet reads
+    # in the order of PARTS, a holder before what it holds (the annotations are strings, so a
+    # class may name one defined below it)
     for part in PARTS:
         out += ["", "", "@dataclass(frozen=True, kw_only=True)"]
         out.append(f"class {part.name}({part.base}):" if part.base else f"class {part.name}:")
