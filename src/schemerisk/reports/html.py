@@ -76,7 +76,7 @@ code { font-size: 0.92em; }
   .landscape { page: wide; }
   table { font-size: 8.5pt; }
   h2, h3 { break-after: avoid; }
-  figure, tr, .key, .warn, .note { break-inside: avoid; }
+  figure, tr, tbody.pair, .key, .warn, .note { break-inside: avoid; }
   a.download { display: none; }
 }
 """
@@ -333,12 +333,13 @@ def _inputs_table(study: Study) -> str:
             + (f"<br>persistence {e.persistence:g}" if e.persistence else "")
             + "</td>",
         ]
-        body.append(f'<tr class="input">{"".join(cells)}</tr>')
+        pair = f'<tr class="input">{"".join(cells)}</tr>'
         if e.note:  # the source under its input, across the table: prose wraps, numbers do not
-            body.append(
+            pair += (
                 f'<tr class="source"><td class="l t" colspan="{len(head)}">'
                 f"Source / rationale: {_e(e.note)}</td></tr>"
             )
+        body.append(f'<tbody class="pair">{pair}</tbody>')  # printed on one page
     th = "".join(
         f'<th class="l">{_e(h)}</th>' if i in (0, 5, 6, 7) else f"<th>{_e(h)}</th>"
         for i, h in enumerate(head)
@@ -350,8 +351,7 @@ def _inputs_table(study: Study) -> str:
         f"or the median, and the 95th percentile, in the units of the distributions file. In the "
         f"plots the shaded band is the central 90 % and the vertical line the plan's value. "
         f"{n_out} of {len(rows)} plans lie outside the central 90 % of their distribution.</p>"
-        f'<div class="box"><table><thead><tr>{th}</tr></thead><tbody>{"".join(body)}</tbody>'
-        "</table></div>"
+        f'<div class="box"><table><thead><tr>{th}</tr></thead>{"".join(body)}</table></div>'
     )
 
 
