@@ -1832,18 +1832,7 @@ def build_parser() -> argparse.ArgumentParser:
         "priorities", help="which data to collect first: Sobol' indices and value of information"
     )
     _study_args(p, n_help="starting base sample size N of the Saltelli design (default 1024)")
-    p.add_argument(
-        "--deficit-cost",
-        type=OPTIONS.COST,
-        default=2.0,
-        help="loss per unit of currency of deficit (default 2: emergency financing, arrears)",
-    )
-    p.add_argument(
-        "--surplus-cost",
-        type=OPTIONS.COST,
-        default=1.0,
-        help="loss per unit of currency of surplus, i.e. over-set premiums (default 1)",
-    )
+    _cost_args(p)
     p.add_argument(
         "--year", type=OPTIONS.YEAR, help="year of the decision to rank for (default the last)"
     )
@@ -1903,18 +1892,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _horizon_arg(p)
     _level_arg(p)
-    p.add_argument(
-        "--deficit-cost",
-        type=OPTIONS.COST,
-        default=2.0,
-        help="loss per unit of deficit (default 2)",
-    )
-    p.add_argument(
-        "--surplus-cost",
-        type=OPTIONS.COST,
-        default=1.0,
-        help="loss per unit of surplus (default 1)",
-    )
+    _cost_args(p)
     p.add_argument(
         "--csv", type=Path, metavar="DIR", help="also write the report's tables as CSV into DIR"
     )
@@ -1938,6 +1916,22 @@ def build_parser() -> argparse.ArgumentParser:
     _update_parser(sub)
     _workbook_parsers(sub)
     return parser
+
+
+def _cost_args(p: argparse.ArgumentParser) -> None:
+    """Add the losses of the premium decision that the value of information weighs."""
+    p.add_argument(
+        "--deficit-cost",
+        type=OPTIONS.COST,
+        default=2.0,
+        help="loss per unit of currency of deficit (default 2: emergency financing, arrears)",
+    )
+    p.add_argument(
+        "--surplus-cost",
+        type=OPTIONS.COST,
+        default=1.0,
+        help="loss per unit of currency of surplus, i.e. over-set premiums (default 1)",
+    )
 
 
 def _max_n_arg(p: argparse.ArgumentParser) -> None:

@@ -264,35 +264,48 @@ def test_priorities_section_has_the_ranking_sentences(tree: ET.Element, study: S
 
 def test_inputs_section_lists_every_uncertain_input(tree: ET.Element, study: Study) -> None:
     (table,) = _find_all(_section(tree, "inputs"), "table")
-    rows = _rows(table)
-    assert [r[0] for r in rows] == [e.name for e in study.space.entries]
-    assert [r[1] for r in rows] == [e.slot.path for e in study.space.entries]
+    firsts = [tr.findall("td")[0] for tr in table.iter("tr") if tr.get("class") == "input"]
+    assert [_text(td.find("span")) for td in firsts] == [e.name for e in study.space.entries]
+    assert [_text(td.find("code")) for td in firsts] == [e.slot.path for e in study.space.entries]
 
 
 def test_what_was_assumed_shows_the_plan_against_the_distribution_as_written(
     tree: ET.Element, study: Study
 ) -> None:
     (table,) = _find_all(_section(tree, "inputs"), "table")
-    rows = {r[0]: r for r in _rows(table)}
+    trs = [tr for tr in table.iter("tr") if tr.findall("td")]
+    rows: dict[str, list[str]] = {}
+    for tr, after in zip(trs, [*trs[1:], None], strict=True):
+        if tr.get("class") != "input":
+            continue
+        first = tr.findall("td")[0]
+        name, path = _text(first.find("span")), _text(first.find("code"))
+        entry = next(e for e in study.space.entries if e.name == name)
+        assert path == entry.slot.path  # the scenario entry under the input's name
+        # its source in the row below, across the table
+        if entry.note:
+            assert after is not None and after.get("class") == "source"
+            assert _text(after) == " ".join(f"Source / rationale: {entry.note}".split())
+        rows[name] = [name, *[_text(td) for td in tr.findall("td")[1:]]]
     # the distributions file writes domestic inflation as {lognormal, p05: 0.06, p95: 0.45}
     # against the scenario's 15 %/yr, and the admission rate as a PERT (0.065, 0.0713, 0.085)
     # against the scenario's 0.08: the user's own numbers, not the fitted parameters
-    assert rows["domestic_inflation"][2:6] == ["0.15", "0.06", "0.164 (median)", "0.45"]
-    assert rows["admission_rate"][2] == "0.08"
-    assert rows["admission_rate"][4] == "0.0713 (mode)"
+    assert rows["domestic_inflation"][1:5] == ["0.15", "0.06", "0.164 (median)", "0.45"]
+    assert rows["admission_rate"][1] == "0.08"
+    assert rows["admission_rate"][3] == "0.0713 (mode)"
     pert = stats.beta(1 + 4 * (0.0713 - 0.065) / 0.02, 1 + 4 * (0.085 - 0.0713) / 0.02)
-    assert rows["admission_rate"][3] == f"{0.065 + 0.02 * pert.ppf(0.05):.3g}"
-    assert rows["admission_rate"][5] == f"{0.065 + 0.02 * pert.ppf(0.95):.3g}"
-    assert rows["admission_rate"][7].startswith("no: at the 97% point")  # 0.08 > p95 = 0.0790
-    assert rows["domestic_inflation"][7].startswith("yes")
+    assert rows["admission_rate"][2] == f"{0.065 + 0.02 * pert.ppf(0.05):.3g}"
+    assert rows["admission_rate"][4] == f"{0.065 + 0.02 * pert.ppf(0.95):.3g}"
+    assert rows["admission_rate"][6] == "no (97% point)"  # 0.08 > p95 = 0.0790
+    assert rows["domestic_inflation"][6].startswith("yes")
     # voluntary uptake multiplies the plan's shares: plan x1, PERT (0.25, 0.5, 1)
-    assert rows["voluntary_uptake_farmers"][2] == "x1 (multiplier)"
-    assert rows["voluntary_uptake_farmers"][7].startswith("no")
+    assert rows["voluntary_uptake_farmers"][1] == "x1 (multiplier)"
+    assert rows["voluntary_uptake_farmers"][6].startswith("no")
     # the printed percentiles are those of the draws (2000 draws: the share below the 5 %
     # point has s.d. 0.5 %; +-2.5 % covers that and rounding to three figures)
     for e in study.space.entries:
         col = study.cube[f"input_{e.name}"].values.ravel()
-        for k, p in ((3, 0.05), (5, 0.95)):
+        for k, p in ((2, 0.05), (4, 0.95)):
             assert abs(np.mean(col <= float(rows[e.name][k].replace(",", ""))) - p) < 0.025, e.name
     # every row has its small plot, with the plan marked by a line
     svgs = [svg for svg in table.iter() if svg.tag.endswith("svg")]

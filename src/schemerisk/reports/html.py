@@ -53,6 +53,9 @@ td { white-space: nowrap; font-variant-numeric: tabular-nums; }
 th { background: #e8eef5; vertical-align: bottom; }
 td.l, th.l { text-align: left; }
 td.t { white-space: normal; min-width: 12em; overflow-wrap: anywhere; }
+tr.input td { border-bottom: none; }
+.nw { white-space: nowrap; }
+tr.source td { border-top: none; font-size: 0.88em; color: #555; padding-top: 0; }
 figure { margin: 12px 0 20px; }
 figure img, figure svg { max-width: 100%; height: auto; border: 1px solid #e3e7ec; }
 figcaption { font-size: 0.88em; color: #555; margin-top: 4px; }
@@ -73,7 +76,7 @@ code { font-size: 0.92em; }
   .landscape { page: wide; }
   table { font-size: 8.5pt; }
   h2, h3 { break-after: avoid; }
-  figure, tr, .key, .warn, .note { break-inside: avoid; }
+  figure, tr, tbody.pair, .key, .warn, .note { break-inside: avoid; }
   a.download { display: none; }
 }
 """
@@ -300,8 +303,7 @@ def _inputs_table(study: Study) -> str:
     """What was assumed: each input's plan against its distribution, in the user's units."""
     rows = assumptions(study.space)
     head = [
-        "Input",
-        "Scenario input",
+        "Input (scenario entry)",
         "Plan",
         "5 %",
         "Mode or median",
@@ -309,19 +311,18 @@ def _inputs_table(study: Study) -> str:
         "Distribution (plan marked)",
         "Plan in the central 90 %?",
         "In time",
-        "Source / rationale",
     ]
     body = []
     for a in rows:
         e = a.entry
         flag = (
-            f'<span class="flag">no: at the {a.plan_percentile:.0%} point</span>'
+            f'<span class="flag">no ({a.plan_percentile:.0%} point)</span>'
             if a.outside
             else f"yes ({a.plan_percentile:.0%} point)"
         )
         cells = [
-            f'<td class="l">{_e(e.name)}</td>',
-            f'<td class="l">{_e(e.slot.path)}</td>',
+            f'<td class="l t"><span class="nw">{_e(e.name)}</span><br>'
+            f'<code class="small">{_e(e.slot.path)}</code></td>',
             f"<td>{_e(plan_text(a))}</td>",
             f"<td>{_e(number(a.p05))}</td>",
             f"<td>{_e(number(a.centre))} ({a.centre_kind})</td>",
@@ -329,13 +330,18 @@ def _inputs_table(study: Study) -> str:
             f'<td class="l">{density_svg(a)}</td>',
             f'<td class="l">{flag}</td>',
             f'<td class="l">{_e(e.time.value)}'
-            + (f" (persistence {e.persistence:g})" if e.persistence else "")
+            + (f"<br>persistence {e.persistence:g}" if e.persistence else "")
             + "</td>",
-            f'<td class="l t">{_e(e.note)}</td>',
         ]
-        body.append(f"<tr>{''.join(cells)}</tr>")
+        pair = f'<tr class="input">{"".join(cells)}</tr>'
+        if e.note:  # the source under its input, across the table: prose wraps, numbers do not
+            pair += (
+                f'<tr class="source"><td class="l t" colspan="{len(head)}">'
+                f"Source / rationale: {_e(e.note)}</td></tr>"
+            )
+        body.append(f'<tbody class="pair">{pair}</tbody>')  # printed on one page
     th = "".join(
-        f'<th class="l">{_e(h)}</th>' if i in (0, 1, 6, 7, 8, 9) else f"<th>{_e(h)}</th>"
+        f'<th class="l">{_e(h)}</th>' if i in (0, 5, 6, 7) else f"<th>{_e(h)}</th>"
         for i, h in enumerate(head)
     )
     n_out = sum(a.outside for a in rows)
@@ -345,8 +351,7 @@ def _inputs_table(study: Study) -> str:
         f"or the median, and the 95th percentile, in the units of the distributions file. In the "
         f"plots the shaded band is the central 90 % and the vertical line the plan's value. "
         f"{n_out} of {len(rows)} plans lie outside the central 90 % of their distribution.</p>"
-        f'<div class="box"><table><thead><tr>{th}</tr></thead><tbody>{"".join(body)}</tbody>'
-        "</table></div>"
+        f'<div class="box"><table><thead><tr>{th}</tr></thead>{"".join(body)}</table></div>'
     )
 
 
@@ -583,7 +588,7 @@ horizon: {float(study.risk.p_any_deficit.p):.1%} (95 % interval {float(study.ris
 <h2 id="drivers">4. What drives the risk</h2>
 {fig_tornado}
 {warn}
-<div class="grid">{fig_sobol}{fig_sobol_def}</div>
+{fig_sobol}{fig_sobol_def}
 {fig_years}
 <h2 id="priorities">5. Which data to collect first</h2>
 {_priorities_section(study)}
