@@ -282,10 +282,19 @@ def test_what_was_assumed_shows_the_plan_against_the_distribution_as_written(
         name, path = _text(first.find("span")), _text(first.find("code"))
         entry = next(e for e in study.space.entries if e.name == name)
         assert path == entry.slot.path  # the scenario entry under the input's name
-        # its source in the row below, across the table
+        # how it is drawn over time and its source in the row below, across the table
+        assert after is not None and after.get("class") == "source"
+        below = _text(after)
+        assert below.startswith(
+            {
+                "once": "Drawn once",
+                "each_year": "Drawn afresh each year",
+                "ar1": "Drawn each year as an AR(1)",
+            }[entry.time.value]
+        )
+        assert (f"(persistence {entry.persistence:g})" in below) == (entry.time.value == "ar1")
         if entry.note:
-            assert after is not None and after.get("class") == "source"
-            assert _text(after) == " ".join(f"Source / rationale: {entry.note}".split())
+            assert below.endswith(" ".join(f"Source / rationale: {entry.note}".split()))
         rows[name] = [name, *[_text(td) for td in tr.findall("td")[1:]]]
     # the distributions file writes domestic inflation as {lognormal, p05: 0.06, p95: 0.45}
     # against the scenario's 15 %/yr, and the admission rate as a PERT (0.065, 0.0713, 0.085)

@@ -299,6 +299,14 @@ def _risk_table(study: Study) -> str:
     ) + "".join(f'<p class="small">{_e(d)}</p>' for d in DEFICIT_SIZES.values())
 
 
+#: how an input is drawn over the years, as the report says it (the distributions file's ``time``)
+_IN_TIME = {
+    "once": "Drawn once for the whole projection",
+    "each_year": "Drawn afresh each year",
+    "ar1": "Drawn each year as an AR(1) path",
+}
+
+
 def _inputs_table(study: Study) -> str:
     """What was assumed: each input's plan against its distribution, in the user's units."""
     rows = assumptions(study.space)
@@ -310,7 +318,6 @@ def _inputs_table(study: Study) -> str:
         "95 %",
         "Distribution (plan marked)",
         "Plan in the central 90 %?",
-        "In time",
     ]
     body = []
     for a in rows:
@@ -329,19 +336,20 @@ def _inputs_table(study: Study) -> str:
             f"<td>{_e(number(a.p95))}</td>",
             f'<td class="l">{density_svg(a)}</td>',
             f'<td class="l">{flag}</td>',
-            f'<td class="l">{_e(e.time.value)}'
-            + (f"<br>persistence {e.persistence:g}" if e.persistence else "")
-            + "</td>",
         ]
-        pair = f'<tr class="input">{"".join(cells)}</tr>'
-        if e.note:  # the source under its input, across the table: prose wraps, numbers do not
-            pair += (
-                f'<tr class="source"><td class="l t" colspan="{len(head)}">'
-                f"Source / rationale: {_e(e.note)}</td></tr>"
-            )
+        # how it is drawn over the years and its source, under its input across the table
+        below = _IN_TIME[e.time.value] + (
+            f" (persistence {e.persistence:g})" if e.persistence else ""
+        )
+        if e.note:
+            below += f". Source / rationale: {e.note}"
+        pair = (
+            f'<tr class="input">{"".join(cells)}</tr><tr class="source">'
+            f'<td class="l t" colspan="{len(head)}">{_e(below)}</td></tr>'
+        )
         body.append(f'<tbody class="pair">{pair}</tbody>')  # printed on one page
     th = "".join(
-        f'<th class="l">{_e(h)}</th>' if i in (0, 5, 6, 7) else f"<th>{_e(h)}</th>"
+        f'<th class="l">{_e(h)}</th>' if i in (0, 5, 6) else f"<th>{_e(h)}</th>"
         for i, h in enumerate(head)
     )
     n_out = sum(a.outside for a in rows)
