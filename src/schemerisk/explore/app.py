@@ -189,7 +189,7 @@ def build_app(ex: Explorer) -> Any:
         The app (run it with ``app.run(host="127.0.0.1", port=...)``).
     """
     dash = _dash()
-    from dash import ALL, Input, Output, State, ctx, dcc, html
+    from dash import ALL, Input, Output, State, dcc, html
     from dash.exceptions import PreventUpdate
 
     lock = threading.Lock()  # the server is threaded; the explorer keeps one run at a time
@@ -274,7 +274,7 @@ def build_app(ex: Explorer) -> Any:
                             value=float(f"{m:.6g}"),
                             step="any",
                             debounce=True,
-                            style={"width": "10em"},
+                            style={"width": "12em"},  # six digits beside the - and + buttons
                         )
                     ),
                     html.Td(
@@ -414,20 +414,25 @@ def build_app(ex: Explorer) -> Any:
     )
 
     for name in ("flat", "rates"):
-
-        def sync(slider: Any, number: Any, _name: str = name) -> tuple[Any, Any]:
-            value = slider if ctx.triggered_id == f"{_name}-slider" else number
-            if value is None:
-                raise PreventUpdate
-            return value, value
-
-        app.callback(
+        # the slider and its number box show the same value; kept in step in the page itself,
+        # so a moved slider costs one request to the server (the figures), not two
+        app.clientside_callback(
+            """function(slider, number) {
+                const ctx = window.dash_clientside.callback_context;
+                const fromSlider = ctx.triggered.length &&
+                    ctx.triggered[0].prop_id.endsWith('-slider.value');
+                const value = fromSlider ? slider : number;
+                if (value === null || value === undefined) {
+                    throw window.dash_clientside.PreventUpdate;
+                }
+                return [value, value];
+            }""",
             Output(f"{name}-slider", "value"),
             Output(f"{name}-number", "value"),
             Input(f"{name}-slider", "value"),
             Input(f"{name}-number", "value"),
             prevent_initial_call=True,
-        )(sync)
+        )
 
     @app.callback(
         Output("fan", "figure"),
