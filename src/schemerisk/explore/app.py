@@ -260,37 +260,31 @@ def build_app(ex: Explorer) -> Any:
         ],
         style={"marginBottom": "10px"},
     )
-    inputs = []
-    for e in ex.entries:
-        m = ex.median(e.name)
-        inputs.append(
-            html.Tr(
-                [
-                    html.Td(e.label or e.name.replace("_", " ")),
-                    html.Td(
-                        dcc.Input(
-                            id={"type": "centre", "index": e.name},
-                            type="number",
-                            value=float(f"{m:.6g}"),
-                            step="any",
-                            debounce=True,
-                            style={"width": "12em"},  # six digits beside the - and + buttons
-                        )
-                    ),
-                    html.Td(
-                        dcc.Input(
-                            id={"type": "spread", "index": e.name},
-                            type="number",
-                            value=1,
-                            min=0,
-                            step=0.1,
-                            debounce=True,
-                            style={"width": "5em"},
-                        )
-                    ),
-                ]
-            )
+
+    def box(kind: str, name: str, value: float, width: str, **limits: Any) -> Any:
+        """A number box sending its value on Enter or on leaving it (one change, one run)."""
+        return dcc.Input(
+            id={"type": kind, "index": name},
+            type="number",
+            value=value,
+            debounce=True,
+            style={"width": width},
+            **limits,
         )
+
+    inputs = [
+        html.Tr(
+            [
+                html.Td(e.label or e.name.replace("_", " ")),
+                # six digits beside Dash's - and + buttons
+                html.Td(
+                    box("centre", e.name, float(f"{ex.median(e.name):.6g}"), "12em", step="any")
+                ),
+                html.Td(box("spread", e.name, 1, "5em", min=0, step=0.1)),
+            ]
+        )
+        for e in ex.entries
+    ]
     by_category = html.Details(
         [
             html.Summary("Premiums by category"),
@@ -310,17 +304,7 @@ def build_app(ex: Explorer) -> Any:
                             html.Tr(
                                 [
                                     html.Td(c.label or c.name.replace("_", " ")),
-                                    html.Td(
-                                        dcc.Input(
-                                            id={"type": "category", "index": c.name},
-                                            type="number",
-                                            value=1,
-                                            min=0,
-                                            step=0.01,
-                                            debounce=True,
-                                            style={"width": "6em"},
-                                        )
-                                    ),
+                                    html.Td(box("category", c.name, 1, "6em", min=0, step=0.01)),
                                 ]
                             )
                             for c in sc.categories
