@@ -408,3 +408,7 @@ def test_charts_and_pages_read_as_a_user_sees_them(report, cube, scenario, save)
     (chart,) = risk._charts
     assert [s.graphicalProperties.line.prstDash for s in chart.series] == ["solid", "dash", "dash"]
     assert wb[SHEETS["about"]].page_setup.orientation == "landscape"
+    # the header on every printed page; a number's header right-aligned over its numbers
+    assert f"${HEADER_ROW}:${HEADER_ROW}" in str(risk.print_title_rows)
+    at = [(c.value, c.alignment.horizontal) for c in risk[HEADER_ROW] if c.value is not None]
+    assert at[0] == ("year", "right") and ("p_deficit [%]", "right") in at

@@ -262,6 +262,11 @@ def write_frame(
     """
     _title(ws, title, note)
     _header(ws, [c.header for c in columns])
+    for j, c in enumerate(columns, start=1):  # a number's header over it, on the right
+        if c.number_format != TEXT or pd.api.types.is_numeric_dtype(frame[c.name]):
+            ws.cell(row=HEADER_ROW, column=j).alignment = Alignment(
+                wrap_text=True, vertical="bottom", horizontal="right"
+            )
     for i, row in enumerate(frame[[c.name for c in columns]].itertuples(index=False)):
         for j, (c, value) in enumerate(zip(columns, row, strict=True), start=1):
             _put(ws, HEADER_ROW + 1 + i, j, value, c.number_format)
@@ -359,6 +364,7 @@ def _print_setup(ws: Worksheet, columns: int | None = None, rows: int | None = N
     ws.page_setup.orientation = "landscape" if width > 100 else "portrait"  # A4: ~100 wide
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"  # the header on every printed page
     ws.page_setup.fitToHeight = 0  # as many pages down as needed
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
