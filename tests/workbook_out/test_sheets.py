@@ -75,6 +75,8 @@ def test_sheet_c_every_cell_is_the_projection(det, scenario, save) -> None:  # t
     wb = save(project_workbook(det, Provenance.of("test", scenario)))
     assert wb.sheetnames == [SHEETS["about"], SHEETS["sheet_c"]]
     ws = wb[SHEETS["sheet_c"]]
+    # each year's header over its column of numbers (right), as LibreOffice showed it was not
+    assert {ws.cell(row=HEADER_ROW, column=c).alignment.horizontal for c in (3, 4)} == {"right"}
     years = [int(y) for y in det.year.values]
     assert [int(v) for v in header(ws)[1:]] == years  # 'unit', then the years
     assert ws.freeze_panes == "C4"  # the header rows, the labels and the units stay in view

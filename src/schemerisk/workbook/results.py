@@ -533,6 +533,8 @@ class ResultsWorkbook:
             f"{cur}. 'unknown': not finite (an overflow, or 0/0).",
         )
         _header(ws, ["", "unit", *(str(y) for y in years)])
+        for j in range(3, 3 + len(years)):  # each year over its column of numbers
+            ws.cell(row=HEADER_ROW, column=j).alignment = Alignment(horizontal="right")
         row = HEADER_ROW
         for section in sheet_c_sections(ds):
             row += 2 if row > HEADER_ROW else 1
