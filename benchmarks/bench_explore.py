@@ -3,9 +3,12 @@
 Two measures, each the median over repeated changes (each change a new value, so nothing is
 cached):
 
-1. the engine alone (:meth:`schemerisk.explore.engine.Explorer.view`): a premium multiplier
-   (no re-run) and the spread of an uncertain input (the same uniforms re-mapped, the kernel
-   re-run), 20,000 projections by default;
+1. the engine alone (:meth:`schemerisk.explore.engine.Explorer.view`), by kind of change, 20,000
+   projections by default, with each step timed inside (``View.steps``: inputs moved or the
+   scenario compiled, the kernel, the views): the flat-premium, contribution-rate and a
+   category's multiplier (no re-run), the centre and the spread of an uncertain input (its
+   columns moved, the kernel re-run), and the coverage target (Khanh Hoa: the scenario compiled
+   again, the kernel re-run); plus the kernel's projections per second on the same draws;
 2. the app in Debian's headless Chromium, driven by Playwright: from typing a new flat-premium
    multiplier to the new figures in the page (the callback's round trip through Dash and the
    page's re-render), timed in the page with ``performance.now()``.
@@ -19,45 +22,70 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: server, browser
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _machine
+
+import numpy as np
+from tests.support import CHROMIUM, CHROMIUM_ARGS, explore_server
 
 from _machine import load_average, machine
-from schemerisk.explore.engine import Explorer, Settings
+from schemerisk.explore.engine import SCALED, Explorer, Settings
+from schemerisk.model.kernel import run_kernel
+from schemerisk.model.results import kept_positions
+from schemerisk.uncertainty.sampling import to_values
 
 SCENARIO = "hai_phong_1993_1997"
-CHROMIUM = "/usr/bin/chromium"
+COVERAGE = "khanh_hoa_2020_2030"  # a built-in scenario with a coverage target
 
 
-def engine(n: int, changes: int) -> dict[str, list[float]]:
-    """Seconds of each :meth:`Explorer.view`, by kind of change."""
+Timing = dict[str, list[dict[str, float]]]
+
+
+def engine(n: int, changes: int) -> tuple[Timing, float]:
+    """Each kind of change's seconds (total and steps), and the kernel's projections/s."""
     ex = Explorer(SCENARIO, SCENARIO, n=n, seed=0)
     ex.view(Settings())  # compiles and runs once
-    name = ex.entries[0].name
-    out: dict[str, list[float]] = {"multiplier": [], "spread": []}
-    for i in range(changes):
-        v = ex.view(Settings(flat_premiums=1.0 + 0.02 * (i + 1)))
-        assert not v.rerun
-        out["multiplier"].append(v.seconds)
-    for i in range(changes):
-        v = ex.view(Settings(spread={name: 0.5 + 0.1 * i}))
-        assert v.rerun
-        out["spread"].append(v.seconds)
-    return out
+    name = "insured_use"
+    m = ex.median(name)
+    farmers = ex.categories[1]
+    kinds = {
+        "flat-premium multiplier": lambda i: Settings(flat_premiums=1.0 + 0.02 * (i + 1)),
+        "contribution-rate multiplier": lambda i: Settings(contribution_rates=1.0 + 0.02 * (i + 1)),
+        f"{farmers}' premiums multiplier": lambda i: Settings(
+            categories={farmers: 1.0 + 0.02 * (i + 1)}
+        ),
+        f"spread of {name}": lambda i: Settings(spread={name: 0.5 + 0.1 * i}),
+        f"centre of {name}": lambda i: Settings(centre={name: m * (0.9 + 0.02 * i)}),
+    }
+    out: Timing = {}
+    for kind, settings in kinds.items():
+        ex.view(Settings())
+        out[kind] = [_timed(ex, settings(i)) for i in range(changes)]
+    kh = Explorer(COVERAGE, COVERAGE, n=n, seed=0)
+    kh.view(Settings())
+    out["coverage target (Khanh Hoa)"] = [
+        _timed(kh, Settings(coverage_target=0.80 + 0.01 * i)) for i in range(changes)
+    ]
+    space = ex.space  # the kernel alone, on the same draws, writing the same outputs
+    theta = to_values(space, ex.design.rows(0, n))
+    positions, _ = kept_positions(space.inputs, SCALED)
+    rows = np.empty((n, positions.size))
+    seconds = []
+    for _ in range(max(3, changes // 3)):
+        t0 = time.perf_counter()
+        run_kernel(space.inputs, theta, space.modifications, out=rows, keep=positions)
+        seconds.append(time.perf_counter() - t0)
+    return out, n / statistics.median(seconds)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _timed(ex: Explorer, s: Settings) -> dict[str, float]:
+    v = ex.view(s)
+    return {"total": v.seconds, **v.steps}
 
 
 def browser(n: int, changes: int) -> tuple[list[float], list[float]]:
@@ -65,61 +93,38 @@ def browser(n: int, changes: int) -> tuple[list[float], list[float]]:
     figures' callback request alone (sent to last byte received, the server's share)."""
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "schemerisk.cli", "explore", SCENARIO, SCENARIO,
-         "--port", str(port), "--no-browser", "-n", str(n)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("schemerisk explore did not start") from None
-                time.sleep(0.5)
-        out = []
-        with sync_playwright() as p:
-            b = p.chromium.launch(
-                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            page = b.new_page(viewport={"width": 1400, "height": 1000})
-            server: list[float] = []
-            page.on(
-                "requestfinished",
-                lambda r: (
-                    server.append((r.timing["responseEnd"] - r.timing["requestStart"]) / 1000)
-                    if "_dash-update-component" in r.url and "fan.figure" in (r.post_data or "")
-                    else None
-                ),
-            )
-            page.goto(url)
-            page.wait_for_selector("#p-table tbody tr")
-            page.evaluate(
-                """() => { window._t = [];
-                new MutationObserver(() => window._t.push(performance.now())).observe(
-                  document.querySelector('#table'), {childList: true, subtree: true}); }"""
-            )
-            for i in range(changes + 1):  # the first change warms up the server's code paths
-                t0 = page.evaluate("performance.now()")
-                page.fill("#flat-number", f"{1.0 + 0.03 * (i + 1):.2f}")
-                page.wait_for_function(f"() => window._t.some(t => t > {t0})", timeout=60_000)
-                t1 = page.evaluate(f"Math.min(...window._t.filter(t => t > {t0}))")
-                if i:
-                    out.append((t1 - t0) / 1000)
-            b.close()
-        return out, server[1:]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    out: list[float] = []
+    server: list[float] = []
+    with (
+        explore_server(SCENARIO, SCENARIO, "-n", str(n), timeout=300) as url,
+        sync_playwright() as p,
+    ):
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = b.new_page(viewport={"width": 1400, "height": 1000})
+        page.on(
+            "requestfinished",
+            lambda r: (
+                server.append((r.timing["responseEnd"] - r.timing["requestStart"]) / 1000)
+                if "_dash-update-component" in r.url and "fan.figure" in (r.post_data or "")
+                else None
+            ),
+        )
+        page.goto(url)
+        page.wait_for_selector("#p-table tbody tr")
+        page.evaluate(
+            """() => { window._t = [];
+            new MutationObserver(() => window._t.push(performance.now())).observe(
+              document.querySelector('#table'), {childList: true, subtree: true}); }"""
+        )
+        for i in range(changes + 1):  # the first change warms up the server's code paths
+            t0 = page.evaluate("performance.now()")
+            page.fill("#flat-number", f"{1.0 + 0.03 * (i + 1):.2f}")
+            page.wait_for_function(f"() => window._t.some(t => t > {t0})", timeout=60_000)
+            t1 = page.evaluate(f"Math.min(...window._t.filter(t => t > {t0}))")
+            if i:
+                out.append((t1 - t0) / 1000)
+        b.close()
+    return out, server[1:]
 
 
 def main() -> None:
@@ -135,22 +140,29 @@ def main() -> None:
     for k, v in machine().items():
         if k not in ("load_start", "load_end", "threading_layer"):
             print(f"  {k:16} {v}")
-    eng = engine(n, changes)
-    rows = [
-        ("engine: premium multiplier (no re-run)", eng["multiplier"]),
-        ("engine: spread of an input (re-map, re-run)", eng["spread"]),
-    ]
+    eng, rate = engine(n, changes)
+    after_engine = load_average()
+    print(f"\n{n:,} projections, {changes} changes of each kind (engine: Explorer.view)")
+    print(f"  {'what':40} {'median ms':>9} {'min':>5} {'max':>5}   median of each step, ms")
+    for what, runs in eng.items():
+        ms = [1000 * r["total"] for r in runs]
+        steps = "  ".join(
+            f"{k} {1000 * statistics.median(r[k] for r in runs):.0f}"
+            for k in ("inputs", "kernel", "views")
+        )
+        print(f"  {what:40} {statistics.median(ms):9.0f} {min(ms):5.0f} {max(ms):5.0f}   {steps}")
+    print(f"  kernel alone (the engine's outputs only): {rate:,.0f} projections/s")
+    print(f"  load average (1 min): {start} at start, {after_engine} after the engine")
     if not args.no_browser:
         typed, server = browser(n, changes)
-        rows.append(("browser: callback request (server round trip)", server))
-        rows.append(("browser: multiplier typed -> new figures", typed))
-    end = load_average()
-    print(f"\n{n:,} projections of {SCENARIO}, {changes} changes of each kind")
-    print(f"  {'what':46} {'median ms':>10} {'min ms':>8} {'max ms':>8}")
-    for what, secs in rows:
-        ms = [1000 * s for s in secs]
-        print(f"  {what:46} {statistics.median(ms):10.0f} {min(ms):8.0f} {max(ms):8.0f}")
-    print(f"  load average (1 min): {start} at start, {end} at end")
+        print("\nthe app in headless Chromium (flat-premium multiplier typed)")
+        for what, secs in (
+            ("callback request (server round trip)", server),
+            ("typed -> new figures in the page", typed),
+        ):
+            ms = [1000 * x for x in secs]
+            print(f"  {what:40} {statistics.median(ms):9.0f} {min(ms):5.0f} {max(ms):5.0f}")
+        print(f"  load average (1 min) at end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -761,6 +761,12 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
             raise CliError(f"{args.source}: {exc}") from None
     else:
         report = _risk_of_cube(cube, args)
+    if isinstance(multiplier, dict):  # the split of revenue into flat and contributions is gone
+        from schemerisk.analysis.risk import required_multiplier
+
+        report.table["required_premium_multiplier"] = required_multiplier(
+            cube, args.level, "all-premiums"
+        )
     # the inputs behind too many non-finite draws (a summary store keeps no drawn inputs)
     found = None if report.trustworthy or _is_summary(cube) else _suspects_of(cube)
     if found:
@@ -771,7 +777,12 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
         import json
 
         data = report.to_json_dict()
-        data.update(premium_multiplier=multiplier, premium_multiplier_adjusts=args.adjust)
+        data.update(
+            premium_multiplier=multiplier,
+            premium_multiplier_adjusts="by-category"
+            if isinstance(multiplier, dict)
+            else args.adjust,
+        )
         print(json.dumps(data, indent=2))
     else:
         print(report.to_json() if args.json else format_risk(report))
@@ -785,7 +796,11 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
         for key, attr in (("seed", "seed"), ("n_draws", "n_draws"), ("sampler", "sampler")):
             if attr in cube.attrs:
                 setattr(prov, key, cube.attrs[attr])
-        if multiplier is not None:
+        if isinstance(multiplier, dict):
+            prov.notes.append(
+                f"premiums by category multiplied: {cube.attrs['premium_multiplier']}"
+            )
+        elif multiplier is not None:
             prov.notes.append(f"premiums ({args.adjust}) multiplied by {multiplier:g}")
         prov.notes.append(f"required premium multiplier: at P(deficit) = {args.level:g}")
         if report.approximate:
@@ -797,21 +812,39 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
     )
 
 
-def _premium_multiplier(args: argparse.Namespace) -> float | None:
-    """``--premium-multiplier``, checked before any work."""
-    from schemerisk.analysis.whatif import check_multiplier
+def _premium_multiplier(args: argparse.Namespace) -> float | dict[str, float] | None:
+    """``--premium-multiplier`` (``M``, or ``NAME=M,NAME=M`` by category), checked before any work."""
+    from schemerisk.analysis.whatif import parse_multiplier
 
     if args.premium_multiplier is None:
         return None
     try:
-        return check_multiplier(args.premium_multiplier)
+        m = parse_multiplier(args.premium_multiplier)
     except ValueError as exc:
         raise CliError(f"--premium-multiplier: {exc}") from None
+    if isinstance(m, dict):
+        if args.adjust != "all-premiums":
+            raise CliError(
+                f"--premium-multiplier {args.premium_multiplier}: a category's multiplier scales "
+                f"all of its premiums (flat and contribution); it cannot go with --adjust "
+                f"{args.adjust} (leave --adjust at all-premiums)"
+            )
+        if args.distributions is not None:  # the scenario's categories, before the run
+            from schemerisk.scenario import load_scenario
+
+            names = [c.name for c in load_scenario(args.source).categories]
+            unknown = [c for c in m if c not in names]
+            if unknown:
+                raise CliError(
+                    f"--premium-multiplier: {args.source} has no category "
+                    f"{', '.join(unknown)}; its categories: {', '.join(names)}"
+                )
+    return m
 
 
-def _scaled_cube(cube, args: argparse.Namespace, multiplier: float):  # type: ignore[no-untyped-def]
+def _scaled_cube(cube, args: argparse.Namespace, multiplier):  # type: ignore[no-untyped-def]
     """The cube with ``--adjust`` premiums times ``--premium-multiplier`` (analysis.whatif)."""
-    from schemerisk.analysis.whatif import scale_premiums
+    from schemerisk.analysis.whatif import scale_categories, scale_premiums
 
     if _is_summary(cube):
         raise CliError(
@@ -824,6 +857,19 @@ def _scaled_cube(cube, args: argparse.Namespace, multiplier: float):  # type: ig
         raise CliError(
             f"{args.source}: --premium-multiplier needs {', '.join(missing)} in the cube"
         )
+    if isinstance(multiplier, dict):
+        try:
+            scaled = scale_categories(cube, multiplier)
+        except ValueError as exc:
+            raise CliError(f"{args.source}: --premium-multiplier: {exc}") from None
+        print(
+            f"Premiums by category multiplied ({scaled.attrs['premium_multiplier']}): each "
+            "projection's balance is its planned balance + the sum over those categories of "
+            "(M - 1) x the category's premium revenue; the 'premium x' column is then a further "
+            "multiplier on every premium",
+            file=sys.stderr if args.json else sys.stdout,
+        )
+        return scaled
     print(
         f"Premiums ({args.adjust.replace('-', ' ')}) multiplied by {multiplier:g}: each "
         f"projection's balance is its planned balance + ({multiplier:g} - 1) x the revenue of "
@@ -878,10 +924,13 @@ def _risk_run(args: argparse.Namespace, write_cube: bool = True):  # type: ignor
     draws = args.draws if args.draws is not None else 100_000
     if draws < 1:
         raise CliError(f"-n must be at least 1, got {draws}")
+    keep = RISK_OUTPUTS  # with multipliers by category, the revenue by category too
+    if args.premium_multiplier is not None and "=" in args.premium_multiplier:
+        keep = (*RISK_OUTPUTS, "premium_revenue_by_category")
     _check_memory(
         draws,
         space,
-        RISK_OUTPUTS,
+        keep,
         (args.sampler or "mc") != "mc",
         "use fewer projections (-n), or keep only streaming summaries: schemerisk simulate "
         "SCENARIO DISTRIBUTIONS -n N --keep summary -o STORE.zarr, then schemerisk risk STORE.zarr",
@@ -892,7 +941,7 @@ def _risk_run(args: argparse.Namespace, write_cube: bool = True):  # type: ignor
         cube = run_design(
             space,
             design,
-            keep=RISK_OUTPUTS,
+            keep=keep,
             threads=args.threads,
             progress=False if args.no_progress else None,
         )
@@ -1779,11 +1828,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--premium-multiplier",
-        type=float,
-        metavar="M",
+        metavar="M|NAME=M,...",
         help="the risk with the --adjust premiums multiplied by M (1 = as planned): each "
         "balance becomes planned balance + (M - 1) x the revenue of those premiums, exact "
-        "since revenue is proportional to premiums; the same figure as the report's slider",
+        "since revenue is proportional to premiums; the same figure as the report's slider. "
+        "Per category: NAME=M,NAME=M (e.g. farmers=1.2,dependants=0.9) multiplies all of "
+        "each named category's premiums (flat and contribution), others as planned; the same "
+        "figure as the category controls of schemerisk explore",
     )
     p.add_argument(
         "--json",

@@ -1,20 +1,21 @@
 """``schemerisk explore``: the engine against the package's own routes, the app in a real browser.
 
-The app runs as ``schemerisk explore`` in a child process on a free port; Playwright drives
-Debian's Chromium; a control moved in the page must give the counts of ``schemerisk risk
---premium-multiplier`` on the same draws.
+The engine's shortcut (the values drawn once, only a moved input's columns moved, only the
+outputs the views read written) is checked against a full run of the moved distributions
+(:func:`~schemerisk.uncertainty.montecarlo.run_design`) and the risk module; the premiums by
+category against the model re-run with those premiums scaled in the scenario. The app runs as
+``schemerisk explore`` in a child process on a free port; Playwright drives Debian's Chromium; a
+control moved in the page must give the counts of ``schemerisk risk --premium-multiplier`` on
+the same draws.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 import re
 import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,14 @@ from schemerisk.analysis.risk import RISK_OUTPUTS, required_multiplier
 from schemerisk.analysis.solver import Adjust
 from schemerisk.analysis.whatif import scale_premiums
 from schemerisk.cli import main
-from schemerisk.explore.engine import Explorer, Settings
+from schemerisk.explore.engine import FAN_QUANTILES, Explorer, Settings
+from schemerisk.model import compile_inputs
 from schemerisk.uncertainty.montecarlo import run_design
-from schemerisk.uncertainty.space import parse_space
+from schemerisk.uncertainty.space import load_space, parse_space
+from tests.support import explore_server, open_tab
 
 SCENARIO = "hai_phong_1993_1997"
 N, SEED = 800, 3
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -41,17 +42,75 @@ def explorer() -> Explorer:
     return Explorer(SCENARIO, SCENARIO, n=N, seed=SEED)
 
 
-def test_the_required_multiplier_is_the_risk_modules(explorer: Explorer) -> None:
-    s = Settings(flat_premiums=1.15, contribution_rates=0.9)
+def _full_run(explorer: Explorer, s: Settings) -> Any:
+    """The settings' model by the package's ordinary route: a full run of the moved space."""
+    return run_design(explorer.space_for(s), explorer.design, keep=RISK_OUTPUTS, progress=False)
+
+
+def test_the_engine_is_a_full_run_and_the_risk_modules_rule(explorer: Explorer) -> None:
+    """Balances, counts, fan and required multiplier against run_design + scale_premiums."""
+    name = "insured_use"
+    s = Settings(flat_premiums=1.15, contribution_rates=0.9, spread={name: 1.4})
     v = explorer.view(s)
-    cube, _ = explorer.cube(s)
+    cube = _full_run(explorer, s)
     scaled = scale_premiums(
         scale_premiums(cube, 1.15, Adjust.FLAT_PREMIUMS), 0.9, Adjust.CONTRIBUTION_RATES
     )
     expected = required_multiplier(scaled, 0.05, Adjust.ALL_PREMIUMS).values
     np.testing.assert_array_equal(v.required, expected)  # the same rule, the same numbers
-    bal = scaled["balance"].values
+    bal = scaled["balance"].transpose("draw", "year").values
+    # the moved values are those of the moved marginal (the same operations): bit for bit
     assert v.deficits.tolist() == (bal < 0).sum(axis=0).tolist()
+    np.testing.assert_array_equal(v.fan, np.quantile(bal, FAN_QUANTILES, axis=0))
+    assert v.rerun and v.steps["kernel"] > 0
+    # back to the distributions as given: the columns as drawn, the first run's balances
+    plain = explorer.view(Settings(flat_premiums=1.15, contribution_rates=0.9))
+    again = _full_run(explorer, Settings())
+    again = scale_premiums(
+        scale_premiums(again, 1.15, Adjust.FLAT_PREMIUMS), 0.9, Adjust.CONTRIBUTION_RATES
+    )
+    assert plain.deficits.tolist() == (again["balance"].values < 0).sum(axis=0).tolist()
+    assert plain.deficits.tolist() != v.deficits.tolist()
+
+
+def test_premiums_by_category_equal_a_rerun_with_them_scaled(explorer: Explorer) -> None:
+    m = {"farmers": 1.4, "retired_government": 0.5}
+    planned = explorer.view(Settings())
+    v = explorer.view(Settings(categories=m))
+    assert not v.rerun  # a multiplier needs no run of the model
+    sc = explorer.scenario
+    scaled = dataclasses.replace(
+        sc,
+        categories=tuple(
+            dataclasses.replace(
+                c,
+                flat_premium=dataclasses.replace(
+                    c.flat_premium, values=tuple(m[c.name] * x for x in c.flat_premium.values)
+                ),
+                contribution_rate=dataclasses.replace(
+                    c.contribution_rate,
+                    values=tuple(m[c.name] * x for x in c.contribution_rate.values),
+                ),
+            )
+            if c.name in m
+            else c
+            for c in sc.categories
+        ),
+    )
+    space = load_space(explorer.space.source, scaled, compile_inputs(scaled))
+    bal = run_design(space, explorer.design, keep=["balance"], progress=False)["balance"].values
+    # B + (M - 1) S against the model's own sums differ by rounding only: a few operations on
+    # amounts up to max|B|, so well under 1e-12 max|B| (double precision: 1.1e-16 an operation).
+    # No re-run balance is within 10 times that of zero, so no draw can change sides by rounding
+    tol = 1e-12 * float(np.abs(bal).max())
+    assert not (np.abs(bal) < 10 * tol).any()
+    assert v.deficits.tolist() == (bal < 0).sum(axis=0).tolist()
+    assert v.deficits.tolist() != planned.deficits.tolist()
+    with pytest.raises(
+        ValueError,
+        match="no category farmer in hai_phong_1993_1997; its categories: dependants, farmers",
+    ):
+        explorer.view(Settings(categories={"farmer": 1.2}))
 
 
 def test_a_moved_pert_is_the_pert_with_moved_parameters(explorer: Explorer) -> None:
@@ -86,6 +145,12 @@ def test_a_coverage_target_is_moved_and_refused_where_there_is_none(explorer: Ex
     assert ct is not None
     base, more = kh.view(Settings()), kh.view(Settings(coverage_target=1.0))
     assert more.rerun and not np.array_equal(base.fan, more.fan)
+    # the scenario compiled again, the values drawn once: a full run of it, bit for bit
+    bal = _full_run(kh, Settings(coverage_target=1.0))["balance"].transpose("draw", "year")
+    assert more.deficits.tolist() == (bal.values < 0).sum(axis=0).tolist()
+    np.testing.assert_array_equal(more.fan, np.quantile(bal.values, FAN_QUANTILES, axis=0))
+    again = kh.view(Settings(coverage_target=1.0, spread={kh.entries[0].name: 0.5}))
+    assert again.rerun and again.steps["inputs"] < more.steps["inputs"]  # the target was kept
     with pytest.raises(ValueError, match="between 0 and 1"):
         kh.view(Settings(coverage_target=1.5))
 
@@ -104,88 +169,63 @@ def test_the_cli_refuses_a_busy_port_and_names_a_missing_dash(
     assert code == 2 and "pip install 'schemerisk[explore]'" in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     pytest.importorskip("dash")
-    port = _free_port()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2] / "src"), *sys.path])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "schemerisk.cli", "explore", SCENARIO, SCENARIO, "--port",
-         str(port), "--no-browser", "-n", str(N), "--seed", str(SEED)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 180  # the loaded machine: numba compiles the kernel first
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    pytest.fail(f"schemerisk explore did not start: {err[-2000:]}")
-                time.sleep(0.5)
+    with explore_server(SCENARIO, SCENARIO, "-n", str(N), "--seed", str(SEED)) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 _READ = """() => [...document.querySelectorAll('#p-table tbody tr')].map(
   r => [Number(r.dataset.deficits), Number(r.dataset.known)])"""
 
 
-@pytest.mark.parametrize("width", [1400, 800])
-def test_moving_a_control_gives_the_clis_figure(
-    server: str, browser: Any, capsys: pytest.CaptureFixture[str], width: int
-) -> None:
-    tab = browser.new_page(viewport={"width": width, "height": 1000})
-    errors: list[str] = []
-    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.goto(server)
-    tab.wait_for_selector("#p-table tbody tr")
-    before = tab.evaluate(_READ)
-    m = 1.25 if width == 1400 else 0.8
-    tab.fill("#flat-number", repr(m))
+def _cli_counts(capsys: pytest.CaptureFixture[str], *options: str) -> list[list[int]]:
+    """[deficits, known] by year from ``schemerisk risk ... --json`` on the app's draws."""
+    code = main(
+        ["risk", SCENARIO, SCENARIO, "-n", str(N), "--seed", str(SEED), *options, "--json",
+         "--no-progress"]
+    )  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    years = sorted(out["p_deficit"])
+    known = [N - out["n_unknown"][y] for y in years]
+    # p = deficits / known exactly; rounding the product recovers the integer count
+    return [[round(out["p_deficit"][y] * k), k] for y, k in zip(years, known, strict=True)]
+
+
+def _updated(tab: Any) -> str:
+    """The status line once the app has answered a change (it is empty until then)."""
     tab.wait_for_function(
         "() => document.querySelector('#status').textContent.startsWith('Updated')",
         timeout=60_000,
     )
+    return str(tab.inner_text("#status"))
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_moving_a_control_gives_the_clis_figure(
+    server: str, browser: Any, capsys: pytest.CaptureFixture[str], width: int
+) -> None:
+    """At 1400 px the flat-premium multiplier, at 800 px a category's, each against the CLI."""
+    tab, errors = open_tab(browser, server, width)
+    tab.wait_for_selector("#p-table tbody tr")
+    before = tab.evaluate(_READ)
+    if width == 1400:
+        m = 1.25
+        tab.fill("#flat-number", repr(m))
+        options = ["--adjust", "flat-premiums", "--premium-multiplier", repr(m)]
+    else:
+        m = 1.3
+        tab.click("text=Premiums by category")  # open the section
+        box = tab.locator("input[id*='category'][id*='\"farmers\"']")
+        box.fill(repr(m))
+        box.press("Enter")  # the box sends its value on Enter (or leaving it)
+        options = ["--premium-multiplier", f"farmers={m!r}"]
+    status = _updated(tab)
     rows = tab.evaluate(_READ)
-    status = tab.inner_text("#status")
     fits = tab.evaluate("document.documentElement.scrollWidth") <= width
     tab.close()
-    code = main(
-        ["risk", SCENARIO, SCENARIO, "-n", str(N), "--seed", str(SEED), "--adjust",
-         "flat-premiums", "--premium-multiplier", repr(m), "--json", "--no-progress"]
-    )  # fmt: skip
-    out = json.loads(capsys.readouterr().out)
-    years = sorted(out["p_deficit"])
-    known = [N - out["n_unknown"][y] for y in years]
-    # p = deficits / known exactly; rounding the product recovers the integer count
-    deficits = [round(out["p_deficit"][y] * k) for y, k in zip(years, known, strict=True)]
-    assert code == 0 and rows == [[d, k] for d, k in zip(deficits, known, strict=True)]
-    assert rows != before and re.match(r"Updated in \d+ ms \(no re-run\)", status)
+    assert rows == _cli_counts(capsys, *options)
+    assert rows != before and re.match(r"Updated in \d+ ms \(no re-run; views \d+ ms\)", status)
     assert fits and errors == []

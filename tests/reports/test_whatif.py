@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,8 @@ import xarray as xr
 
 from schemerisk.analysis.risk import RISK_OUTPUTS, deficit_risk
 from schemerisk.analysis.study import Study
-from schemerisk.analysis.whatif import deficit_counts, scale_premiums
+from schemerisk.analysis.whatif import deficit_counts, scale_categories, scale_premiums
+from schemerisk.analysis.whatif import parse_multiplier as check
 from schemerisk.cli import main
 from schemerisk.model import compile_inputs
 from schemerisk.model.kernel import run_kernel
@@ -29,11 +29,10 @@ from schemerisk.reports.whatif import embedded_draws
 from schemerisk.uncertainty.montecarlo import bind_space, run_design
 from schemerisk.uncertainty.sampling import unit_design
 from schemerisk.uncertainty.space import load_space
+from tests.support import open_tab
 
 SCENARIO = "hai_phong_1993_1997"
 N, SEED, HORIZON = 600, 5, 6
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +45,7 @@ def study() -> Study:
     return Study(sc, space, det, cube, deficit_risk(cube), None, None, ())
 
 
-def _cli_counts(capsys: pytest.CaptureFixture[str], multiplier: float) -> tuple[list, list]:
+def _cli_counts(capsys: pytest.CaptureFixture[str], multiplier: float | str) -> tuple[list, list]:
     """Deficits and known draws by year from ``schemerisk risk --premium-multiplier --json``."""
     code = main(
         [
@@ -60,13 +59,14 @@ def _cli_counts(capsys: pytest.CaptureFixture[str], multiplier: float) -> tuple[
             "--horizon",
             str(HORIZON),
             "--premium-multiplier",
-            repr(multiplier),
+            str(multiplier),
             "--json",
             "--no-progress",
         ]
     )
     out = json.loads(capsys.readouterr().out)
-    assert code == 0 and out["premium_multiplier"] == multiplier
+    expected = multiplier if isinstance(multiplier, float) else check(multiplier)
+    assert code == 0 and out["premium_multiplier"] == expected
     known = [N - out["n_unknown"][y] for y in sorted(out["p_deficit"])]
     # p = deficits / known exactly; rounding the product recovers the integer count
     deficits = [
@@ -106,6 +106,74 @@ def test_scaled_premiums_equal_a_rerun_with_the_scenario_premiums_multiplied(stu
     assert m != 1 and "reserve" not in short
 
 
+def _with_categories_scaled(study: Study, multipliers: dict[str, float]) -> xr.Dataset:
+    """The model re-run with the premiums of the named categories multiplied in the scenario."""
+
+    def scaled(path, m):  # type: ignore[no-untyped-def]
+        # the same form of path (given values): years past the scenario's own stay indexed
+        return dataclasses.replace(path, values=tuple(m * v for v in path.values))
+
+    sc = dataclasses.replace(
+        study.scenario,
+        categories=tuple(
+            dataclasses.replace(
+                c,
+                flat_premium=scaled(c.flat_premium, multipliers[c.name]),
+                contribution_rate=scaled(c.contribution_rate, multipliers[c.name]),
+            )
+            if c.name in multipliers
+            else c
+            for c in study.scenario.categories
+        ),
+    )
+    space = load_space(SCENARIO, sc, compile_inputs(sc))
+    return run_design(space, unit_design(space, N, SEED), progress=False)
+
+
+#: a category paying a flat premium and one paying a contribution rate (Hai Phong's)
+BY_CATEGORY = {"farmers": 1.3, "industrial": 0.7}
+
+
+def test_premiums_by_category_equal_a_rerun_with_those_categories_scaled(study: Study) -> None:
+    rerun = _with_categories_scaled(study, BY_CATEGORY)
+    short = scale_categories(study.cube, BY_CATEGORY)
+    # the same sums in another order: agreement to rounding, 1e-9 of the revenue
+    tol = 1e-9 * float(abs(rerun["premium_revenue"]).max())
+    for v in ("balance", "premium_revenue", "premium_revenue_by_category"):
+        np.testing.assert_allclose(short[v].values, rerun[v].values, rtol=0, atol=tol)
+    assert not (abs(rerun["balance"]) < 1e3 * tol).any()  # so no deficit can flip by rounding
+    assert (deficit_risk(short).table.p_deficit == deficit_risk(rerun).table.p_deficit).all()
+    # the categories moved the risk, and not as the same multiplier on every premium would
+    assert (deficit_risk(short).table.p_deficit != study.risk.table.p_deficit).any()
+    assert "flat_premium_revenue" not in short and "reserve" not in short
+
+
+def test_the_cli_takes_multipliers_by_category(
+    study: Study, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = ",".join(f"{c}={m!r}" for c, m in BY_CATEGORY.items())
+    deficits, known = _cli_counts(capsys, text)
+    rerun = _with_categories_scaled(study, BY_CATEGORY)
+    bal = rerun["balance"].transpose("draw", "year").values
+    assert deficits == (bal < 0).sum(axis=0).tolist() and known == [N] * bal.shape[1]
+    for bad, says in (
+        ("farmer=1.2", "no category farmer; its categories: dependants, farmers"),
+        ("farmers=1.2,farmers=1.3", "category 'farmers' is given twice"),
+        ("farmers=-1", "farmers: the premium multiplier must be a finite number of 0 or more"),
+        ("farmers", "expected a number M or per category NAME=M"),
+        ("farmers=1.2,=3", "'=3' is not NAME=M"),
+    ):
+        code = main(["risk", SCENARIO, SCENARIO, "-n", "10", "--premium-multiplier", bad])
+        err = capsys.readouterr().err
+        assert code == 2 and "--premium-multiplier" in err and says in err, (bad, err)
+    code = main(
+        ["risk", SCENARIO, SCENARIO, "-n", "10", "--adjust", "flat-premiums",
+         "--premium-multiplier", "farmers=1.2"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot go with --adjust flat-premiums" in err
+
+
 def test_the_multiplier_at_one_changes_nothing_and_bad_values_are_refused(study: Study) -> None:
     same = scale_premiums(study.cube, 1.0)
     xr.testing.assert_identical(same["balance"], study.cube["balance"])
@@ -143,17 +211,6 @@ def page(tmp_path_factory: pytest.TempPathFactory, study: Study) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 _READ = """() => [...document.querySelectorAll('#whatif-table tbody tr')].map(
   r => [Number(r.dataset.year), Number(r.dataset.deficits), Number(r.dataset.known),
         r.cells[1].textContent])"""
@@ -163,11 +220,7 @@ _READ = """() => [...document.querySelectorAll('#whatif-table tbody tr')].map(
 def test_the_slider_gives_the_clis_counts(
     browser: Any, page: Path, study: Study, capsys: pytest.CaptureFixture[str], width: int
 ) -> None:
-    tab = browser.new_page(viewport={"width": width, "height": 900})
-    errors: list[str] = []
-    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.goto(page.as_uri())
+    tab, errors = open_tab(browser, page.as_uri(), width, 900)
     at_one = tab.evaluate(_READ)
     # at M = 1 the slider repeats the report's own table (all draws are embedded)
     t = study.risk.table

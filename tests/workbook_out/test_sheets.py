@@ -16,6 +16,7 @@ import numpy as np
 import openpyxl
 import pytest
 import xarray as xr
+from openpyxl.utils import get_column_letter
 from scipy import stats
 
 from schemerisk import __version__
@@ -74,6 +75,8 @@ def test_sheet_c_every_cell_is_the_projection(det, scenario, save) -> None:  # t
     wb = save(project_workbook(det, Provenance.of("test", scenario)))
     assert wb.sheetnames == [SHEETS["about"], SHEETS["sheet_c"]]
     ws = wb[SHEETS["sheet_c"]]
+    # each year's header over its column of numbers (right), as LibreOffice showed it was not
+    assert {ws.cell(row=HEADER_ROW, column=c).alignment.horizontal for c in (3, 4)} == {"right"}
     years = [int(y) for y in det.year.values]
     assert [int(v) for v in header(ws)[1:]] == years  # 'unit', then the years
     assert ws.freeze_panes == "C4"  # the header rows, the labels and the units stay in view
@@ -385,3 +388,29 @@ def test_text_a_cell_cannot_hold_is_cleaned_not_fatal(scenario, save) -> None:  
     assert [ws.cell(row=r, column=1).value for r in (FIRST, FIRST + 1)] == ["bell rings", "=1+1"]
     assert ws.cell(row=FIRST + 1, column=1).data_type == "s"
     assert ws.cell(row=FIRST + 1, column=2).value == UNKNOWN
+
+
+def test_charts_and_pages_read_as_a_user_sees_them(report, cube, scenario, save) -> None:  # type: ignore[no-untyped-def]
+    """What the LibreOffice rendering showed wrong: years drawn where the balance axis crosses
+    zero (amid the lines), balances in full units on the axis, a chart's own data block
+    printed, and wide sheets cut into pages a column or two wide."""
+    wb = save(risk_workbook(report, Provenance.of("test", scenario), cube))
+    fan, risk = wb[SHEETS["fan"]], wb[SHEETS["risk"]]
+    for ws in (fan, risk):
+        (chart,) = ws._charts
+        assert chart.x_axis.tickLblPos == "low"
+        assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+        # the print area ends at the table's last column, one blank column before the chart's
+        # data block (its second 'year' header): the block is not printed
+        block = [c.column for c in ws[HEADER_ROW] if c.value == "year"][-1]
+        assert block > 2 and ws.print_area is not None
+        assert f"!$A$1:${get_column_letter(block - 2)}$" in ws.print_area
+    assert ",," in fan._charts[0].y_axis.number_format.formatCode  # in millions
+    assert "million" in str(fan._charts[0].y_axis.title.tx.rich.p[0].r[0].t)
+    (chart,) = risk._charts
+    assert [s.graphicalProperties.line.prstDash for s in chart.series] == ["solid", "dash", "dash"]
+    assert wb[SHEETS["about"]].page_setup.orientation == "landscape"
+    # the header on every printed page; a number's header right-aligned over its numbers
+    assert f"${HEADER_ROW}:${HEADER_ROW}" in str(risk.print_title_rows)
+    at = [(c.value, c.alignment.horizontal) for c in risk[HEADER_ROW] if c.value is not None]
+    assert at[0] == ("year", "right") and ("p_deficit [%]", "right") in at

@@ -1,7 +1,7 @@
 """``schemerisk explore``: a local what-if web app (Dash), bound to 127.0.0.1.
 
 The analyst moves the premium level (flat premiums and contribution rates, each by a
-multiplier), the coverage target and the centre and spread of each uncertain input; the
+multiplier, and each category's premiums by its own multiplier), the coverage target and the centre and spread of each uncertain input; the
 balance fan chart, P(deficit) by year and the required premium multiplier follow. The
 numbers come from :class:`~schemerisk.explore.engine.Explorer`: the same uniforms throughout,
 and the model re-run only when a control other than a multiplier changes.
@@ -12,6 +12,7 @@ Dash (Plotly) serves its own JavaScript from the package, so the app works offli
 from __future__ import annotations
 
 import threading
+import time
 import webbrowser
 from typing import Any
 
@@ -188,7 +189,7 @@ def build_app(ex: Explorer) -> Any:
         The app (run it with ``app.run(host="127.0.0.1", port=...)``).
     """
     dash = _dash()
-    from dash import ALL, Input, Output, State, ctx, dcc, html
+    from dash import ALL, Input, Output, State, dcc, html
     from dash.exceptions import PreventUpdate
 
     lock = threading.Lock()  # the server is threaded; the explorer keeps one run at a time
@@ -259,37 +260,62 @@ def build_app(ex: Explorer) -> Any:
         ],
         style={"marginBottom": "10px"},
     )
-    inputs = []
-    for e in ex.entries:
-        m = ex.median(e.name)
-        inputs.append(
-            html.Tr(
+
+    def box(kind: str, name: str, value: float, width: str, **limits: Any) -> Any:
+        """A number box sending its value on Enter or on leaving it (one change, one run)."""
+        return dcc.Input(
+            id={"type": kind, "index": name},
+            type="number",
+            value=value,
+            debounce=True,
+            style={"width": width},
+            **limits,
+        )
+
+    inputs = [
+        html.Tr(
+            [
+                html.Td(e.label or e.name.replace("_", " ")),
+                # six digits beside Dash's - and + buttons
+                html.Td(
+                    box("centre", e.name, float(f"{ex.median(e.name):.6g}"), "12em", step="any")
+                ),
+                html.Td(box("spread", e.name, 1, "5em", min=0, step=0.1)),
+            ]
+        )
+        for e in ex.entries
+    ]
+    by_category = html.Details(
+        [
+            html.Summary("Premiums by category"),
+            html.P(
+                "Each category's premiums (flat premium and contribution rate) as planned times "
+                "this; no re-run. The changes in revenue add up: with flat premiums x 1.2 and "
+                "farmers x 1.1, farmers pay their planned premiums plus 20 % of their flat "
+                "premium plus 10 % of their whole premium (as schemerisk risk "
+                "--premium-multiplier farmers=1.1 when the multipliers above are 1).",
+                style={"fontSize": "0.85em", "color": "#555"},
+            ),
+            html.Table(
                 [
-                    html.Td(e.label or e.name.replace("_", " ")),
-                    html.Td(
-                        dcc.Input(
-                            id={"type": "centre", "index": e.name},
-                            type="number",
-                            value=float(f"{m:.6g}"),
-                            step="any",
-                            debounce=True,
-                            style={"width": "10em"},
-                        )
-                    ),
-                    html.Td(
-                        dcc.Input(
-                            id={"type": "spread", "index": e.name},
-                            type="number",
-                            value=1,
-                            min=0,
-                            step=0.1,
-                            debounce=True,
-                            style={"width": "5em"},
-                        )
+                    html.Thead(html.Tr([html.Th("Category"), html.Th("Premiums x")])),
+                    html.Tbody(
+                        [
+                            html.Tr(
+                                [
+                                    html.Td(c.label or c.name.replace("_", " ")),
+                                    html.Td(box("category", c.name, 1, "6em", min=0, step=0.01)),
+                                ]
+                            )
+                            for c in sc.categories
+                        ]
                     ),
                 ]
-            )
-        )
+            ),
+        ],
+        open=False,
+        style={"marginBottom": "10px"},
+    )
     controls = html.Div(
         [
             html.H2("Assumptions", style={"fontSize": "1.1em"}),
@@ -305,6 +331,7 @@ def build_app(ex: Explorer) -> Any:
                 "Every income-related contribution rate times this; no re-run (as solve "
                 "--adjust contribution-rates).",
             ),
+            by_category,
             coverage,
             html.Details(
                 [
@@ -371,20 +398,25 @@ def build_app(ex: Explorer) -> Any:
     )
 
     for name in ("flat", "rates"):
-
-        def sync(slider: Any, number: Any, _name: str = name) -> tuple[Any, Any]:
-            value = slider if ctx.triggered_id == f"{_name}-slider" else number
-            if value is None:
-                raise PreventUpdate
-            return value, value
-
-        app.callback(
+        # the slider and its number box show the same value; kept in step in the page itself,
+        # so a moved slider costs one request to the server (the figures), not two
+        app.clientside_callback(
+            """function(slider, number) {
+                const ctx = window.dash_clientside.callback_context;
+                const fromSlider = ctx.triggered.length &&
+                    ctx.triggered[0].prop_id.endsWith('-slider.value');
+                const value = fromSlider ? slider : number;
+                if (value === null || value === undefined) {
+                    throw window.dash_clientside.PreventUpdate;
+                }
+                return [value, value];
+            }""",
             Output(f"{name}-slider", "value"),
             Output(f"{name}-number", "value"),
             Input(f"{name}-slider", "value"),
             Input(f"{name}-number", "value"),
             prevent_initial_call=True,
-        )(sync)
+        )
 
     @app.callback(
         Output("fan", "figure"),
@@ -396,13 +428,23 @@ def build_app(ex: Explorer) -> Any:
         Input("coverage", "value"),
         Input({"type": "centre", "index": ALL}, "value"),
         Input({"type": "spread", "index": ALL}, "value"),
+        Input({"type": "category", "index": ALL}, "value"),
         State({"type": "centre", "index": ALL}, "id"),
+        State({"type": "category", "index": ALL}, "id"),
         prevent_initial_call=True,
     )
     def update(
-        flat: Any, rates: Any, cov: Any, centres: list[Any], spreads: list[Any], ids: list[Any]
+        flat: Any,
+        rates: Any,
+        cov: Any,
+        centres: list[Any],
+        spreads: list[Any],
+        cats: list[Any],
+        ids: list[Any],
+        cat_ids: list[Any],
     ) -> tuple[Any, Any, Any, str]:
-        if flat is None or rates is None:
+        start = time.perf_counter()
+        if flat is None or rates is None or any(m is None for m in cats):
             raise PreventUpdate
         names = [i["index"] for i in ids]
         centre = {
@@ -418,15 +460,28 @@ def build_app(ex: Explorer) -> Any:
             if ct is None or cov is None or float(cov) == float(ct.population_share.values[-1])
             else float(cov)
         )
-        settings = Settings(float(flat), float(rates), covered, centre, spread)
+        categories = {
+            i["index"]: float(m) for i, m in zip(cat_ids, cats, strict=True) if float(m) != 1.0
+        }
+        settings = Settings(
+            float(flat), float(rates), covered, centre, spread, categories=categories
+        )
         try:
             with lock:
                 v = ex.view(settings)
         except ValueError as exc:
             return dash.no_update, dash.no_update, dash.no_update, f"Not updated: {exc}"
         f, p = _figures(ex, v, planned)
-        how = "model re-run on the same random numbers" if v.rerun else "no re-run"
-        return f, p, _table(ex, v), f"Updated in {1000 * v.seconds:.0f} ms ({how})."
+        table = _table(ex, v)
+        ms = {k: f"{1000 * t:.0f}" for k, t in v.steps.items()}
+        how = (
+            f"model re-run on the same random numbers: inputs {ms['inputs']} ms, kernel "
+            f"{ms['kernel']} ms"
+            if v.rerun
+            else "no re-run"
+        )
+        total = 1000 * (time.perf_counter() - start)
+        return f, p, table, f"Updated in {total:.0f} ms ({how}; views {ms['views']} ms)."
 
     return app
 

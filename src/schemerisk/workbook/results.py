@@ -229,6 +229,14 @@ def _widths(ws: Worksheet, first: int = 16, rest: int = 12, most: int = 60) -> N
         ws.column_dimensions[get_column_letter(j)].width = min(
             most, max(first if j == 1 else rest, longest + 3)
         )
+    # the header row as tall as its most wrapped header (15 points a line), so that it does not
+    # run up over the note above it
+    lines = 1
+    for cell in ws[HEADER_ROW]:
+        if cell.value is not None:
+            w = ws.column_dimensions[get_column_letter(cell.column)].width or rest
+            lines = max(lines, -(-len(str(cell.value)) // max(1, int(w) - 1)))
+    ws.row_dimensions[HEADER_ROW].height = 15 * lines
 
 
 def write_frame(
@@ -254,6 +262,11 @@ def write_frame(
     """
     _title(ws, title, note)
     _header(ws, [c.header for c in columns])
+    for j, c in enumerate(columns, start=1):  # a number's header over it, on the right
+        if c.number_format != TEXT or pd.api.types.is_numeric_dtype(frame[c.name]):
+            ws.cell(row=HEADER_ROW, column=j).alignment = Alignment(
+                wrap_text=True, vertical="bottom", horizontal="right"
+            )
     for i, row in enumerate(frame[[c.name for c in columns]].itertuples(index=False)):
         for j, (c, value) in enumerate(zip(columns, row, strict=True), start=1):
             _put(ws, HEADER_ROW + 1 + i, j, value, c.number_format)
@@ -301,6 +314,10 @@ def _chart_block(
     return cats, refs
 
 
+#: rows a chart of :func:`_line_chart` covers below its anchor (10 cm at Excel's 0.53 cm a row)
+CHART_ROWS = 20
+
+
 def _line_chart(
     title: str, y_title: str, y_format: str, cats: Reference, refs: Sequence[Reference]
 ) -> LineChart:
@@ -315,8 +332,41 @@ def _line_chart(
     chart.display_blanks = "gap"
     chart.x_axis.delete = False  # openpyxl 3.1 otherwise hides the axes in recent Excel
     chart.y_axis.delete = False
+    # the years along the bottom, not where the value axis crosses 0 (amid a balance's lines)
+    chart.x_axis.tickLblPos = "low"
     chart.width, chart.height = 20, 10
     return chart
+
+
+def _dashed(chart: LineChart, series: Sequence[int], colour: str = "7F7F7F") -> None:
+    """Draw the chart's ``series`` (by position) as thin dashed lines: bounds, not estimates."""
+    for i in series:
+        line = chart.series[i].graphicalProperties.line
+        line.solidFill = colour
+        line.dashStyle = "dash"
+        line.width = 12700  # 1 pt, in EMU
+
+
+def _print_setup(ws: Worksheet, columns: int | None = None, rows: int | None = None) -> None:
+    """Print the sheet one page wide (as many pages down as it needs), landscape when wide.
+
+    Without it a wide table, or the About sheet's long text column, is cut into pages of a
+    column or two each. ``columns`` and ``rows`` limit the print to the table and its chart
+    (the chart's own data block, beside the table, is left out).
+    """
+    columns = columns or ws.max_column
+    if rows is not None:
+        ws.print_area = f"A1:{get_column_letter(columns)}{rows}"
+    width = sum(
+        ws.column_dimensions[get_column_letter(j)].width or 9  # 9: Excel's default width
+        for j in range(1, columns + 1)
+    )
+    ws.page_setup.orientation = "landscape" if width > 100 else "portrait"  # A4: ~100 wide
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"  # the header on every printed page
+    ws.page_setup.fitToHeight = 0  # as many pages down as needed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 # --- what is computed for the sheets ---------------------------------------------------------
@@ -452,6 +502,7 @@ class ResultsWorkbook:
         self.wb = Workbook()
         self.wb.remove(self.wb.active)
         self._tables: dict[str, list[Column]] = {}
+        self._print: dict[str, tuple[int, int]] = {}  # sheet -> printed columns, rows
 
     def _sheet(self, key: str) -> Worksheet:
         return self.wb.create_sheet(SHEETS[key])
@@ -482,6 +533,8 @@ class ResultsWorkbook:
             f"{cur}. 'unknown': not finite (an overflow, or 0/0).",
         )
         _header(ws, ["", "unit", *(str(y) for y in years)])
+        for j in range(3, 3 + len(years)):  # each year over its column of numbers
+            ws.cell(row=HEADER_ROW, column=j).alignment = Alignment(horizontal="right")
         row = HEADER_ROW
         for section in sheet_c_sections(ds):
             row += 2 if row > HEADER_ROW else 1
@@ -530,12 +583,13 @@ class ResultsWorkbook:
         cats, refs = _chart_block(ws, first, frame["year"].tolist(), series, "#,##0")
         chart = _line_chart(
             "Balance of the scheme: percentiles",
-            f"Balance ({self.currency}/yr)",
-            "#,##0",
+            f"Balance (million {self.currency}/yr)",
+            "#,##0,,;-#,##0,,;0",  # the axis in millions: ',,' divides by 10^6 as shown
             cats,
             refs,
         )
         ws.add_chart(chart, ws.cell(row=HEADER_ROW + n + 3, column=1).coordinate)
+        self._print[ws.title] = (len(cols), HEADER_ROW + n + 3 + CHART_ROWS)
 
     def risk(
         self,
@@ -577,6 +631,9 @@ class ResultsWorkbook:
                 continue
             _put(ws, row, 1, label)
             ws.cell(row=row, column=1).font = Font(bold=True)
+            # a label longer than the year column wraps (the next cells hold its figures)
+            ws.cell(row=row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+            ws.row_dimensions[row].height = 15 * -(-len(label) // 14)
             for j, key in enumerate(("p", "lower", "upper"), start=2):
                 _put(ws, row, j, float(ds[key]), PERCENT)
             row += 1
@@ -592,7 +649,9 @@ class ResultsWorkbook:
         chart = _line_chart(
             "P(deficit) by year, with its 95 % interval", "P(deficit)", "0%", cats, refs
         )
+        _dashed(chart, [i for i, c in enumerate(series) if c != "p_deficit"])
         ws.add_chart(chart, ws.cell(row=row + 2, column=1).coordinate)
+        self._print[ws.title] = (len(cols), row + 2 + CHART_ROWS)
 
     def sobol(self, indices: xr.Dataset) -> None:
         """Sobol' indices with their bootstrap half-widths, one row per output, input and year.
@@ -744,6 +803,8 @@ class ResultsWorkbook:
             Write it with :meth:`schemerisk.output.Reservation.write_workbook`.
         """
         self._about()
+        for ws in self.wb.worksheets:
+            _print_setup(ws, *self._print.get(ws.title, (None, None)))
         self.wb.active = 0
         return self.wb
 
