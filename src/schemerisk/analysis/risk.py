@@ -530,8 +530,8 @@ def _plain_tables(  # type: ignore[no-untyped-def]
     if "premium_revenue" not in names:
         return None
 
-    def array(name: str) -> np.ndarray:
-        return np.ascontiguousarray(cube[name].transpose(DRAW, "year").values)
+    def array(name: str) -> np.ndarray:  # a view (no copy) of the run's (draws, kept) array
+        return cube[name].transpose(DRAW, "year").values
 
     year = cube["year"]
 
