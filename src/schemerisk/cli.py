@@ -944,6 +944,7 @@ def _risk_run(args: argparse.Namespace, write_cube: bool = True):  # type: ignor
             keep=keep,
             threads=args.threads,
             progress=False if args.no_progress else None,
+            memoranda=out is not None,  # the report reads none of them; a written cube has them
         )
         if out is not None:
             out.write_dataset(cube)
@@ -998,22 +999,24 @@ def _refuse_nonfinite(space) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-def _load_study(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """Scenario and distributions of a study command, validated before any work."""
+def _load_study(args: argparse.Namespace, keep=None):  # type: ignore[no-untyped-def]
+    """Scenario and distributions of a study command, validated before any work.
+
+    ``keep``: the outputs the run will keep (None: the default set), for the memory check."""
 
     sc, space = _bound_space(args.scenario, args.distributions, args.horizon, args.extend)
     if args.base_samples < 2:
         raise CliError(f"-N must be at least 2, got {args.base_samples}")
     groups = len(space.groups())
     rows = args.base_samples * ((2 if getattr(args, "second_order", False) else 1) * groups + 2)
-    _check_memory(rows, space, None, True, "use a smaller base sample size (-N)")
+    _check_memory(rows, space, keep, True, "use a smaller base sample size (-N)")
     return sc, space
 
 
 def _sobol(args: argparse.Namespace, space, second_order: bool = False):  # type: ignore[no-untyped-def]
     import warnings
 
-    from schemerisk.analysis.sensitivity import PrecisionWarning, sobol_analysis
+    from schemerisk.analysis.sensitivity import SOBOL_OUTPUTS, PrecisionWarning, sobol_analysis
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PrecisionWarning)
@@ -1025,6 +1028,7 @@ def _sobol(args: argparse.Namespace, space, second_order: bool = False):  # type
             second_order=second_order,
             threads=args.threads,
             progress=False if args.no_progress else None,
+            keep=SOBOL_OUTPUTS,  # the indices read these alone
         )
     for w in caught:  # ours: imprecise indices, an N that is not a power of two
         if issubclass(w.category, UserWarning):
@@ -1042,7 +1046,9 @@ def _check_year(year: int | None, years: np.ndarray) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``schemerisk sensitivity``: Sobol' indices for the balance, its share of revenue and deficits."""
 
-    _, space = _load_study(args)
+    from schemerisk.analysis.sensitivity import SOBOL_OUTPUTS
+
+    _, space = _load_study(args, SOBOL_OUTPUTS)
     _check_xlsx(args.output)
     with contextlib.ExitStack() as stack:
         tables = _reserve(

@@ -13,6 +13,7 @@ and the report carries how many were unknown (see
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from schemerisk.uncertainty.nonfinite import (
     UNKNOWN_SHARE_LIMIT,
     Suspect,
     count_dataset,
+    count_nonfinite,
     describe_counts,
     finite,
     horizon_counts,
@@ -161,17 +163,35 @@ def expected_shortfall(loss: xr.DataArray, level: float = 0.95) -> xr.DataArray:
     """
 
     def es(values: np.ndarray) -> np.ndarray:
-        known = ~np.isnan(values)
-        tail = (1.0 - level) * known.sum(axis=-1)
-        # descending, unknown (NaN) draws last: each draw weighs 1 until the tail is full,
-        # the boundary draw the fraction left, the others 0
-        srt = -np.sort(-np.where(known, values, -np.inf), axis=-1)
-        weight = np.clip(tail[..., None] - np.arange(values.shape[-1]), 0.0, 1.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            total = np.where(weight > 0, weight * srt, 0.0).sum(axis=-1)
-            return total / tail
+        rows = values.reshape(-1, values.shape[-1])
+        out = np.empty(rows.shape[0])
+        for r, row in enumerate(rows):
+            out[r] = _shortfall_of_row(row, level)
+        return out.reshape(values.shape[:-1])
 
     return xr.apply_ufunc(es, loss, input_core_dims=[[DRAW]], keep_attrs=False)
+
+
+def _shortfall_of_row(values: np.ndarray, level: float) -> float:
+    """The expected shortfall of one row of losses (NaN: unknown), as :func:`expected_shortfall`.
+
+    Sorted in descending order (unknown draws last), each draw weighs 1 until
+    the tail of ``(1 - level) n`` draws is full, the boundary draw the fraction
+    left, the others 0. Only the ``ceil(tail)`` largest losses have a weight, so
+    they alone are found (``np.partition``, linear time) and sorted; their terms
+    are summed in a row of the full length padded with zeros, which gives the
+    same pairwise summation, bit for bit, as weighting the whole sorted row.
+    """
+    n = values.shape[-1]
+    known = ~np.isnan(values)
+    tail = (1.0 - level) * known.sum()
+    m = min(n, math.ceil(tail)) if tail > 0 else 0  # the draws i < tail weigh more than 0
+    terms = np.zeros(n)
+    if m:
+        top = np.partition(np.where(known, values, -np.inf), n - m)[n - m :]
+        terms[:m] = np.clip(tail - np.arange(m), 0.0, 1.0) * -np.sort(-top)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(terms.sum() / tail)
 
 
 def required_multiplier(
@@ -408,6 +428,52 @@ def deficit_risk(
     """
     if DRAW not in cube.dims:
         raise ValueError("deficit_risk needs a Monte Carlo cube with a 'draw' dimension")
+    parts = _plain_tables(cube, level, adjust, shortfall_level, confidence)
+    if parts is None:  # outputs with dimensions besides (draw, year): the general xarray path
+        parts = _xarray_tables(cube, level, adjust, shortfall_level, confidence)
+    table, p_ruin, p_any, n_unknown_any, nonfinite = parts
+    units = cube["balance"].attrs.get("units", "")
+    for v, long_name, unit in (
+        ("n_unknown", "Draws with no finite balance (unknown, left out of the figures)", "draws"),
+        ("p_deficit", "Probability of a deficit, among the draws with a finite balance", "1"),
+        ("p_deficit_se", "Monte Carlo standard error of the probability of a deficit", "1"),
+        ("p_deficit_lower", f"Wilson {confidence:.0%} interval, lower bound", "1"),
+        ("p_deficit_upper", f"Wilson {confidence:.0%} interval, upper bound", "1"),
+        ("expected_deficit", DEFICIT_SIZES["expected_deficit"], units),
+        (
+            "expected_deficit_share",
+            "Expected deficit as a share of premium revenue, over all projections",
+            "1",
+        ),
+        (
+            "expected_shortfall",
+            f"Expected shortfall ({shortfall_level:.0%}): the mean deficit over the worst "
+            f"{1 - shortfall_level:.0%} of projections, a surplus counting as zero deficit",
+            units,
+        ),
+        (
+            "expected_shortfall_share",
+            f"Expected shortfall ({shortfall_level:.0%}) as a share of revenue",
+            "1",
+        ),
+    ):
+        table[v].attrs.update(long_name=long_name, units=unit)
+    return RiskReport(
+        table=table,
+        p_any_deficit=p_any,
+        p_ruin=p_ruin,
+        n_draws=int(cube.sizes[DRAW]),
+        level=level,
+        currency=str(cube.attrs.get("currency", "")),
+        nonfinite=nonfinite,
+        n_unknown_any=n_unknown_any,
+    )
+
+
+def _xarray_tables(  # type: ignore[no-untyped-def]
+    cube: xr.Dataset, level: float, adjust, shortfall_level: float, confidence: float
+):
+    """The tables of :func:`deficit_risk` with xarray, for outputs of any dimensions."""
     bal, rev = cube["balance"], cube["premium_revenue"]
     known = finite(bal)  # a draw without a finite balance is unknown, not "no deficit"
     n_known = known.sum(DRAW)
@@ -445,41 +511,130 @@ def deficit_risk(
         )
         p_ruin = _over_horizon(negative, known_reserve, confidence)[0]
     p_any, n_unknown_any = _over_horizon(deficit, known, confidence)
-    units = cube["balance"].attrs.get("units", "")
-    for v, long_name, unit in (
-        ("n_unknown", "Draws with no finite balance (unknown, left out of the figures)", "draws"),
-        ("p_deficit", "Probability of a deficit, among the draws with a finite balance", "1"),
-        ("p_deficit_se", "Monte Carlo standard error of the probability of a deficit", "1"),
-        ("p_deficit_lower", f"Wilson {confidence:.0%} interval, lower bound", "1"),
-        ("p_deficit_upper", f"Wilson {confidence:.0%} interval, upper bound", "1"),
-        ("expected_deficit", DEFICIT_SIZES["expected_deficit"], units),
-        (
-            "expected_deficit_share",
-            "Expected deficit as a share of premium revenue, over all projections",
-            "1",
-        ),
-        (
-            "expected_shortfall",
-            f"Expected shortfall ({shortfall_level:.0%}): the mean deficit over the worst "
-            f"{1 - shortfall_level:.0%} of projections, a surplus counting as zero deficit",
-            units,
-        ),
-        (
-            "expected_shortfall_share",
-            f"Expected shortfall ({shortfall_level:.0%}) as a share of revenue",
-            "1",
-        ),
-    ):
-        table[v].attrs.update(long_name=long_name, units=unit)
-    return RiskReport(
-        table=table,
-        p_any_deficit=p_any,
-        p_ruin=p_ruin,
-        n_draws=int(cube.sizes[DRAW]),
-        level=level,
-        currency=str(cube.attrs.get("currency", "")),
-        nonfinite=nonfinite,
-        n_unknown_any=n_unknown_any,
+    return table, p_ruin, p_any, n_unknown_any, nonfinite
+
+
+def _plain_tables(  # type: ignore[no-untyped-def]
+    cube: xr.Dataset, level: float, adjust, shortfall_level: float, confidence: float
+):
+    """The tables of :func:`deficit_risk` computed in numpy, when every output is (draw, year).
+
+    The same operations as :func:`_xarray_tables`, in the same order and on
+    arrays of the same layout, so the same numbers bit for bit (tested), without
+    xarray's alignment and copies around each of the ~30 operations on the
+    (draws x years) arrays. None when an output has other dimensions.
+    """
+    names = [v for v in RISK_OUTPUTS if v in cube]
+    if any(set(cube[v].dims) != {DRAW, "year"} for v in names) or "balance" not in names:
+        return None
+    if "premium_revenue" not in names:
+        return None
+
+    def array(name: str) -> np.ndarray:  # a view (no copy) of the run's (draws, kept) array
+        return cube[name].transpose(DRAW, "year").values
+
+    year = cube["year"]
+
+    def by_year(values: np.ndarray) -> xr.DataArray:
+        return xr.DataArray(values, dims=("year",), coords={"year": year})
+
+    bal, rev = array("balance"), array("premium_revenue")
+    known = np.isfinite(bal)  # a draw without a finite balance is unknown, not "no deficit"
+    n_known = known.sum(axis=0)
+    deficit = (bal < 0) & known
+    per_year = counted_probability(by_year(deficit.sum(axis=0)), by_year(n_known), confidence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loss = np.where(known, np.clip(-bal, 0.0, None), np.nan)
+        share = loss / np.where(rev != 0, rev, np.nan)
+        share = np.where(
+            known, np.where(np.isnan(share), np.where(loss > 0, np.inf, 0.0), share), np.nan
+        )
+    counts = {
+        v: count_nonfinite(array(v)) if v != "balance" else (~known).sum(axis=0) for v in names
+    }
+    nonfinite = xr.DataArray(
+        np.stack([counts[v].astype(np.int64) for v in names]),
+        dims=("output", "year"),
+        coords={"output": names, "year": year.values},
+        name="n_nonfinite",
+        attrs={"long_name": "Draws with a non-finite value (overflow or 0/0)", "units": "draws"},
+    )
+
+    def mean(values: np.ndarray) -> xr.DataArray:  # xarray's own reduction: the same rounding
+        return xr.DataArray(values, dims=(DRAW, "year"), coords={"year": year}).mean(DRAW)
+
+    def shortfall(values: np.ndarray) -> xr.DataArray:
+        return by_year(np.array([_shortfall_of_row(col, shortfall_level) for col in values.T]))
+
+    table = xr.Dataset(
+        {
+            "n_unknown": nonfinite.sel(output="balance", drop=True),
+            "p_deficit": per_year.p,
+            "p_deficit_se": per_year.se,
+            "p_deficit_lower": per_year.lower,
+            "p_deficit_upper": per_year.upper,
+            # over all draws, a surplus as zero: never more than the worst-5 % average
+            "expected_deficit": mean(loss),
+            "expected_deficit_share": mean(share),
+            "expected_shortfall": shortfall(loss),
+            "expected_shortfall_share": shortfall(share),
+        }
+    )
+    needed = ("flat_premium_revenue", "contribution_revenue", "total_expenditure")
+    if all(v in cube for v in needed):
+        scaled = {
+            Adjust.FLAT_PREMIUMS: "flat_premium_revenue",
+            Adjust.CONTRIBUTION_RATES: "contribution_revenue",
+            Adjust.ALL_PREMIUMS: "premium_revenue",
+        }[Adjust(adjust)]  # as analysis.solver.adjusted_revenue
+        scaled_rev = array(scaled)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # analysis.solver.equilibrium_multiplier with a target balance of 0
+            k = (array("total_expenditure") + 0.0 - (rev - scaled_rev)) / np.where(
+                scaled_rev != 0, scaled_rev, np.nan
+            )
+        k = np.where(known, np.where(np.isnan(k), np.inf, k), np.nan)
+        table["required_premium_multiplier"] = _multiplier_table(k, level, adjust, by_year)
+    else:
+        table["required_premium_multiplier"] = xr.full_like(table.p_deficit, np.nan)
+    p_ruin = None
+    # ruin needs a reserve fund; without one, "reserve" is just the cumulated balance
+    if "reserve" in cube and int(cube.attrs.get("reserve_fund", 0)):
+        reserve = array("reserve")
+        known_reserve = np.isfinite(reserve)
+        negative = (reserve < 0) & known_reserve
+        with np.errstate(invalid="ignore", divide="ignore"):
+            answered = known_reserve.sum(axis=0)
+            table["p_reserve_negative"] = by_year(
+                negative.sum(axis=0) / np.where(known_reserve.any(axis=0), answered, np.nan)
+            )
+        n_event, n_unknown = horizon_counts(negative, known_reserve)
+        p_ruin = counted_probability(
+            xr.DataArray(n_event), reserve.shape[0] - n_unknown, confidence
+        )
+    n_event, n_unknown_any = horizon_counts(deficit, known)
+    p_any = counted_probability(xr.DataArray(n_event), bal.shape[0] - n_unknown_any, confidence)
+    return table, p_ruin, p_any, n_unknown_any, nonfinite
+
+
+def _multiplier_table(k: np.ndarray, level: float, adjust, by_year) -> xr.DataArray:  # type: ignore[no-untyped-def]
+    """:func:`required_multiplier` from the break-even multipliers ``k`` (draws x years; NaN unknown)."""
+    q = np.full(k.shape[1], np.nan)
+    for j in range(k.shape[1]):
+        col = k[:, j]
+        col = col[~np.isnan(col)]
+        if col.size:  # a year with no known draw: NaN, said by the report
+            q[j] = np.quantile(col, 1.0 - level, method="inverted_cdf")
+    q = q + 1e-12 * abs(q)
+    return (
+        by_year(q)
+        .rename("required_premium_multiplier")
+        .assign_attrs(
+            long_name=f"Premium multiplier that keeps P(deficit) <= {level:g}",
+            units="1",
+            level=level,
+            adjust=Adjust(adjust).value,
+        )
     )
 
 

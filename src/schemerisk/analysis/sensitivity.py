@@ -29,6 +29,8 @@ from schemerisk.uncertainty.space import ParameterSpace
 DRAW = "draw"
 #: the outputs the sensitivity analysis explains
 OUTPUTS = ("balance", "balance_share", "deficit")
+#: the kernel outputs :data:`OUTPUTS` are computed from: a run for the indices alone keeps no others
+SOBOL_OUTPUTS: tuple[str, ...] = ("balance", "premium_revenue")
 OUTPUT_LABELS = {
     "balance": "balance",
     "balance_share": "balance as a share of revenue",
@@ -245,6 +247,7 @@ def sobol_analysis(
     horizon: int | None = None,
     threads: int | None = None,
     progress: bool | None = None,
+    keep: Sequence[str] | None = None,
 ) -> SobolResult:
     """Run the model on a Saltelli design and compute Sobol' indices for every output and year.
 
@@ -267,6 +270,11 @@ def sobol_analysis(
         Years after the base year, instead of the scenario's own.
     threads, progress
         As for :func:`~schemerisk.uncertainty.montecarlo.run_design`.
+    keep : sequence of str, optional
+        Outputs the cube keeps (default: those of ``run_design``). The indices
+        need only :data:`SOBOL_OUTPUTS`: keeping just those (22 numbers per
+        projection over 10 years, against about 400) makes the run faster and
+        its memory a twentieth, and the indices are the same, bit for bit.
 
     Returns
     -------
@@ -275,7 +283,7 @@ def sobol_analysis(
     """
     space = bind_space(scenario, distributions, horizon)
     design = unit_design(space, n_base, seed, Sampler.SALTELLI, second_order=second_order)
-    cube = run_design(space, design, threads=threads, progress=progress)
+    cube = run_design(space, design, keep=keep, threads=threads, progress=progress)
     return analyse_design(space, design, cube, num_resamples=num_resamples, conf_level=conf_level)
 
 

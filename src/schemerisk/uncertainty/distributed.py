@@ -306,7 +306,7 @@ def cube_piece(job: ChunkJob, start: int, stop: int) -> xr.Dataset:
     theta, kept = _project(job, start, stop, job.keep)
     ds = blocks_to_dataset(space.scenario, space.inputs, kept, draw_dim=True)
     ds = add_memoranda(ds)
-    ds = ds.assign(_input_variables(space, theta))
+    ds = ds.assign(_input_variables(space, theta.T))  # columns x draws
     return ds.assign_coords({DRAW: np.arange(start, stop)})
 
 

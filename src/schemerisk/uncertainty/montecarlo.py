@@ -105,6 +105,7 @@ def run_design(
     chunk_size: int = DEFAULT_CHUNK,
     threads: int | None = None,
     progress: bool | None = None,
+    memoranda: bool = True,
 ) -> xr.Dataset:
     """Project every row of a design and return the cube.
 
@@ -122,6 +123,10 @@ def run_design(
         Numba threads; the results do not depend on it.
     progress : bool, optional
         Show a progress bar (default: when the terminal is interactive).
+    memoranda : bool
+        Add the memoranda computed from the kept outputs
+        (:func:`~schemerisk.model.results.add_memoranda`); a caller that reads
+        none of them (``schemerisk risk`` without ``-o``) saves their time and memory.
 
     Returns
     -------
@@ -135,16 +140,20 @@ def run_design(
     n, k = design.n_rows, space.n_columns
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    theta = np.empty((n, k))
+    # The drawn values are kept input by input (one row of `drawn` per column), so each
+    # input_<entry> variable of the cube is a view, not a copy; the kernel takes each chunk's
+    # draws as to_values made them (draws x columns).
+    drawn = np.empty((k, n))
     # The kernel writes only the kept outputs, straight into one (draws, kept) array;
     # each variable of the cube is a view of its columns.
     values = np.empty((n, positions.size))
     starts = range(0, n, chunk_size)
 
-    def draw(start: int) -> int:
+    def draw(start: int) -> tuple[int, np.ndarray]:
         stop = min(start + chunk_size, n)
-        theta[start:stop] = to_values(space, design.rows(start, stop))
-        return stop
+        theta = to_values(space, design.rows(start, stop))
+        drawn[:, start:stop] = theta.T
+        return stop, theta
 
     with (
         numba_threads(threads),
@@ -154,12 +163,12 @@ def run_design(
         # draw the next chunk's inputs while the kernel (which releases the GIL) projects this one
         pending = pool.submit(draw, starts[0])
         for i, start in enumerate(starts):
-            stop = pending.result()
+            stop, theta = pending.result()
             if i + 1 < len(starts):
                 pending = pool.submit(draw, starts[i + 1])
             run_kernel(
                 inputs,
-                theta[start:stop],
+                theta,
                 space.modifications,
                 out=values[start:stop],
                 keep=positions,
@@ -167,8 +176,9 @@ def run_design(
             bar.update(stop - start)
     kept = {name: values[:, sl] for name, sl in where.items()}
     ds = blocks_to_dataset(space.scenario, inputs, kept, draw_dim=True)
-    ds = add_memoranda(ds)
-    ds = ds.assign(_input_variables(space, theta))
+    if memoranda:
+        ds = add_memoranda(ds)
+    ds = ds.assign(_input_variables(space, drawn))
     ds = ds.assign_coords({DRAW: np.arange(n)})
     ds.attrs.update(_provenance(space, design, names))
     return ds
@@ -187,10 +197,11 @@ def _keep_names(keep: Iterable[str] | str | None) -> list[str]:
     return names
 
 
-def _input_variables(space: ParameterSpace, theta: np.ndarray) -> dict[str, xr.Variable]:
+def _input_variables(space: ParameterSpace, drawn: np.ndarray) -> dict[str, xr.Variable]:
+    """The ``input_<entry>`` variables: views of ``drawn`` (columns x draws), not copies."""
     out = {}
     for e in space.entries:
-        cols = space.columns[e.name]
+        cols = space.columns[e.name]  # consecutive columns
         attrs = {
             "long_name": f"Drawn value for {e.slot.path}",
             "target": e.slot.path,
@@ -201,9 +212,10 @@ def _input_variables(space: ParameterSpace, theta: np.ndarray) -> dict[str, xr.V
             "note": e.note,
         }
         if e.is_series:
-            out[f"input_{e.name}"] = xr.Variable((DRAW, "year"), theta[:, cols].copy(), attrs)
+            rows = drawn[int(cols[0]) : int(cols[-1]) + 1]
+            out[f"input_{e.name}"] = xr.Variable((DRAW, "year"), rows.T, attrs)
         else:
-            out[f"input_{e.name}"] = xr.Variable((DRAW,), theta[:, cols[0]].copy(), attrs)
+            out[f"input_{e.name}"] = xr.Variable((DRAW,), drawn[int(cols[0])], attrs)
     return out
 
 

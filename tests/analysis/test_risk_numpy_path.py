@@ -1,0 +1,99 @@
+"""The numpy path of deficit_risk gives the xarray path's numbers bit for bit (issue 13)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from schemerisk.analysis.risk import (
+    RISK_OUTPUTS,
+    _plain_tables,
+    _shortfall_of_row,
+    _xarray_tables,
+    deficit_risk,
+)
+from schemerisk.uncertainty.montecarlo import simulate
+
+
+@pytest.fixture(scope="module")
+def cubes() -> list[xr.Dataset]:
+    out = []
+    name = "hai_phong_1993_1997"
+    for reserve_fund in (0, 1):
+        cube = simulate(name, name, 2000, seed=11 + reserve_fund, keep=RISK_OUTPUTS)
+        cube = cube[list(RISK_OUTPUTS)].load()
+        # unknown draws of every kind: NaN and +-inf in the balance, a zero and a NaN revenue,
+        # an infinite expenditure, a year with a NaN reserve
+        bal = cube["balance"].values
+        bal[:40, 0] = np.nan
+        bal[40:45, 1] = np.inf
+        bal[45:50, 2] = -np.inf
+        cube["premium_revenue"].values[50:60, 1] = 0.0
+        cube["premium_revenue"].values[60:65, 2] = np.nan
+        cube["total_expenditure"].values[65:70] = np.inf
+        cube["reserve"].values[70:90, -1] = np.nan
+        # the second cube as if the scheme had a reserve fund: the probability of ruin is computed
+        cube.attrs["reserve_fund"] = reserve_fund
+        out.append(cube)
+    return out
+
+
+@pytest.mark.parametrize("adjust", ["all-premiums", "flat-premiums", "contribution-rates"])
+@pytest.mark.parametrize("level", [0.05, 0.3])
+def test_numpy_path_equals_xarray_path_bitwise(cubes, adjust, level) -> None:
+    for cube in cubes:
+        fast = _plain_tables(cube, level, adjust, 0.95, 0.95)
+        slow = _xarray_tables(cube, level, adjust, 0.95, 0.95)
+        assert fast is not None
+        table, p_ruin, p_any, n_unknown_any, nonfinite = fast
+        assert set(table.data_vars) == set(slow[0].data_vars)
+        for v in table.data_vars:  # same operations in the same order: equal to the last bit
+            np.testing.assert_array_equal(table[v].values, slow[0][v].values, err_msg=v)
+            np.testing.assert_array_equal(table[v].year.values, slow[0][v].year.values)
+        for a, b in ((p_any, slow[2]), (p_ruin, slow[1])):
+            if b is None:
+                assert a is None
+                continue
+            for k in ("p", "se", "lower", "upper"):
+                assert float(a[k]) == float(b[k]) or (np.isnan(a[k]) and np.isnan(b[k]))
+        assert n_unknown_any == slow[3]
+        np.testing.assert_array_equal(nonfinite.values, slow[4].values)
+        assert list(nonfinite.output.values) == list(slow[4].output.values)
+
+
+def test_reserve_fund_cube_takes_the_ruin_branch(cubes) -> None:
+    report = deficit_risk(cubes[1])
+    assert report.p_ruin is not None and "p_reserve_negative" in report.table
+
+
+def test_year_major_cube_gives_the_same_report(cubes) -> None:
+    cube = cubes[1]
+    flipped = cube.transpose("year", "draw")
+    a, b = deficit_risk(cube), deficit_risk(flipped)
+    for v in a.table.data_vars:
+        np.testing.assert_array_equal(a.table[v].values, b.table[v].values, err_msg=v)
+    assert float(a.p_any_deficit.p) == float(b.p_any_deficit.p)
+
+
+@pytest.mark.parametrize("n", [1, 7, 20, 1001])
+@pytest.mark.parametrize("level", [0.95, 0.5, 0.999])
+def test_shortfall_of_row_equals_the_full_sort(n, level) -> None:
+    """Brute force: every draw sorted, weighted 1 until the tail is full, the boundary draw the rest."""
+    rng = np.random.default_rng(n)
+    row = rng.lognormal(size=n) * (rng.random(n) < 0.6)
+    row[rng.random(n) < 0.1] = np.nan
+    known = row[~np.isnan(row)]
+    tail = (1.0 - level) * known.size
+    srt = np.sort(known)[::-1]
+    total, left = 0.0, tail
+    for x in srt:  # sequential, so compared within rounding (1e-12 relative: sums of <= 1001 terms)
+        w = min(1.0, max(left, 0.0))
+        total += w * x
+        left -= 1.0
+    expected = total / tail if tail > 0 else np.nan
+    got = _shortfall_of_row(row, level)
+    if np.isnan(expected):
+        assert np.isnan(got)
+    else:
+        assert got == pytest.approx(expected, rel=1e-12)

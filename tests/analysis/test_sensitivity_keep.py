@@ -1,0 +1,48 @@
+"""Sobol' indices from a run that keeps only balance and premium revenue (issue 13)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from schemerisk.analysis.sensitivity import SOBOL_OUTPUTS, PrecisionWarning, sobol_analysis
+from schemerisk.model.results import DEFAULT_KEEP
+from schemerisk.uncertainty.montecarlo import bind_space, run_design
+from schemerisk.uncertainty.sampling import unit_design
+
+
+def test_keeping_only_what_the_indices_read_gives_the_same_indices() -> None:
+    name = "hai_phong_1993_1997"
+    space = bind_space(name, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)  # N = 32 is imprecise, on purpose
+        full = sobol_analysis(name, space, 32, seed=4, num_resamples=20)
+        lean = sobol_analysis(name, space, 32, seed=4, num_resamples=20, keep=SOBOL_OUTPUTS)
+    for v in full.indices.data_vars:  # the kernel writes the same numbers, whatever it keeps
+        np.testing.assert_array_equal(full.indices[v].values, lean.indices[v].values, err_msg=v)
+    outputs = {v for v in lean.cube.data_vars if not str(v).startswith("input_")}
+    # the kept outputs and the two memoranda computed from them, nothing else
+    assert outputs == {*SOBOL_OUTPUTS, "balance_share_of_revenue", "in_equilibrium"}
+    assert len(DEFAULT_KEEP) > len(outputs)
+
+
+def test_run_without_memoranda_keeps_the_same_outputs_and_inputs() -> None:
+    name = "hai_phong_1993_1997"
+    space = bind_space(name, name)
+    design = unit_design(space, 700, 2, "mc")
+    a = run_design(space, design, keep=["balance", "premium_revenue"], chunk_size=256)
+    b = run_design(
+        space, design, keep=["balance", "premium_revenue"], chunk_size=300, memoranda=False
+    )
+    assert "balance_share_of_revenue" not in b and "balance_share_of_revenue" in a
+    for v in b.data_vars:
+        np.testing.assert_array_equal(a[v].values, b[v].values, err_msg=str(v))
+    # the drawn inputs: each column of theta, as to_values made it
+    from schemerisk.uncertainty.sampling import to_values
+
+    theta = to_values(space, design.rows(0, 700))
+    for e in space.entries:
+        cols = space.columns[e.name]
+        got = b[f"input_{e.name}"].values
+        np.testing.assert_array_equal(got.reshape(700, -1), theta[:, cols])
