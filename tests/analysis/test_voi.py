@@ -171,18 +171,59 @@ def test_linear_smoothers_are_scikit_learns(cube: xr.Dataset, members: tuple[str
     n = 600
     x = np.column_stack([cube[f"input_{m}"].values[:n] for m in members])
     y = cube.balance.isel(year=2).values[:n]
-    fit = voi_module._RidgeFit(*voi_module._ridge_spline(x, y[:, None], 10))
-    xb = fit.basis.transform(x)
+    basis, alpha = voi_module._ridge_spline(x, y[:, None], 10)
+    xb = basis.transform(x)
+    everything = np.arange(n)
     # equal weights, and unequal ones (posterior weights: sklearn's sample_weight)
     for w in (np.ones(n), np.random.default_rng(0).uniform(0.0, 3.0, size=n)):
-        sm = fit.smoother(x, np.arange(n), np.arange(n), w)
-        ours = sm.rows @ (sm.coef @ y)
-        theirs = Ridge(alpha=fit.alpha).fit(xb, y, sample_weight=w).predict(xb)
+        sm = voi_module._smoother(xb, alpha, w, everything, everything)
+        ours = sm.rows @ (sm.coef_t.T @ y)
+        theirs = Ridge(alpha=alpha).fit(xb, y, sample_weight=w).predict(xb)
         np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-6 * np.abs(y).max())
+    # a bootstrap resample as count weights: sklearn's fit on the resample's rows, repeats and all
+    resample = np.sort(np.random.default_rng(1).integers(n, size=n))
+    counts = np.bincount(resample, minlength=n)
+    held = np.flatnonzero(counts)
+    sm = voi_module._smoother(xb, alpha, counts.astype(float), held, resample[::7])
+    ours = sm.rows @ (sm.coef_t.T @ y[held])
+    theirs = Ridge(alpha=alpha).fit(xb[resample], y[resample]).predict(xb[resample[::7]])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-6 * np.abs(y).max())
     # the basis of a pair holds every product of the two inputs' splines (a tensor product)
     assert xb.shape[1] == len(members) + np.prod(
-        [p.transform(x[:, [j]]).shape[1] for j, p in enumerate(fit.basis.parts)]  # type: ignore[attr-defined]
+        [p.transform(x[:, [j]]).shape[1] for j, p in enumerate(basis.parts)]  # type: ignore[attr-defined]
     )
+
+
+def test_years_sharing_features_choose_as_ridgecv_on_each_year_alone() -> None:
+    """One RidgeCV fit per basis for every year of a scalar input picks each year's knots and
+    penalty as RidgeCV fits on that year's targets alone do (the one-standard-error rule over
+    10, 20 and 40 knots, written out here with scikit-learn's own choice of penalty)."""
+    from sklearn.linear_model import RidgeCV
+
+    rng = np.random.default_rng(5)
+    n = 2000
+    x = rng.uniform(size=(n, 1))
+    kinks = np.column_stack([np.maximum(x[:, 0] - 0.5, 0) * 100, -np.abs(x[:, 0] - 0.3) * 50])
+    # from no noise (a sharp kink: many knots) to much (few knots, a large penalty)
+    years = [kinks + rng.normal(size=(n, 2)) * sd for sd in (0.0, 0.5, 2.0, 8.0, 30.0)]
+    weights = rng.uniform(0.5, 2.0, size=n)
+    chosen = voi_module._ridge_spline_years(x, years, 10, weights)
+    alphas = np.logspace(-6, 4, 21) * n / 100.0
+    picks = []
+    for y, (basis, alpha) in zip(years, chosen, strict=True):
+        fits = []
+        for knots in (10, 20, 40):
+            b = voi_module._fit_basis(x, knots)
+            own = RidgeCV(alphas=alphas, gcv_mode="svd", store_cv_results=True)
+            own.fit(b.transform(x), y / y.std(axis=0), sample_weight=weights)
+            at = int(np.flatnonzero(alphas == own.alpha_)[0])
+            per_draw = np.asarray(own.cv_results_)[:, :, at].mean(axis=1)
+            fits.append((per_draw.mean(), per_draw.std(ddof=1) / np.sqrt(n), knots, own.alpha_))
+        best = min(fits)
+        ref = next(f for f in fits if f[0] <= best[0] + best[1])
+        assert (basis.parts[0].n_knots, alpha) == (ref[2], float(ref[3]))  # type: ignore[attr-defined]
+        picks.append((ref[2], float(ref[3])))
+    assert len(set(picks)) >= 3  # the years do choose differently: the check can fail
 
 
 def test_the_conditional_optimum_is_searched_over_every_break_even(

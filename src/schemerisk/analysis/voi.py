@@ -73,6 +73,7 @@ Monte Carlo loops on the model itself), as an independent check.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -237,18 +238,6 @@ def _check_finite(cube: xr.Dataset, bal: np.ndarray, rev: np.ndarray) -> None:
 # --------------------------------------------------------------------------- regression
 
 
-@dataclass(frozen=True)
-class _Smoother:
-    """A fitted linear smoother: ``fitted(y) = rows @ (coef @ y_train)``.
-
-    ``rows`` (evaluation draws x q) holds the intercept column; ``coef`` is (q x training draws).
-    """
-
-    rows: np.ndarray
-    coef: np.ndarray
-    train: np.ndarray  # positions of the training draws among the evaluation draws
-
-
 def _features(cube: xr.Dataset, members: Sequence[str], t: int) -> np.ndarray:
     """The inputs of a group that can affect year ``t``: scalars, and series up to ``t``."""
     cols = []
@@ -335,6 +324,16 @@ def _fit_basis(x: np.ndarray, n_knots: int) -> _Basis:
 def _ridge_spline(
     x: np.ndarray, targets: np.ndarray, n_knots: int, weights: np.ndarray | None = None
 ) -> tuple[_Basis, float]:
+    """Basis and ridge penalty of the regression spline of one year's targets (:func:`_ridge_spline_years`)."""
+    return _ridge_spline_years(x, [targets], n_knots, weights)[0]
+
+
+def _ridge_spline_years(
+    x: np.ndarray,
+    targets: Sequence[np.ndarray],
+    n_knots: int,
+    weights: np.ndarray | None = None,
+) -> list[tuple[_Basis, float]]:
     """Basis and ridge penalty of the regression spline, both by generalised cross-validation.
 
     scikit-learn's ``RidgeCV`` chooses the penalty by efficient leave-one-out
@@ -343,106 +342,138 @@ def _ridge_spline(
     by the same cross-validated error among ``n_knots``, twice and four times as
     many (at most one knot per ``DRAWS_PER_KNOT`` draws), by the one-standard-error
     rule: a sharp kink needs close knots, a noisy relation does not.
+
+    ``targets`` holds one (draws, decisions) array per year whose features are
+    ``x`` (an input of one value per projection is the same in every year). The
+    years share one ``RidgeCV`` fit per basis, on all their targets side by side:
+    the singular value decomposition of the basis is the same for every year, and
+    each target's leave-one-out errors are computed column by column. Each year's
+    penalty and knots are then chosen from the errors of its own targets alone,
+    as a ``RidgeCV`` fit on them alone chooses: the penalty with the smallest mean
+    squared error over draws and targets, the first of equals (scikit-learn's
+    ``_RidgeGCV.fit`` keeps a later penalty only when its score is strictly better).
+
+    Returns
+    -------
+    list of (_Basis, float)
+        Per year, the basis and the penalty chosen.
     """
     from sklearn.linear_model import RidgeCV
 
-    scale = np.std(targets, axis=0)
-    y = targets / np.where(scale > 0, scale, 1.0)
-    alphas = np.logspace(-6, 4, 21) * x.shape[0] / 100.0
+    scaled = []
+    for tg in targets:
+        scale = np.std(tg, axis=0)
+        scaled.append(tg / np.where(scale > 0, scale, 1.0))
+    y = np.column_stack(scaled)
+    bounds = np.cumsum([0] + [s.shape[1] for s in scaled])
+    n = x.shape[0]
+    alphas = np.logspace(-6, 4, 21) * n / 100.0
     options = [n_knots]
     if x.shape[1] == 1:
-        options += [k for k in (2 * n_knots, 4 * n_knots) if k * DRAWS_PER_KNOT <= x.shape[0]]
-    fits = []
+        options += [k for k in (2 * n_knots, 4 * n_knots) if k * DRAWS_PER_KNOT <= n]
+    fits: list[list[tuple[float, float, _Basis, float]]] = [[] for _ in targets]
     for knots in options:
         basis = _fit_basis(x, knots)
         ridge = RidgeCV(alphas=alphas, gcv_mode="svd", store_cv_results=True).fit(
             basis.transform(x), y, sample_weight=weights
         )
-        # each draw's leave-one-out squared error at the chosen penalty, over the targets
-        at = int(np.argmin(np.abs(alphas - ridge.alpha_)))
-        errors = np.asarray(ridge.cv_results_).reshape(x.shape[0], -1, alphas.size)[:, :, at]
-        per_draw = errors.mean(axis=1)
-        se = float(np.std(per_draw, ddof=1) / np.sqrt(per_draw.size))
-        fits.append((float(per_draw.mean()), se, basis, float(ridge.alpha_)))
+        errors = np.asarray(ridge.cv_results_).reshape(n, y.shape[1], alphas.size)
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            mine = errors[:, lo:hi, :]
+            at = int(np.argmin(mine.mean(axis=(0, 1))))  # the first of equal scores, as RidgeCV
+            # each draw's leave-one-out squared error at the chosen penalty, over the targets
+            per_draw = mine[:, :, at].mean(axis=1)
+            se = float(np.std(per_draw, ddof=1) / np.sqrt(per_draw.size))
+            fits[i].append((float(per_draw.mean()), se, basis, float(alphas[at])))
     # the one-standard-error rule (Hastie, Tibshirani & Friedman 2009, *The Elements of
     # Statistical Learning*, 2nd ed., Section 7.10): the fewest knots whose cross-validated error
     # is within one standard error of the best. More knots follow a sharp kink; on a noisy,
     # heavy-tailed net benefit they would only fit its noise, which the EVPPI's maximum over
     # decisions turns into value
-    best = min(fits, key=lambda f: f[0])
-    chosen = next(f for f in fits if f[0] <= best[0] + best[1])
-    return chosen[2], chosen[3]
+    out = []
+    for year_fits in fits:
+        best = min(year_fits, key=lambda f: f[0])
+        chosen = next(f for f in year_fits if f[0] <= best[0] + best[1])
+        out.append((chosen[2], chosen[3]))
+    return out
 
 
-def _ridge_operator(xb: np.ndarray, alpha: float, w: np.ndarray) -> np.ndarray:
-    """Coefficient operator of sklearn's ``Ridge(alpha, fit_intercept=True)`` on basis ``xb``.
+@dataclass(frozen=True)
+class _Smoother:
+    """A fitted linear smoother: fitted values at the evaluation draws ``= rows @ (coef_t.T @ y[train])``.
+
+    ``rows`` (evaluation draws, q) holds the intercept column first; ``coef_t`` is
+    (training draws, q), one coefficient vector per training draw.
+    """
+
+    rows: np.ndarray
+    coef_t: np.ndarray
+    train: np.ndarray
+
+
+def _smoother(
+    xb: np.ndarray, alpha: float, weights: np.ndarray, train: np.ndarray, evaluate: np.ndarray
+) -> _Smoother:
+    """Coefficient operator of sklearn's ``Ridge(alpha, fit_intercept=True)`` on the basis ``xb``.
 
     ``Ridge`` with sample weights ``w`` centres the basis and the response on
     their weighted means and leaves the intercept unpenalised: fitted
     ``= mean_w(y) + (x - mean_w(xb)) (Xc' W Xc + alpha I)^-1 Xc' W y``.
-    Returns (1 + p, n); the matching rows are ``[1, x - mean_w(xb)]``.
+    Trained on the draws ``train`` with their ``weights``, evaluated at the
+    draws ``evaluate`` (rows ``[1, x - mean_w(xb)]``). A bootstrap resample enters
+    as count weights: a draw drawn ``c`` times weighs ``c`` times its own weight,
+    which gives the very normal equations of the resample's rows with their repeats.
     """
-    p = xb.shape[1]
-    mu = np.average(xb, axis=0, weights=w)
-    xc = xb - mu
+    xt = xb[train]
+    w = weights[train]
+    total = w.sum()
+    mu = (w @ xt) / total
+    xc = xt - mu
     xw = xc * w[:, None]
-    gram = xc.T @ xw + alpha * np.eye(p)
-    op = np.linalg.solve(gram, xw.T)
-    return np.vstack([(w / w.sum())[None, :], op])
-
-
-@dataclass(frozen=True)
-class _RidgeFit:
-    basis: _Basis
-    alpha: float
-
-    def smoother(
-        self, x: np.ndarray, rows: np.ndarray, evaluate: np.ndarray, w: np.ndarray
-    ) -> _Smoother:
-        """The smoother trained on the draws ``rows`` (weights ``w``), evaluated at ``evaluate``."""
-        xb = self.basis.transform(x[rows])
-        coef = _ridge_operator(xb, self.alpha, w)
-        mu = np.average(xb, axis=0, weights=w)
-        at = np.column_stack([np.ones(len(evaluate)), xb[evaluate] - mu])
-        return _Smoother(at, coef, np.arange(len(rows)))
+    gram = xc.T @ xw
+    gram[np.diag_indices_from(gram)] += alpha
+    op = np.linalg.solve(gram, xw.T)  # (p, training draws)
+    coef_t = np.column_stack([w / total, op.T])
+    rows = np.column_stack([np.ones(len(evaluate)), xb[evaluate] - mu])
+    return _Smoother(rows, coef_t, train)
 
 
 def _conditional_optimum_gain(
-    sm: _Smoother,
-    k_train: np.ndarray,
-    r_train: np.ndarray,
-    c_train: np.ndarray,
+    rows: np.ndarray,
+    coef_t: np.ndarray,
+    ks: np.ndarray,
+    r: np.ndarray,
+    c: np.ndarray,
     k0: float,
     decision: PremiumDecision,
 ) -> np.ndarray:
     """Per-draw ``max_k g_k(phi_n) - g_k0(phi_n)``, the maximum found exactly over every break-even.
 
-    ``NB_i(k) = -R_i rho(K_i - k) + c_i`` (``c_i`` the fixed loss of a draw whose
-    scaled premiums raise nothing), so ``beta(k) = coef @ NB(k)`` is piecewise
-    linear in ``k`` with breaks at the sorted ``K_i``: prefix sums give it at
-    every break, and ``g_k(phi_n) = rows_n . beta(k)``.
+    ``coef_t`` holds the training draws' coefficient vectors in the order of their
+    break-evens ``ks`` (sorted), ``r`` their scaled revenue, ``c`` their fixed net
+    benefit (the loss of a draw whose scaled premiums raise nothing).
+    ``NB_i(k) = -R_i rho(K_i - k) + c_i``, so ``beta(k) = sum_i coef_i NB_i(k)`` is
+    piecewise linear in ``k`` with breaks at the sorted ``K_i``: prefix sums give it
+    at every break, and ``g_k(phi_n) = rows_n . beta(k)``.
     """
     cd, cs = decision.deficit_cost, decision.surplus_cost
-    order = np.argsort(k_train, kind="stable")
-    ks = k_train[order]
-    a = sm.coef[:, order] * r_train[order][None, :]  # (q, m)
-    s1 = np.concatenate([np.zeros((a.shape[0], 1)), np.cumsum(a, axis=1)], axis=1)
-    s2 = np.concatenate([np.zeros((a.shape[0], 1)), np.cumsum(a * ks[None, :], axis=1)], axis=1)
-    t1, t2 = s1[:, -1:], s2[:, -1:]
-    const = sm.coef @ c_train  # (q,)
-
-    def beta(k: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """beta at multipliers ``k`` with ``j`` training break-evens below each: (len(k), q)."""
-        slope = cd * t1 - (cd + cs) * s1[:, j]
-        level = cd * t2 - (cd + cs) * s2[:, j]
-        return (k[None, :] * slope - level).T + const[None, :]
-
-    at_breaks = beta(ks, np.arange(ks.size))  # (m, q)
-    # d beta / dk between break j and j + 1 (j + 1 break-evens below)
-    slopes = (cd * t1 - (cd + cs) * s1[:, 1:]).T  # (m, q); the last is beyond the range
-    j0 = np.searchsorted(ks, k0, side="left")
-    g0 = sm.rows @ beta(np.array([k0]), np.array([j0]))[0]
-    best = np.maximum(_max_over_breaks(sm.rows, ks, at_breaks, slopes), g0)
+    a = coef_t * r[:, None]  # (m, q)
+    m, q = a.shape
+    s1 = np.zeros((m + 1, q))
+    np.cumsum(a, axis=0, out=s1[1:])
+    s2 = np.zeros((m + 1, q))
+    np.cumsum(a * ks[:, None], axis=0, out=s2[1:])
+    t1, t2 = s1[-1], s2[-1]
+    const = coef_t.T @ c  # (q,)
+    # beta at break j (j training break-evens below it): k slope_j - level_j + const
+    at_breaks = ks[:, None] * (cd * t1 - (cd + cs) * s1[:-1]) - (cd * t2 - (cd + cs) * s2[:-1])
+    at_breaks += const
+    # d beta / dk between break j and j + 1 (j + 1 break-evens below); the last is beyond the range
+    slopes = cd * t1 - (cd + cs) * s1[1:]
+    j0 = int(np.searchsorted(ks, k0, side="left"))
+    beta0 = k0 * (cd * t1 - (cd + cs) * s1[j0]) - (cd * t2 - (cd + cs) * s2[j0]) + const
+    g0 = rows @ beta0
+    best = np.maximum(_max_over_breaks(rows, ks, at_breaks, slopes), g0)
     return best - g0
 
 
@@ -456,16 +487,16 @@ def _max_over_breaks(
     ``rows . mid +- |rows| . half`` (centre and half-range of the segment's
     slope vectors), ``g <= min(g(k_a) + (k_b - k_a) max(smax, 0),
     g(k_b) + (k_b - k_a) max(-smin, 0))``. Only segments whose bound reaches the
-    best value at a segment end are searched break by break.
+    best value at a segment end are searched break by break: one product of the
+    rows that need it with the segment's breaks, segment by segment.
     """
     m = at_breaks.shape[0]
     starts = np.arange(0, m - 1, _BLOCK) if m > 1 else np.array([0])
     ends = np.minimum(starts + _BLOCK, m - 1)
-    # the segments' breaks, padded with their last break to a common length
-    idx = np.minimum(starts[:, None] + np.arange(_BLOCK + 1)[None, :], ends[:, None])
-    segments = at_breaks[idx]  # (nb, _BLOCK + 1, q)
-    seg_slopes = slopes[np.minimum(idx[:, :-1], np.maximum(ends - 1, starts)[:, None])]
-    lo, hi = seg_slopes.min(axis=1), seg_slopes.max(axis=1)
+    # each segment's slope vectors: those between its breaks (the one at its break when alone)
+    inside = slopes[: m - 1] if m > 1 else slopes[:1]
+    lo = np.minimum.reduceat(inside, starts, axis=0)
+    hi = np.maximum.reduceat(inside, starts, axis=0)
     mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
     width = ks[ends] - ks[starts]
     out = np.empty(rows.shape[0])
@@ -480,12 +511,12 @@ def _max_over_breaks(
         )
         # rounding: a segment within a relative 1e-9 of the best is searched too
         tol = 1e-9 * (np.abs(lower) + 1.0)
-        cand_n, cand_b = np.nonzero(upper > (lower + tol)[:, None])
+        searched = upper > (lower + tol)[:, None]
         best = lower.copy()
-        for c in range(0, cand_n.size, 8192):
-            nn, bb = cand_n[c : c + 8192], cand_b[c : c + 8192]
-            vals = np.einsum("pq,pjq->pj", r[nn], segments[bb]).max(axis=1)
-            np.maximum.at(best, nn, vals)
+        for b in np.flatnonzero(searched.any(axis=0)):
+            nn = np.flatnonzero(searched[:, b])
+            vals = (r[nn] @ at_breaks[starts[b] : ends[b] + 1].T).max(axis=1)
+            best[nn] = np.maximum(best[nn], vals)
         out[c0 : c0 + 4096] = best
     return out
 
@@ -509,6 +540,78 @@ class ValueOfInformation:
 
     table: xr.Dataset
     decision: PremiumDecision
+
+
+@dataclass(frozen=True)
+class _Replicate:
+    """The sample, or one bootstrap resample of it, as the regressions see it.
+
+    Attributes
+    ----------
+    weights : numpy.ndarray
+        Each draw's weight times the number of times the resample holds it (0: not held).
+    train : numpy.ndarray
+        The draws held, in increasing order.
+    order : list of numpy.ndarray
+        Per year, the positions in ``train`` in increasing order of break-even (stable).
+    evaluate : numpy.ndarray
+        The evaluation draws (repeats included): evenly spaced positions of the
+        sorted resample, at most ``EVALUATION_DRAWS``.
+    eval_weights : numpy.ndarray
+        Their weights.
+    k0 : numpy.ndarray
+        Today's best multiplier by year, on this resample.
+    """
+
+    weights: np.ndarray
+    train: np.ndarray
+    order: list[np.ndarray]
+    evaluate: np.ndarray
+    eval_weights: np.ndarray
+    k0: np.ndarray
+
+
+def _replicate(
+    rows: np.ndarray,
+    w_all: np.ndarray,
+    n_eval: int,
+    bal: np.ndarray,
+    rev: np.ndarray,
+    k_all: np.ndarray,
+    decision: PremiumDecision,
+) -> _Replicate:
+    """The :class:`_Replicate` of the sorted draw indices ``rows`` (a resample, or every draw)."""
+    counts = np.bincount(rows, minlength=w_all.size)
+    train = np.flatnonzero(counts)
+    # evenly spaced evaluation draws: rows are sorted, the draws themselves unordered
+    positions = np.linspace(0, len(rows) - 1, min(len(rows), n_eval)).round().astype(np.int64)
+    evaluate = rows[positions]
+    n_years = bal.shape[1]
+    k0 = np.array(
+        [best_decision(bal[rows, t], rev[rows, t], decision, w_all[rows]) for t in range(n_years)]
+    )
+    order = [np.argsort(k_all[train, t], kind="stable") for t in range(n_years)]
+    return _Replicate(counts * w_all, train, order, evaluate, w_all[evaluate], k0)
+
+
+def _same_features(
+    cube: xr.Dataset, members: Sequence[str], years: Sequence[int]
+) -> list[tuple[np.ndarray, list[int]]]:
+    """The group's features (:func:`_features`) by year, years of identical features together.
+
+    An input of one value per projection has the same features every year; a
+    per-year input gains a column a year. Years without a varying feature are left out.
+    """
+    out: list[tuple[np.ndarray, list[int]]] = []
+    for t in years:
+        x = _features(cube, members, t)
+        if x.shape[1] == 0:
+            continue
+        if out and out[-1][0].shape == x.shape and np.array_equal(out[-1][0], x):
+            out[-1][1].append(t)
+        else:
+            out.append((x, [t]))
+    return out
 
 
 def check_groups(
@@ -625,36 +728,46 @@ def value_of_information(
     skipped = [t for t in range(n_years) if all_years[t] not in wanted]
     evppi[:, skipped] = np.nan
     evppi_se[:, skipped] = np.nan
+    targets = {}
+    for t in range(n_years):
+        if t in skipped:
+            continue
+        qs = np.quantile(k_all[:, t], [0.1, 0.3, 0.5, 0.7, 0.9])
+        at_qs = -decision.loss(bal[:, t, None] + (qs[None, :] - 1.0) * rev[:, t, None])
+        targets[t] = np.column_stack([-loss_today[:, t], at_qs])
+    # the sample itself, then (for a standard error) each bootstrap resample
+    replicates = [np.arange(n)] + (resamples if bootstrap >= 2 else [])
+    reps = [_replicate(rows, w_all, n_eval, bal, rev, k_all, decision) for rows in replicates]
     for g, members in enumerate(groups.values()):
-        for t in range(n_years):
-            if t in skipped:
-                continue
-            x = _features(cube, members, t)
-            if x.shape[1] == 0:
-                continue
-            nb0 = -loss_today[:, t]
-            qs = np.quantile(k_all[:, t], [0.1, 0.3, 0.5, 0.7, 0.9])
-            targets = -decision.loss(bal[:, t, None] + (qs[None, :] - 1.0) * rev[:, t, None])
-            fit = _RidgeFit(*_ridge_spline(x, np.column_stack([nb0, targets]), n_knots, w_all))
-
-            def estimate(
-                rows: np.ndarray, fit: _RidgeFit = fit, x: np.ndarray = x, t: int = t
-            ) -> float:
-                # evenly spaced evaluation draws: rows are sorted, the draws themselves unordered
-                evaluate = np.linspace(0, len(rows) - 1, min(len(rows), n_eval)).round()
-                evaluate = evaluate.astype(np.int64)
-                sm = fit.smoother(x, rows, evaluate, w_all[rows])
-                tr = rows[sm.train]
-                k0 = best_decision(bal[rows, t], rev[rows, t], decision, w_all[rows])
-                gain = _conditional_optimum_gain(
-                    sm, k_all[tr, t], rev[tr, t], fixed[tr, t], k0, decision
-                )
-                return float(np.average(gain, weights=w_all[rows[evaluate]]))
-
-            evppi[g, t] = estimate(np.arange(n))
-            if bootstrap >= 2:
-                boots = [estimate(r) for r in resamples]
-                evppi_se[g, t] = float(np.std(boots, ddof=1))
+        for x, ts in _same_features(cube, members, [t for t in range(n_years) if t in targets]):
+            fits = _ridge_spline_years(x, [targets[t] for t in ts], n_knots, w_all)
+            bases: dict[int, np.ndarray] = {}
+            smoothers: dict[tuple[int, float, int], _Smoother] = {}
+            for t, (basis, alpha) in zip(ts, fits, strict=True):
+                if id(basis) not in bases:
+                    bases[id(basis)] = basis.transform(x)
+                xb = bases[id(basis)]
+                estimates = []
+                for b, rep in enumerate(reps):
+                    key = (id(basis), alpha, b)  # a year with the same basis and penalty reuses it
+                    if key not in smoothers:
+                        smoothers[key] = _smoother(xb, alpha, rep.weights, rep.train, rep.evaluate)
+                    sm = smoothers[key]
+                    perm = rep.order[t]
+                    tr = rep.train[perm]
+                    gain = _conditional_optimum_gain(
+                        sm.rows,
+                        sm.coef_t[perm],
+                        k_all[tr, t],
+                        rev[tr, t],
+                        fixed[tr, t],
+                        rep.k0[t],
+                        decision,
+                    )
+                    estimates.append(float(np.average(gain, weights=rep.eval_weights)))
+                evppi[g, t] = estimates[0]
+                if bootstrap >= 2:
+                    evppi_se[g, t] = float(np.std(estimates[1:], ddof=1))
     cur = str(cube.attrs.get("currency", ""))
     table = xr.Dataset(
         {
