@@ -194,6 +194,26 @@ def test_linear_smoothers_are_scikit_learns(cube: xr.Dataset, members: tuple[str
     )
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_leave_one_out_errors_are_ridgecvs(cube: xr.Dataset, weighted: bool) -> None:
+    """Every penalty's leave-one-out errors at once, as scikit-learn's RidgeCV stores them."""
+    from sklearn.linear_model import RidgeCV
+
+    n = 700
+    x = np.column_stack([cube[f"input_{m}"].values[:n] for m in ("admission_rate", "insured_use")])
+    xb = voi_module._fit_basis(x, 6).transform(x)
+    y = cube.balance.values[:n, :3] / 1e9  # three targets
+    w = np.random.default_rng(2).uniform(0.2, 3.0, size=n) if weighted else None
+    alphas = np.logspace(-6, 4, 21) * n / 100.0
+    ours = voi_module._loo_squared_errors(xb, y, w, alphas)
+    theirs = RidgeCV(alphas=alphas, gcv_mode="svd", store_cv_results=True)
+    theirs.fit(xb, y, sample_weight=w)
+    ref = np.asarray(theirs.cv_results_).transpose(0, 2, 1)
+    # the same arithmetic in another order: rounding only
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12 * ref.max())
+    assert alphas[int(np.argmin(ours.mean(axis=(0, 2))))] == theirs.alpha_
+
+
 def test_years_sharing_features_choose_as_ridgecv_on_each_year_alone() -> None:
     """One RidgeCV fit per basis for every year of a scalar input picks each year's knots and
     penalty as RidgeCV fits on that year's targets alone do (the one-standard-error rule over

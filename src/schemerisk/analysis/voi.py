@@ -321,6 +321,48 @@ def _fit_basis(x: np.ndarray, n_knots: int) -> _Basis:
     return _Basis(tuple(parts), x.mean(axis=0), np.where(scale > 0, scale, 1.0))
 
 
+def _loo_squared_errors(
+    xb: np.ndarray, y: np.ndarray, weights: np.ndarray | None, alphas: np.ndarray
+) -> np.ndarray:
+    """Squared leave-one-out errors of ``Ridge(alpha, fit_intercept=True)``, every penalty at once.
+
+    The arithmetic of scikit-learn's ``RidgeCV(gcv_mode="svd")``
+    (``_RidgeGCV._solve_svd_design_matrix_long``, checked against it in the
+    tests), for all penalties in one matrix product instead of one pass each:
+    the basis and the targets are centred on their weighted means and scaled by
+    the square roots of the weights ``sw``; with ``U S V'`` the thin singular
+    value decomposition of the basis and ``m = alpha / (s^2 + alpha) - 1``, the
+    leave-one-out error is ``c / d`` with ``c = U diag(m) U'y + y`` and
+    ``d = diag(U diag(m) U') + 1 - (U diag(m) U' sw^1/2 + sw^1/2) sw^1/2 / sum(sw)``
+    (the last term for the unpenalised intercept; Golub, Heath & Wahba 1979,
+    *Technometrics* 21:215-223, for the leave-one-out identity of a linear smoother).
+
+    Returns
+    -------
+    numpy.ndarray
+        (draws, penalties, targets): as ``RidgeCV(store_cv_results=True).cv_results_``,
+        with its last two axes swapped.
+    """
+    n = xb.shape[0]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    x = xb - np.average(xb, axis=0, weights=w)
+    yc = y - np.average(y, axis=0, weights=w)
+    root = np.sqrt(w)
+    x = x * root[:, None]
+    yc = yc * root[:, None]
+    u, sv, _ = np.linalg.svd(x, full_matrices=False)
+    m = alphas[:, None] / (sv**2 + alphas[:, None]) - 1.0  # (penalties, p)
+    uty = u.T @ yc  # (p, targets)
+    p, k = uty.shape
+    c = (u @ (m.T[:, :, None] * uty[:, None, :]).reshape(p, -1)).reshape(n, alphas.size, k)
+    c += yc[:, None, :]
+    d = (u**2) @ m.T + 1.0  # (n, penalties)
+    d -= (u @ (m * (u.T @ root)[None, :]).T + root[:, None]) * root[:, None] / (root @ root)
+    c /= d[:, :, None]
+    c **= 2
+    return c
+
+
 def _ridge_spline(
     x: np.ndarray, targets: np.ndarray, n_knots: int, weights: np.ndarray | None = None
 ) -> tuple[_Basis, float]:
@@ -336,30 +378,27 @@ def _ridge_spline_years(
 ) -> list[tuple[_Basis, float]]:
     """Basis and ridge penalty of the regression spline, both by generalised cross-validation.
 
-    scikit-learn's ``RidgeCV`` chooses the penalty by efficient leave-one-out
-    cross-validation over a grid, for the net benefits of a few decisions at once
-    (each scaled to unit variance). For one input the number of knots is chosen
+    The penalty is chosen as scikit-learn's ``RidgeCV`` chooses it, by efficient
+    leave-one-out cross-validation over a grid (:func:`_loo_squared_errors`), for
+    the net benefits of a few decisions at once (each scaled to unit variance). For one input the number of knots is chosen
     by the same cross-validated error among ``n_knots``, twice and four times as
     many (at most one knot per ``DRAWS_PER_KNOT`` draws), by the one-standard-error
     rule: a sharp kink needs close knots, a noisy relation does not.
 
     ``targets`` holds one (draws, decisions) array per year whose features are
     ``x`` (an input of one value per projection is the same in every year). The
-    years share one ``RidgeCV`` fit per basis, on all their targets side by side:
-    the singular value decomposition of the basis is the same for every year, and
-    each target's leave-one-out errors are computed column by column. Each year's
-    penalty and knots are then chosen from the errors of its own targets alone,
-    as a ``RidgeCV`` fit on them alone chooses: the penalty with the smallest mean
-    squared error over draws and targets, the first of equals (scikit-learn's
-    ``_RidgeGCV.fit`` keeps a later penalty only when its score is strictly better).
+    years share one decomposition per basis, and the leave-one-out errors of all
+    their targets are computed together, column by column. Each year's penalty and
+    knots are then chosen from the errors of its own targets alone, as a ``RidgeCV``
+    fit on them alone chooses: the penalty with the smallest mean squared error over
+    draws and targets, the first of equals (scikit-learn's ``_RidgeGCV.fit`` keeps
+    a later penalty only when its score is strictly better).
 
     Returns
     -------
     list of (_Basis, float)
         Per year, the basis and the penalty chosen.
     """
-    from sklearn.linear_model import RidgeCV
-
     scaled = []
     for tg in targets:
         scale = np.std(tg, axis=0)
@@ -374,15 +413,12 @@ def _ridge_spline_years(
     fits: list[list[tuple[float, float, _Basis, float]]] = [[] for _ in targets]
     for knots in options:
         basis = _fit_basis(x, knots)
-        ridge = RidgeCV(alphas=alphas, gcv_mode="svd", store_cv_results=True).fit(
-            basis.transform(x), y, sample_weight=weights
-        )
-        errors = np.asarray(ridge.cv_results_).reshape(n, y.shape[1], alphas.size)
+        errors = _loo_squared_errors(basis.transform(x), y, weights, alphas)  # (n, alphas, y)
         for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
-            mine = errors[:, lo:hi, :]
-            at = int(np.argmin(mine.mean(axis=(0, 1))))  # the first of equal scores, as RidgeCV
+            mine = errors[:, :, lo:hi]
+            at = int(np.argmin(mine.mean(axis=(0, 2))))  # the first of equal scores, as RidgeCV
             # each draw's leave-one-out squared error at the chosen penalty, over the targets
-            per_draw = mine[:, :, at].mean(axis=1)
+            per_draw = mine[:, at, :].mean(axis=1)
             se = float(np.std(per_draw, ddof=1) / np.sqrt(per_draw.size))
             fits[i].append((float(per_draw.mean()), se, basis, float(alphas[at])))
     # the one-standard-error rule (Hastie, Tibshirani & Friedman 2009, *The Elements of
