@@ -253,9 +253,11 @@ def test_the_conditional_optimum_is_searched_over_every_break_even(
     seen = []
     search = voi_module._max_over_breaks
 
-    def checked(rows: np.ndarray, ks: np.ndarray, at: np.ndarray, sl: np.ndarray) -> np.ndarray:
-        found = search(rows, ks, at, sl)
-        brute = (rows @ at.T).max(axis=1)
+    def checked(
+        rows: np.ndarray, ks: np.ndarray, at_t: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> np.ndarray:
+        found = search(rows, ks, at_t, lo, hi)
+        brute = (rows @ at_t).max(axis=1)
         np.testing.assert_allclose(found, brute, rtol=1e-12, atol=1e-9 * np.abs(brute).max())
         seen.append(rows.shape[0])
         return found
@@ -265,6 +267,45 @@ def test_the_conditional_optimum_is_searched_over_every_break_even(
     groups = {"insured_use": ("insured_use",), "pair": ("admission_rate", "insured_use")}
     value_of_information(sub, groups, bootstrap=0)
     assert len(seen) == 10
+
+
+@pytest.mark.parametrize("m", [1, 2, 64, 65, 300])
+def test_the_conditional_gain_is_the_best_net_benefit_over_every_break_even(m: int) -> None:
+    """Against the definition: the smoothed net benefit NB_i(k) = -R_i rho(K_i - k) + c_i
+    evaluated at every break-even and today's multiplier, with no prefix sums."""
+    rng = np.random.default_rng(m)
+    q, n_rows = 7, 40
+    d = PremiumDecision(2.0, 1.0)
+    ks = np.sort(rng.normal(1.0, 0.2, size=m))
+    r = rng.uniform(0.0, 5.0, size=m)
+    r[rng.random(m) < 0.1] = 0.0  # draws whose scaled premiums raise nothing
+    c = np.where(r > 0, 0.0, -rng.uniform(0.0, 3.0, size=m))
+    coef_t = rng.normal(size=(m, q))  # smoother weights of either sign
+    rows = np.column_stack([np.ones(n_rows), rng.normal(size=(n_rows, q - 1))])
+    k0 = float(np.quantile(ks, 0.4))
+
+    def g(k: float) -> np.ndarray:
+        u = ks - k
+        nb = -r * (d.deficit_cost * np.maximum(u, 0.0) + d.surplus_cost * np.maximum(-u, 0.0)) + c
+        return rows @ (coef_t.T @ nb)
+
+    at_every = np.column_stack([g(k) for k in ks])
+    brute = np.maximum(at_every.max(axis=1), g(k0)) - g(k0)
+    gain = voi_module._conditional_optimum_gain(rows, coef_t, ks, r, c, k0, d)
+    scale = np.abs(at_every).max()
+    # prefix sums against direct sums of m terms: rounding only
+    np.testing.assert_allclose(gain, brute, rtol=0, atol=1e-12 * scale)
+    assert np.all(gain >= 0.0)
+
+
+def test_the_answer_does_not_depend_on_the_threads(cube: xr.Dataset) -> None:
+    sub = cube.isel(draw=slice(0, 600), year=[0, 4])
+    groups = {"insured_use": ("insured_use",), "pair": ("admission_rate", "insured_use")}
+    one = value_of_information(sub, groups, bootstrap=2, threads=1).table
+    two = value_of_information(sub, groups, bootstrap=2, threads=2).table
+    xr.testing.assert_identical(one, two)
+    with pytest.raises(ValueError, match="threads must be"):
+        value_of_information(sub, groups, threads=0)
 
 
 def _synthetic(n: int = 4000, seed: int = 3) -> xr.Dataset:

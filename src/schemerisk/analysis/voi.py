@@ -73,9 +73,12 @@ Monte Carlo loops on the model itself), as an independent check.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -490,71 +493,65 @@ def _conditional_optimum_gain(
     benefit (the loss of a draw whose scaled premiums raise nothing).
     ``NB_i(k) = -R_i rho(K_i - k) + c_i``, so ``beta(k) = sum_i coef_i NB_i(k)`` is
     piecewise linear in ``k`` with breaks at the sorted ``K_i``: prefix sums give it
-    at every break, and ``g_k(phi_n) = rows_n . beta(k)``.
+    at every break (:func:`schemerisk.analysis._breaks.breaks_and_slopes`), and
+    ``g_k(phi_n) = rows_n . beta(k)``.
     """
+    from schemerisk.analysis._breaks import breaks_and_slopes
+
     cd, cs = decision.deficit_cost, decision.surplus_cost
     a = coef_t * r[:, None]  # (m, q)
     m, q = a.shape
-    s1 = np.zeros((m + 1, q))
-    np.cumsum(a, axis=0, out=s1[1:])
-    s2 = np.zeros((m + 1, q))
-    np.cumsum(a * ks[:, None], axis=0, out=s2[1:])
-    t1, t2 = s1[-1], s2[-1]
     const = coef_t.T @ c  # (q,)
-    # beta at break j (j training break-evens below it): k slope_j - level_j + const
-    at_breaks = ks[:, None] * (cd * t1 - (cd + cs) * s1[:-1]) - (cd * t2 - (cd + cs) * s2[:-1])
-    at_breaks += const
-    # d beta / dk between break j and j + 1 (j + 1 break-evens below); the last is beyond the range
-    slopes = cd * t1 - (cd + cs) * s1[1:]
+    starts, ends = _segments(m)
+    at_t = np.empty((q, m))
+    lo = np.empty((starts.size, q))
+    hi = np.empty((starts.size, q))
+    # and beta at today's decision, with j0 training break-evens below it
     j0 = int(np.searchsorted(ks, k0, side="left"))
-    beta0 = k0 * (cd * t1 - (cd + cs) * s1[j0]) - (cd * t2 - (cd + cs) * s2[j0]) + const
+    beta0 = np.empty(q)
+    breaks_and_slopes(a, ks, const, cd, cs, starts, ends, at_t, lo, hi, k0, j0, beta0)
     g0 = rows @ beta0
-    best = np.maximum(_max_over_breaks(rows, ks, at_breaks, slopes), g0)
+    best = np.maximum(_max_over_breaks(rows, ks, at_t, lo, hi), g0)
     return best - g0
 
 
+def _segments(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last break of each segment of ``_BLOCK`` breaks (consecutive segments share one)."""
+    starts = np.arange(0, m - 1, _BLOCK) if m > 1 else np.array([0])
+    return starts, np.minimum(starts + _BLOCK, m - 1)
+
+
 def _max_over_breaks(
-    rows: np.ndarray, ks: np.ndarray, at_breaks: np.ndarray, slopes: np.ndarray
+    rows: np.ndarray, ks: np.ndarray, at_t: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:
-    """``max_j rows_n . at_breaks_j`` for every n, exactly, by branch and bound over segments.
+    """``max_j rows_n . at_t[:, j]`` for every n, exactly, by branch and bound over segments.
 
     ``g(k) = rows_n . beta(k)`` is linear between breaks. On a segment of
     ``_BLOCK`` breaks from ``k_a`` to ``k_b``, with slopes bounded by
     ``rows . mid +- |rows| . half`` (centre and half-range of the segment's
-    slope vectors), ``g <= min(g(k_a) + (k_b - k_a) max(smax, 0),
-    g(k_b) + (k_b - k_a) max(-smin, 0))``. Only segments whose bound reaches the
-    best value at a segment end are searched break by break: one product of the
-    rows that need it with the segment's breaks, segment by segment.
+    slope vectors, from their element-wise range ``lo``, ``hi``),
+    ``g <= min(g(k_a) + (k_b - k_a) max(smax, 0), g(k_b) + (k_b - k_a) max(-smin, 0))``.
+    Only segments whose bound reaches the best value at a segment end are searched
+    break by break (:func:`schemerisk.analysis._breaks.search_segments`).
     """
-    m = at_breaks.shape[0]
-    starts = np.arange(0, m - 1, _BLOCK) if m > 1 else np.array([0])
-    ends = np.minimum(starts + _BLOCK, m - 1)
-    # each segment's slope vectors: those between its breaks (the one at its break when alone)
-    inside = slopes[: m - 1] if m > 1 else slopes[:1]
-    lo = np.minimum.reduceat(inside, starts, axis=0)
-    hi = np.maximum.reduceat(inside, starts, axis=0)
+    from schemerisk.analysis._breaks import search_segments
+
+    starts, ends = _segments(at_t.shape[1])
     mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
     width = ks[ends] - ks[starts]
-    out = np.empty(rows.shape[0])
-    for c0 in range(0, rows.shape[0], 4096):
-        r = rows[c0 : c0 + 4096]
-        ga, gb = r @ at_breaks[starts].T, r @ at_breaks[ends].T  # (n, nb)
-        lower = np.maximum(ga.max(axis=1), gb.max(axis=1))
-        centre, spread = r @ mid.T, np.abs(r) @ half.T
-        upper = np.minimum(
-            ga + width * np.maximum(centre + spread, 0.0),
-            gb + width * np.maximum(spread - centre, 0.0),
-        )
-        # rounding: a segment within a relative 1e-9 of the best is searched too
-        tol = 1e-9 * (np.abs(lower) + 1.0)
-        searched = upper > (lower + tol)[:, None]
-        best = lower.copy()
-        for b in np.flatnonzero(searched.any(axis=0)):
-            nn = np.flatnonzero(searched[:, b])
-            vals = (r[nn] @ at_breaks[starts[b] : ends[b] + 1].T).max(axis=1)
-            best[nn] = np.maximum(best[nn], vals)
-        out[c0 : c0 + 4096] = best
-    return out
+    ga, gb = rows @ at_t[:, starts], rows @ at_t[:, ends]  # (n, segments)
+    lower = np.maximum(ga.max(axis=1), gb.max(axis=1))
+    centre, spread = rows @ mid.T, np.abs(rows) @ half.T
+    upper = np.minimum(
+        ga + width * np.maximum(centre + spread, 0.0),
+        gb + width * np.maximum(spread - centre, 0.0),
+    )
+    # rounding: a segment within a relative 1e-9 of the best is searched too
+    tol = 1e-9 * (np.abs(lower) + 1.0)
+    searched = upper > (lower + tol)[:, None]
+    best = lower.copy()
+    search_segments(np.ascontiguousarray(rows), at_t, starts, ends, searched, best)
+    return best
 
 
 # --------------------------------------------------------------------------- the estimates
@@ -650,6 +647,28 @@ def _same_features(
     return out
 
 
+def _workers(threads: int | None) -> int:
+    """Threads for the groups: ``threads``, or one per core."""
+    if threads is None:
+        return max(1, os.cpu_count() or 1)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
+    return threads
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Hold the BLAS library to one thread (threadpoolctl): the groups run side by side instead.
+
+    BLAS threads that wait for cores taken by other threads spin: on a loaded
+    machine the value of information took four times the CPU with them.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def check_groups(
     cube: xr.Dataset, groups: Mapping[str, Sequence[str]], source: str = "groups"
 ) -> None:
@@ -688,6 +707,7 @@ def value_of_information(
     seed: int = 0,
     weights: np.ndarray | None = None,
     years: Sequence[int] | None = None,
+    threads: int | None = None,
 ) -> ValueOfInformation:
     """EVPI and EVPPI of each input (or group of inputs) for setting the premium, every year.
 
@@ -716,6 +736,10 @@ def value_of_information(
     years : sequence of int, optional
         The years whose EVPPI is wanted (the others are NaN); default every year.
         EVPI and today's decision are computed for every year.
+    threads : int, optional
+        Groups computed at once, each on one thread (default: one per core). The
+        linear algebra library is held to one thread of its own meanwhile, and
+        the answer does not depend on the number of threads.
 
     Returns
     -------
@@ -723,9 +747,17 @@ def value_of_information(
         The table and the decision.
     """
     decision = decision or PremiumDecision()
+    workers = _workers(threads)
     entries = [str(v).removeprefix("input_") for v in cube.data_vars if str(v).startswith("input_")]
     groups = {e: (e,) for e in entries} if groups is None else dict(groups)
     check_groups(cube, groups)
+    all_years = [int(y) for y in cube.year.values]
+    wanted = set(all_years) if years is None else {int(y) for y in years}
+    if not wanted <= set(all_years):
+        raise ValueError(
+            f"years {sorted(wanted - set(all_years))} are outside the projection "
+            f"({all_years[0]}-{all_years[-1]})"
+        )
     bal, rev = _year_arrays(cube, decision.adjust)
     _check_finite(cube, bal, rev)
     n, n_years = bal.shape
@@ -752,13 +784,6 @@ def value_of_information(
         / w_all.sum()
     )
 
-    all_years = [int(y) for y in cube.year.values]
-    wanted = set(all_years) if years is None else {int(y) for y in years}
-    if not wanted <= set(all_years):
-        raise ValueError(
-            f"years {sorted(wanted - set(all_years))} are outside the projection "
-            f"({all_years[0]}-{all_years[-1]})"
-        )
     evppi = np.zeros((len(groups), n_years))
     evppi_se = np.full_like(evppi, np.nan if bootstrap < 2 else 0.0)
     skipped = [t for t in range(n_years) if all_years[t] not in wanted]
@@ -774,8 +799,12 @@ def value_of_information(
     # the sample itself, then (for a standard error) each bootstrap resample
     replicates = [np.arange(n)] + (resamples if bootstrap >= 2 else [])
     reps = [_replicate(rows, w_all, n_eval, bal, rev, k_all, decision) for rows in replicates]
-    for g, members in enumerate(groups.values()):
-        for x, ts in _same_features(cube, members, [t for t in range(n_years) if t in targets]):
+    wanted_t = [t for t in range(n_years) if t in targets]
+
+    def one_group(members: Sequence[str]) -> list[tuple[int, float, float]]:
+        """(year, EVPPI, standard error) of one group, every wanted year."""
+        out = []
+        for x, ts in _same_features(cube, members, wanted_t):
             fits = _ridge_spline_years(x, [targets[t] for t in ts], n_knots, w_all)
             bases: dict[int, np.ndarray] = {}
             smoothers: dict[tuple[int, float, int], _Smoother] = {}
@@ -801,9 +830,24 @@ def value_of_information(
                         decision,
                     )
                     estimates.append(float(np.average(gain, weights=rep.eval_weights)))
-                evppi[g, t] = estimates[0]
-                if bootstrap >= 2:
-                    evppi_se[g, t] = float(np.std(estimates[1:], ddof=1))
+                se = float(np.std(estimates[1:], ddof=1)) if bootstrap >= 2 else np.nan
+                out.append((t, estimates[0], se))
+        return out
+
+    members_list = list(groups.values())
+    # the groups with a per-year input (the costliest: a path of features) first, for balance
+    order = sorted(
+        range(len(members_list)),
+        key=lambda g: -sum("year" in cube[f"input_{m}"].dims for m in members_list[g]),
+    )
+    with _one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+        cells = pool.map(lambda g: one_group(members_list[g]), order)
+        results = dict(zip(order, cells, strict=True))
+    for g, done in results.items():
+        for t, est, se in done:
+            evppi[g, t] = est
+            if bootstrap >= 2:
+                evppi_se[g, t] = se
     cur = str(cube.attrs.get("currency", ""))
     table = xr.Dataset(
         {
