@@ -118,7 +118,18 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             archive = Path(tmp) / "before.tar"
             subprocess.run(
-                ["git", "-C", str(ROOT), "archive", "-o", str(archive), args.before, "src"],
+                [
+                    "git",
+                    "-C",
+                    str(ROOT),
+                    "archive",
+                    "-o",
+                    str(archive),
+                    args.before,
+                    "src",
+                    "scenarios",
+                    "distributions",
+                ],
                 check=True,
             )
             with tarfile.open(archive) as tar:
