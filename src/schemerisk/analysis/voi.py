@@ -65,7 +65,9 @@ branch-and-bound search over blocks of them keeps this affordable), not on a
 grid. The standard error is the standard deviation of the estimate over
 bootstrap resamples of the draws, each refitting the regression (basis and
 penalty kept) and today's decision: it includes the regression's error, not
-only the Monte Carlo error of a mean.
+only the Monte Carlo error of a mean. A resample enters the refit as count
+weights on the draws (the very normal equations of its rows with their
+repeats), so the basis is built once per input and year.
 
 :func:`evppi_nested` computes the same quantity by brute force (two nested
 Monte Carlo loops on the model itself), as an independent check.
