@@ -171,18 +171,79 @@ def test_linear_smoothers_are_scikit_learns(cube: xr.Dataset, members: tuple[str
     n = 600
     x = np.column_stack([cube[f"input_{m}"].values[:n] for m in members])
     y = cube.balance.isel(year=2).values[:n]
-    fit = voi_module._RidgeFit(*voi_module._ridge_spline(x, y[:, None], 10))
-    xb = fit.basis.transform(x)
+    basis, alpha = voi_module._ridge_spline(x, y[:, None], 10)
+    xb = basis.transform(x)
+    everything = np.arange(n)
     # equal weights, and unequal ones (posterior weights: sklearn's sample_weight)
     for w in (np.ones(n), np.random.default_rng(0).uniform(0.0, 3.0, size=n)):
-        sm = fit.smoother(x, np.arange(n), np.arange(n), w)
-        ours = sm.rows @ (sm.coef @ y)
-        theirs = Ridge(alpha=fit.alpha).fit(xb, y, sample_weight=w).predict(xb)
+        sm = voi_module._smoother(xb, alpha, w, everything, everything)
+        ours = sm.rows @ (sm.coef_t.T @ y)
+        theirs = Ridge(alpha=alpha).fit(xb, y, sample_weight=w).predict(xb)
         np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-6 * np.abs(y).max())
+    # a bootstrap resample as count weights: sklearn's fit on the resample's rows, repeats and all
+    resample = np.sort(np.random.default_rng(1).integers(n, size=n))
+    counts = np.bincount(resample, minlength=n)
+    held = np.flatnonzero(counts)
+    sm = voi_module._smoother(xb, alpha, counts.astype(float), held, resample[::7])
+    ours = sm.rows @ (sm.coef_t.T @ y[held])
+    theirs = Ridge(alpha=alpha).fit(xb[resample], y[resample]).predict(xb[resample[::7]])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-6 * np.abs(y).max())
     # the basis of a pair holds every product of the two inputs' splines (a tensor product)
     assert xb.shape[1] == len(members) + np.prod(
-        [p.transform(x[:, [j]]).shape[1] for j, p in enumerate(fit.basis.parts)]  # type: ignore[attr-defined]
+        [p.transform(x[:, [j]]).shape[1] for j, p in enumerate(basis.parts)]  # type: ignore[attr-defined]
     )
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_leave_one_out_errors_are_ridgecvs(cube: xr.Dataset, weighted: bool) -> None:
+    """Every penalty's leave-one-out errors at once, as scikit-learn's RidgeCV stores them."""
+    from sklearn.linear_model import RidgeCV
+
+    n = 700
+    x = np.column_stack([cube[f"input_{m}"].values[:n] for m in ("admission_rate", "insured_use")])
+    xb = voi_module._fit_basis(x, 6).transform(x)
+    y = cube.balance.values[:n, :3] / 1e9  # three targets
+    w = np.random.default_rng(2).uniform(0.2, 3.0, size=n) if weighted else None
+    alphas = np.logspace(-6, 4, 21) * n / 100.0
+    ours = voi_module._loo_squared_errors(xb, y, w, alphas)
+    theirs = RidgeCV(alphas=alphas, gcv_mode="svd", store_cv_results=True)
+    theirs.fit(xb, y, sample_weight=w)
+    ref = np.asarray(theirs.cv_results_).transpose(0, 2, 1)
+    # the same arithmetic in another order: rounding only
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12 * ref.max())
+    assert alphas[int(np.argmin(ours.mean(axis=(0, 2))))] == theirs.alpha_
+
+
+def test_years_sharing_features_choose_as_ridgecv_on_each_year_alone() -> None:
+    """One RidgeCV fit per basis for every year of a scalar input picks each year's knots and
+    penalty as RidgeCV fits on that year's targets alone do (the one-standard-error rule over
+    10, 20 and 40 knots, written out here with scikit-learn's own choice of penalty)."""
+    from sklearn.linear_model import RidgeCV
+
+    rng = np.random.default_rng(5)
+    n = 2000
+    x = rng.uniform(size=(n, 1))
+    kinks = np.column_stack([np.maximum(x[:, 0] - 0.5, 0) * 100, -np.abs(x[:, 0] - 0.3) * 50])
+    # from no noise (a sharp kink: many knots) to much (few knots, a large penalty)
+    years = [kinks + rng.normal(size=(n, 2)) * sd for sd in (0.0, 0.5, 2.0, 8.0, 30.0)]
+    weights = rng.uniform(0.5, 2.0, size=n)
+    chosen = voi_module._ridge_spline_years(x, years, 10, weights)
+    alphas = np.logspace(-6, 4, 21) * n / 100.0
+    picks = []
+    for y, (basis, alpha) in zip(years, chosen, strict=True):
+        fits = []
+        for knots in (10, 20, 40):
+            b = voi_module._fit_basis(x, knots)
+            own = RidgeCV(alphas=alphas, gcv_mode="svd", store_cv_results=True)
+            own.fit(b.transform(x), y / y.std(axis=0), sample_weight=weights)
+            at = int(np.flatnonzero(alphas == own.alpha_)[0])
+            per_draw = np.asarray(own.cv_results_)[:, :, at].mean(axis=1)
+            fits.append((per_draw.mean(), per_draw.std(ddof=1) / np.sqrt(n), knots, own.alpha_))
+        best = min(fits)
+        ref = next(f for f in fits if f[0] <= best[0] + best[1])
+        assert (basis.parts[0].n_knots, alpha) == (ref[2], float(ref[3]))  # type: ignore[attr-defined]
+        picks.append((ref[2], float(ref[3])))
+    assert len(set(picks)) >= 3  # the years do choose differently: the check can fail
 
 
 def test_the_conditional_optimum_is_searched_over_every_break_even(
@@ -192,9 +253,11 @@ def test_the_conditional_optimum_is_searched_over_every_break_even(
     seen = []
     search = voi_module._max_over_breaks
 
-    def checked(rows: np.ndarray, ks: np.ndarray, at: np.ndarray, sl: np.ndarray) -> np.ndarray:
-        found = search(rows, ks, at, sl)
-        brute = (rows @ at.T).max(axis=1)
+    def checked(
+        rows: np.ndarray, ks: np.ndarray, at_t: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> np.ndarray:
+        found = search(rows, ks, at_t, lo, hi)
+        brute = (rows @ at_t).max(axis=1)
         np.testing.assert_allclose(found, brute, rtol=1e-12, atol=1e-9 * np.abs(brute).max())
         seen.append(rows.shape[0])
         return found
@@ -204,6 +267,45 @@ def test_the_conditional_optimum_is_searched_over_every_break_even(
     groups = {"insured_use": ("insured_use",), "pair": ("admission_rate", "insured_use")}
     value_of_information(sub, groups, bootstrap=0)
     assert len(seen) == 10
+
+
+@pytest.mark.parametrize("m", [1, 2, 64, 65, 300])
+def test_the_conditional_gain_is_the_best_net_benefit_over_every_break_even(m: int) -> None:
+    """Against the definition: the smoothed net benefit NB_i(k) = -R_i rho(K_i - k) + c_i
+    evaluated at every break-even and today's multiplier, with no prefix sums."""
+    rng = np.random.default_rng(m)
+    q, n_rows = 7, 40
+    d = PremiumDecision(2.0, 1.0)
+    ks = np.sort(rng.normal(1.0, 0.2, size=m))
+    r = rng.uniform(0.0, 5.0, size=m)
+    r[rng.random(m) < 0.1] = 0.0  # draws whose scaled premiums raise nothing
+    c = np.where(r > 0, 0.0, -rng.uniform(0.0, 3.0, size=m))
+    coef_t = rng.normal(size=(m, q))  # smoother weights of either sign
+    rows = np.column_stack([np.ones(n_rows), rng.normal(size=(n_rows, q - 1))])
+    k0 = float(np.quantile(ks, 0.4))
+
+    def g(k: float) -> np.ndarray:
+        u = ks - k
+        nb = -r * (d.deficit_cost * np.maximum(u, 0.0) + d.surplus_cost * np.maximum(-u, 0.0)) + c
+        return rows @ (coef_t.T @ nb)
+
+    at_every = np.column_stack([g(k) for k in ks])
+    brute = np.maximum(at_every.max(axis=1), g(k0)) - g(k0)
+    gain = voi_module._conditional_optimum_gain(rows, coef_t, ks, r, c, k0, d)
+    scale = np.abs(at_every).max()
+    # prefix sums against direct sums of m terms: rounding only
+    np.testing.assert_allclose(gain, brute, rtol=0, atol=1e-12 * scale)
+    assert np.all(gain >= 0.0)
+
+
+def test_the_answer_does_not_depend_on_the_threads(cube: xr.Dataset) -> None:
+    sub = cube.isel(draw=slice(0, 600), year=[0, 4])
+    groups = {"insured_use": ("insured_use",), "pair": ("admission_rate", "insured_use")}
+    one = value_of_information(sub, groups, bootstrap=2, threads=1).table
+    two = value_of_information(sub, groups, bootstrap=2, threads=2).table
+    xr.testing.assert_identical(one, two)
+    with pytest.raises(ValueError, match="threads must be"):
+        value_of_information(sub, groups, threads=0)
 
 
 def _synthetic(n: int = 4000, seed: int = 3) -> xr.Dataset:

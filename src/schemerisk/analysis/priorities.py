@@ -242,6 +242,7 @@ def rank_priorities(
     seed: int = 0,
     max_draws: int = VOI_DRAWS,
     bootstrap: int = BOOTSTRAP,
+    threads: int | None = None,
 ) -> Priorities:
     """Rank the uncertain data inputs by what learning them would be worth for setting the premium.
 
@@ -263,6 +264,9 @@ def rank_priorities(
         through it is not: Owen 2023, *Practical Quasi-Monte Carlo Integration*).
     bootstrap : int
         Bootstrap resamples of the EVPPI standard errors (0: none, NaN).
+    threads : int, optional
+        Threads of the value of information (default one per core); the answer does not
+        depend on them.
 
     Returns
     -------
@@ -274,7 +278,9 @@ def rank_priorities(
         rows = rows[:max_draws]  # sorted: A and B of the first points, in pairs
     base = sobol.cube.isel(draw=rows)
     groups = space.groups()
-    voi = value_of_information(base, groups, decision, seed=seed, bootstrap=bootstrap)
+    voi = value_of_information(
+        base, groups, decision, seed=seed, bootstrap=bootstrap, threads=threads
+    )
     ind = sobol.indices
     table = xr.Dataset(
         {

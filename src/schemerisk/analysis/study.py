@@ -230,7 +230,7 @@ def priority_study(
     sobol, sizes, notes = sobol_until_precise(
         space, seed, n_start=n_start, n_max=n_max, threads=threads, progress=progress
     )
-    pri = rank_priorities(sobol, space, decision, seed=seed)
+    pri = rank_priorities(sobol, space, decision, seed=seed, threads=threads)
     planned = add_memoranda(
         rows_to_dataset(space.scenario, space.inputs, run_kernel(space.inputs), draw_dim=False)
     )

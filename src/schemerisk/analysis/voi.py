@@ -65,7 +65,9 @@ branch-and-bound search over blocks of them keeps this affordable), not on a
 grid. The standard error is the standard deviation of the estimate over
 bootstrap resamples of the draws, each refitting the regression (basis and
 penalty kept) and today's decision: it includes the regression's error, not
-only the Monte Carlo error of a mean.
+only the Monte Carlo error of a mean. A resample enters the refit as count
+weights on the draws (the very normal equations of its rows with their
+repeats), so the basis is built once per input and year.
 
 :func:`evppi_nested` computes the same quantity by brute force (two nested
 Monte Carlo loops on the model itself), as an independent check.
@@ -73,8 +75,12 @@ Monte Carlo loops on the model itself), as an independent check.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -237,18 +243,6 @@ def _check_finite(cube: xr.Dataset, bal: np.ndarray, rev: np.ndarray) -> None:
 # --------------------------------------------------------------------------- regression
 
 
-@dataclass(frozen=True)
-class _Smoother:
-    """A fitted linear smoother: ``fitted(y) = rows @ (coef @ y_train)``.
-
-    ``rows`` (evaluation draws x q) holds the intercept column; ``coef`` is (q x training draws).
-    """
-
-    rows: np.ndarray
-    coef: np.ndarray
-    train: np.ndarray  # positions of the training draws among the evaluation draws
-
-
 def _features(cube: xr.Dataset, members: Sequence[str], t: int) -> np.ndarray:
     """The inputs of a group that can affect year ``t``: scalars, and series up to ``t``."""
     cols = []
@@ -332,162 +326,234 @@ def _fit_basis(x: np.ndarray, n_knots: int) -> _Basis:
     return _Basis(tuple(parts), x.mean(axis=0), np.where(scale > 0, scale, 1.0))
 
 
+def _loo_squared_errors(
+    xb: np.ndarray, y: np.ndarray, weights: np.ndarray | None, alphas: np.ndarray
+) -> np.ndarray:
+    """Squared leave-one-out errors of ``Ridge(alpha, fit_intercept=True)``, every penalty at once.
+
+    The arithmetic of scikit-learn's ``RidgeCV(gcv_mode="svd")``
+    (``_RidgeGCV._solve_svd_design_matrix_long``, checked against it in the
+    tests), for all penalties in one matrix product instead of one pass each:
+    the basis and the targets are centred on their weighted means and scaled by
+    the square roots of the weights ``sw``; with ``U S V'`` the thin singular
+    value decomposition of the basis and ``m = alpha / (s^2 + alpha) - 1``, the
+    leave-one-out error is ``c / d`` with ``c = U diag(m) U'y + y`` and
+    ``d = diag(U diag(m) U') + 1 - (U diag(m) U' sw^1/2 + sw^1/2) sw^1/2 / sum(sw)``
+    (the last term for the unpenalised intercept; Golub, Heath & Wahba 1979,
+    *Technometrics* 21:215-223, for the leave-one-out identity of a linear smoother).
+
+    Returns
+    -------
+    numpy.ndarray
+        (draws, penalties, targets): as ``RidgeCV(store_cv_results=True).cv_results_``,
+        with its last two axes swapped.
+    """
+    n = xb.shape[0]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    x = xb - np.average(xb, axis=0, weights=w)
+    yc = y - np.average(y, axis=0, weights=w)
+    root = np.sqrt(w)
+    x = x * root[:, None]
+    yc = yc * root[:, None]
+    u, sv, _ = np.linalg.svd(x, full_matrices=False)
+    m = alphas[:, None] / (sv**2 + alphas[:, None]) - 1.0  # (penalties, p)
+    uty = u.T @ yc  # (p, targets)
+    p, k = uty.shape
+    c = (u @ (m.T[:, :, None] * uty[:, None, :]).reshape(p, -1)).reshape(n, alphas.size, k)
+    c += yc[:, None, :]
+    d = (u**2) @ m.T + 1.0  # (n, penalties)
+    d -= (u @ (m * (u.T @ root)[None, :]).T + root[:, None]) * root[:, None] / (root @ root)
+    c /= d[:, :, None]
+    c **= 2
+    return c
+
+
 def _ridge_spline(
     x: np.ndarray, targets: np.ndarray, n_knots: int, weights: np.ndarray | None = None
 ) -> tuple[_Basis, float]:
+    """Basis and ridge penalty of the regression spline of one year's targets (:func:`_ridge_spline_years`)."""
+    return _ridge_spline_years(x, [targets], n_knots, weights)[0]
+
+
+def _ridge_spline_years(
+    x: np.ndarray,
+    targets: Sequence[np.ndarray],
+    n_knots: int,
+    weights: np.ndarray | None = None,
+) -> list[tuple[_Basis, float]]:
     """Basis and ridge penalty of the regression spline, both by generalised cross-validation.
 
-    scikit-learn's ``RidgeCV`` chooses the penalty by efficient leave-one-out
-    cross-validation over a grid, for the net benefits of a few decisions at once
-    (each scaled to unit variance). For one input the number of knots is chosen
+    The penalty is chosen as scikit-learn's ``RidgeCV`` chooses it, by efficient
+    leave-one-out cross-validation over a grid (:func:`_loo_squared_errors`), for
+    the net benefits of a few decisions at once (each scaled to unit variance). For one input the number of knots is chosen
     by the same cross-validated error among ``n_knots``, twice and four times as
     many (at most one knot per ``DRAWS_PER_KNOT`` draws), by the one-standard-error
     rule: a sharp kink needs close knots, a noisy relation does not.
-    """
-    from sklearn.linear_model import RidgeCV
 
-    scale = np.std(targets, axis=0)
-    y = targets / np.where(scale > 0, scale, 1.0)
-    alphas = np.logspace(-6, 4, 21) * x.shape[0] / 100.0
+    ``targets`` holds one (draws, decisions) array per year whose features are
+    ``x`` (an input of one value per projection is the same in every year). The
+    years share one decomposition per basis, and the leave-one-out errors of all
+    their targets are computed together, column by column. Each year's penalty and
+    knots are then chosen from the errors of its own targets alone, as a ``RidgeCV``
+    fit on them alone chooses: the penalty with the smallest mean squared error over
+    draws and targets, the first of equals (scikit-learn's ``_RidgeGCV.fit`` keeps
+    a later penalty only when its score is strictly better).
+
+    Returns
+    -------
+    list of (_Basis, float)
+        Per year, the basis and the penalty chosen.
+    """
+    scaled = []
+    for tg in targets:
+        scale = np.std(tg, axis=0)
+        scaled.append(tg / np.where(scale > 0, scale, 1.0))
+    y = np.column_stack(scaled)
+    bounds = np.cumsum([0] + [s.shape[1] for s in scaled])
+    n = x.shape[0]
+    alphas = np.logspace(-6, 4, 21) * n / 100.0
     options = [n_knots]
     if x.shape[1] == 1:
-        options += [k for k in (2 * n_knots, 4 * n_knots) if k * DRAWS_PER_KNOT <= x.shape[0]]
-    fits = []
+        options += [k for k in (2 * n_knots, 4 * n_knots) if k * DRAWS_PER_KNOT <= n]
+    fits: list[list[tuple[float, float, _Basis, float]]] = [[] for _ in targets]
     for knots in options:
         basis = _fit_basis(x, knots)
-        ridge = RidgeCV(alphas=alphas, gcv_mode="svd", store_cv_results=True).fit(
-            basis.transform(x), y, sample_weight=weights
-        )
-        # each draw's leave-one-out squared error at the chosen penalty, over the targets
-        at = int(np.argmin(np.abs(alphas - ridge.alpha_)))
-        errors = np.asarray(ridge.cv_results_).reshape(x.shape[0], -1, alphas.size)[:, :, at]
-        per_draw = errors.mean(axis=1)
-        se = float(np.std(per_draw, ddof=1) / np.sqrt(per_draw.size))
-        fits.append((float(per_draw.mean()), se, basis, float(ridge.alpha_)))
+        errors = _loo_squared_errors(basis.transform(x), y, weights, alphas)  # (n, alphas, y)
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            mine = errors[:, :, lo:hi]
+            at = int(np.argmin(mine.mean(axis=(0, 2))))  # the first of equal scores, as RidgeCV
+            # each draw's leave-one-out squared error at the chosen penalty, over the targets
+            per_draw = mine[:, at, :].mean(axis=1)
+            se = float(np.std(per_draw, ddof=1) / np.sqrt(per_draw.size))
+            fits[i].append((float(per_draw.mean()), se, basis, float(alphas[at])))
     # the one-standard-error rule (Hastie, Tibshirani & Friedman 2009, *The Elements of
     # Statistical Learning*, 2nd ed., Section 7.10): the fewest knots whose cross-validated error
     # is within one standard error of the best. More knots follow a sharp kink; on a noisy,
     # heavy-tailed net benefit they would only fit its noise, which the EVPPI's maximum over
     # decisions turns into value
-    best = min(fits, key=lambda f: f[0])
-    chosen = next(f for f in fits if f[0] <= best[0] + best[1])
-    return chosen[2], chosen[3]
+    out = []
+    for year_fits in fits:
+        best = min(year_fits, key=lambda f: f[0])
+        chosen = next(f for f in year_fits if f[0] <= best[0] + best[1])
+        out.append((chosen[2], chosen[3]))
+    return out
 
 
-def _ridge_operator(xb: np.ndarray, alpha: float, w: np.ndarray) -> np.ndarray:
-    """Coefficient operator of sklearn's ``Ridge(alpha, fit_intercept=True)`` on basis ``xb``.
+@dataclass(frozen=True)
+class _Smoother:
+    """A fitted linear smoother: fitted values at the evaluation draws ``= rows @ (coef_t.T @ y[train])``.
+
+    ``rows`` (evaluation draws, q) holds the intercept column first; ``coef_t`` is
+    (training draws, q), one coefficient vector per training draw.
+    """
+
+    rows: np.ndarray
+    coef_t: np.ndarray
+    train: np.ndarray
+
+
+def _smoother(
+    xb: np.ndarray, alpha: float, weights: np.ndarray, train: np.ndarray, evaluate: np.ndarray
+) -> _Smoother:
+    """Coefficient operator of sklearn's ``Ridge(alpha, fit_intercept=True)`` on the basis ``xb``.
 
     ``Ridge`` with sample weights ``w`` centres the basis and the response on
     their weighted means and leaves the intercept unpenalised: fitted
     ``= mean_w(y) + (x - mean_w(xb)) (Xc' W Xc + alpha I)^-1 Xc' W y``.
-    Returns (1 + p, n); the matching rows are ``[1, x - mean_w(xb)]``.
+    Trained on the draws ``train`` with their ``weights``, evaluated at the
+    draws ``evaluate`` (rows ``[1, x - mean_w(xb)]``). A bootstrap resample enters
+    as count weights: a draw drawn ``c`` times weighs ``c`` times its own weight,
+    which gives the very normal equations of the resample's rows with their repeats.
     """
-    p = xb.shape[1]
-    mu = np.average(xb, axis=0, weights=w)
-    xc = xb - mu
+    xt = xb[train]
+    w = weights[train]
+    total = w.sum()
+    mu = (w @ xt) / total
+    xc = xt - mu
     xw = xc * w[:, None]
-    gram = xc.T @ xw + alpha * np.eye(p)
-    op = np.linalg.solve(gram, xw.T)
-    return np.vstack([(w / w.sum())[None, :], op])
-
-
-@dataclass(frozen=True)
-class _RidgeFit:
-    basis: _Basis
-    alpha: float
-
-    def smoother(
-        self, x: np.ndarray, rows: np.ndarray, evaluate: np.ndarray, w: np.ndarray
-    ) -> _Smoother:
-        """The smoother trained on the draws ``rows`` (weights ``w``), evaluated at ``evaluate``."""
-        xb = self.basis.transform(x[rows])
-        coef = _ridge_operator(xb, self.alpha, w)
-        mu = np.average(xb, axis=0, weights=w)
-        at = np.column_stack([np.ones(len(evaluate)), xb[evaluate] - mu])
-        return _Smoother(at, coef, np.arange(len(rows)))
+    gram = xc.T @ xw
+    gram[np.diag_indices_from(gram)] += alpha
+    op = np.linalg.solve(gram, xw.T)  # (p, training draws)
+    coef_t = np.column_stack([w / total, op.T])
+    rows = np.column_stack([np.ones(len(evaluate)), xb[evaluate] - mu])
+    return _Smoother(rows, coef_t, train)
 
 
 def _conditional_optimum_gain(
-    sm: _Smoother,
-    k_train: np.ndarray,
-    r_train: np.ndarray,
-    c_train: np.ndarray,
+    rows: np.ndarray,
+    coef_t: np.ndarray,
+    ks: np.ndarray,
+    r: np.ndarray,
+    c: np.ndarray,
     k0: float,
     decision: PremiumDecision,
 ) -> np.ndarray:
     """Per-draw ``max_k g_k(phi_n) - g_k0(phi_n)``, the maximum found exactly over every break-even.
 
-    ``NB_i(k) = -R_i rho(K_i - k) + c_i`` (``c_i`` the fixed loss of a draw whose
-    scaled premiums raise nothing), so ``beta(k) = coef @ NB(k)`` is piecewise
-    linear in ``k`` with breaks at the sorted ``K_i``: prefix sums give it at
-    every break, and ``g_k(phi_n) = rows_n . beta(k)``.
+    ``coef_t`` holds the training draws' coefficient vectors in the order of their
+    break-evens ``ks`` (sorted), ``r`` their scaled revenue, ``c`` their fixed net
+    benefit (the loss of a draw whose scaled premiums raise nothing).
+    ``NB_i(k) = -R_i rho(K_i - k) + c_i``, so ``beta(k) = sum_i coef_i NB_i(k)`` is
+    piecewise linear in ``k`` with breaks at the sorted ``K_i``: prefix sums give it
+    at every break (:func:`schemerisk.analysis._breaks.breaks_and_slopes`), and
+    ``g_k(phi_n) = rows_n . beta(k)``.
     """
+    from schemerisk.analysis._breaks import breaks_and_slopes
+
     cd, cs = decision.deficit_cost, decision.surplus_cost
-    order = np.argsort(k_train, kind="stable")
-    ks = k_train[order]
-    a = sm.coef[:, order] * r_train[order][None, :]  # (q, m)
-    s1 = np.concatenate([np.zeros((a.shape[0], 1)), np.cumsum(a, axis=1)], axis=1)
-    s2 = np.concatenate([np.zeros((a.shape[0], 1)), np.cumsum(a * ks[None, :], axis=1)], axis=1)
-    t1, t2 = s1[:, -1:], s2[:, -1:]
-    const = sm.coef @ c_train  # (q,)
-
-    def beta(k: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """beta at multipliers ``k`` with ``j`` training break-evens below each: (len(k), q)."""
-        slope = cd * t1 - (cd + cs) * s1[:, j]
-        level = cd * t2 - (cd + cs) * s2[:, j]
-        return (k[None, :] * slope - level).T + const[None, :]
-
-    at_breaks = beta(ks, np.arange(ks.size))  # (m, q)
-    # d beta / dk between break j and j + 1 (j + 1 break-evens below)
-    slopes = (cd * t1 - (cd + cs) * s1[:, 1:]).T  # (m, q); the last is beyond the range
-    j0 = np.searchsorted(ks, k0, side="left")
-    g0 = sm.rows @ beta(np.array([k0]), np.array([j0]))[0]
-    best = np.maximum(_max_over_breaks(sm.rows, ks, at_breaks, slopes), g0)
+    a = coef_t * r[:, None]  # (m, q)
+    m, q = a.shape
+    const = coef_t.T @ c  # (q,)
+    starts, ends = _segments(m)
+    at_t = np.empty((q, m))
+    lo = np.empty((starts.size, q))
+    hi = np.empty((starts.size, q))
+    # and beta at today's decision, with j0 training break-evens below it
+    j0 = int(np.searchsorted(ks, k0, side="left"))
+    beta0 = np.empty(q)
+    breaks_and_slopes(a, ks, const, cd, cs, starts, ends, at_t, lo, hi, k0, j0, beta0)
+    g0 = rows @ beta0
+    best = np.maximum(_max_over_breaks(rows, ks, at_t, lo, hi), g0)
     return best - g0
 
 
+def _segments(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last break of each segment of ``_BLOCK`` breaks (consecutive segments share one)."""
+    starts = np.arange(0, m - 1, _BLOCK) if m > 1 else np.array([0])
+    return starts, np.minimum(starts + _BLOCK, m - 1)
+
+
 def _max_over_breaks(
-    rows: np.ndarray, ks: np.ndarray, at_breaks: np.ndarray, slopes: np.ndarray
+    rows: np.ndarray, ks: np.ndarray, at_t: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:
-    """``max_j rows_n . at_breaks_j`` for every n, exactly, by branch and bound over segments.
+    """``max_j rows_n . at_t[:, j]`` for every n, exactly, by branch and bound over segments.
 
     ``g(k) = rows_n . beta(k)`` is linear between breaks. On a segment of
     ``_BLOCK`` breaks from ``k_a`` to ``k_b``, with slopes bounded by
     ``rows . mid +- |rows| . half`` (centre and half-range of the segment's
-    slope vectors), ``g <= min(g(k_a) + (k_b - k_a) max(smax, 0),
-    g(k_b) + (k_b - k_a) max(-smin, 0))``. Only segments whose bound reaches the
-    best value at a segment end are searched break by break.
+    slope vectors, from their element-wise range ``lo``, ``hi``),
+    ``g <= min(g(k_a) + (k_b - k_a) max(smax, 0), g(k_b) + (k_b - k_a) max(-smin, 0))``.
+    Only segments whose bound reaches the best value at a segment end are searched
+    break by break (:func:`schemerisk.analysis._breaks.search_segments`).
     """
-    m = at_breaks.shape[0]
-    starts = np.arange(0, m - 1, _BLOCK) if m > 1 else np.array([0])
-    ends = np.minimum(starts + _BLOCK, m - 1)
-    # the segments' breaks, padded with their last break to a common length
-    idx = np.minimum(starts[:, None] + np.arange(_BLOCK + 1)[None, :], ends[:, None])
-    segments = at_breaks[idx]  # (nb, _BLOCK + 1, q)
-    seg_slopes = slopes[np.minimum(idx[:, :-1], np.maximum(ends - 1, starts)[:, None])]
-    lo, hi = seg_slopes.min(axis=1), seg_slopes.max(axis=1)
+    from schemerisk.analysis._breaks import search_segments
+
+    starts, ends = _segments(at_t.shape[1])
     mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
     width = ks[ends] - ks[starts]
-    out = np.empty(rows.shape[0])
-    for c0 in range(0, rows.shape[0], 4096):
-        r = rows[c0 : c0 + 4096]
-        ga, gb = r @ at_breaks[starts].T, r @ at_breaks[ends].T  # (n, nb)
-        lower = np.maximum(ga.max(axis=1), gb.max(axis=1))
-        centre, spread = r @ mid.T, np.abs(r) @ half.T
-        upper = np.minimum(
-            ga + width * np.maximum(centre + spread, 0.0),
-            gb + width * np.maximum(spread - centre, 0.0),
-        )
-        # rounding: a segment within a relative 1e-9 of the best is searched too
-        tol = 1e-9 * (np.abs(lower) + 1.0)
-        cand_n, cand_b = np.nonzero(upper > (lower + tol)[:, None])
-        best = lower.copy()
-        for c in range(0, cand_n.size, 8192):
-            nn, bb = cand_n[c : c + 8192], cand_b[c : c + 8192]
-            vals = np.einsum("pq,pjq->pj", r[nn], segments[bb]).max(axis=1)
-            np.maximum.at(best, nn, vals)
-        out[c0 : c0 + 4096] = best
-    return out
+    ga, gb = rows @ at_t[:, starts], rows @ at_t[:, ends]  # (n, segments)
+    lower = np.maximum(ga.max(axis=1), gb.max(axis=1))
+    centre, spread = rows @ mid.T, np.abs(rows) @ half.T
+    upper = np.minimum(
+        ga + width * np.maximum(centre + spread, 0.0),
+        gb + width * np.maximum(spread - centre, 0.0),
+    )
+    # rounding: a segment within a relative 1e-9 of the best is searched too
+    tol = 1e-9 * (np.abs(lower) + 1.0)
+    searched = upper > (lower + tol)[:, None]
+    best = lower.copy()
+    search_segments(np.ascontiguousarray(rows), at_t, starts, ends, searched, best)
+    return best
 
 
 # --------------------------------------------------------------------------- the estimates
@@ -509,6 +575,100 @@ class ValueOfInformation:
 
     table: xr.Dataset
     decision: PremiumDecision
+
+
+@dataclass(frozen=True)
+class _Replicate:
+    """The sample, or one bootstrap resample of it, as the regressions see it.
+
+    Attributes
+    ----------
+    weights : numpy.ndarray
+        Each draw's weight times the number of times the resample holds it (0: not held).
+    train : numpy.ndarray
+        The draws held, in increasing order.
+    order : list of numpy.ndarray
+        Per year, the positions in ``train`` in increasing order of break-even (stable).
+    evaluate : numpy.ndarray
+        The evaluation draws (repeats included): evenly spaced positions of the
+        sorted resample, at most ``EVALUATION_DRAWS``.
+    eval_weights : numpy.ndarray
+        Their weights.
+    k0 : numpy.ndarray
+        Today's best multiplier by year, on this resample.
+    """
+
+    weights: np.ndarray
+    train: np.ndarray
+    order: list[np.ndarray]
+    evaluate: np.ndarray
+    eval_weights: np.ndarray
+    k0: np.ndarray
+
+
+def _replicate(
+    rows: np.ndarray,
+    w_all: np.ndarray,
+    n_eval: int,
+    bal: np.ndarray,
+    rev: np.ndarray,
+    k_all: np.ndarray,
+    decision: PremiumDecision,
+) -> _Replicate:
+    """The :class:`_Replicate` of the sorted draw indices ``rows`` (a resample, or every draw)."""
+    counts = np.bincount(rows, minlength=w_all.size)
+    train = np.flatnonzero(counts)
+    # evenly spaced evaluation draws: rows are sorted, the draws themselves unordered
+    positions = np.linspace(0, len(rows) - 1, min(len(rows), n_eval)).round().astype(np.int64)
+    evaluate = rows[positions]
+    n_years = bal.shape[1]
+    k0 = np.array(
+        [best_decision(bal[rows, t], rev[rows, t], decision, w_all[rows]) for t in range(n_years)]
+    )
+    order = [np.argsort(k_all[train, t], kind="stable") for t in range(n_years)]
+    return _Replicate(counts * w_all, train, order, evaluate, w_all[evaluate], k0)
+
+
+def _same_features(
+    cube: xr.Dataset, members: Sequence[str], years: Sequence[int]
+) -> list[tuple[np.ndarray, list[int]]]:
+    """The group's features (:func:`_features`) by year, years of identical features together.
+
+    An input of one value per projection has the same features every year; a
+    per-year input gains a column a year. Years without a varying feature are left out.
+    """
+    out: list[tuple[np.ndarray, list[int]]] = []
+    for t in years:
+        x = _features(cube, members, t)
+        if x.shape[1] == 0:
+            continue
+        if out and out[-1][0].shape == x.shape and np.array_equal(out[-1][0], x):
+            out[-1][1].append(t)
+        else:
+            out.append((x, [t]))
+    return out
+
+
+def _workers(threads: int | None) -> int:
+    """Threads for the groups: ``threads``, or one per core."""
+    if threads is None:
+        return max(1, os.cpu_count() or 1)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
+    return threads
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Hold the BLAS library to one thread (threadpoolctl): the groups run side by side instead.
+
+    BLAS threads that wait for cores taken by other threads spin: on a loaded
+    machine the value of information took four times the CPU with them.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def check_groups(
@@ -549,6 +709,7 @@ def value_of_information(
     seed: int = 0,
     weights: np.ndarray | None = None,
     years: Sequence[int] | None = None,
+    threads: int | None = None,
 ) -> ValueOfInformation:
     """EVPI and EVPPI of each input (or group of inputs) for setting the premium, every year.
 
@@ -577,6 +738,10 @@ def value_of_information(
     years : sequence of int, optional
         The years whose EVPPI is wanted (the others are NaN); default every year.
         EVPI and today's decision are computed for every year.
+    threads : int, optional
+        Groups computed at once, each on one thread (default: one per core). The
+        linear algebra library is held to one thread of its own meanwhile, and
+        the answer does not depend on the number of threads.
 
     Returns
     -------
@@ -584,9 +749,17 @@ def value_of_information(
         The table and the decision.
     """
     decision = decision or PremiumDecision()
+    workers = _workers(threads)
     entries = [str(v).removeprefix("input_") for v in cube.data_vars if str(v).startswith("input_")]
     groups = {e: (e,) for e in entries} if groups is None else dict(groups)
     check_groups(cube, groups)
+    all_years = [int(y) for y in cube.year.values]
+    wanted = set(all_years) if years is None else {int(y) for y in years}
+    if not wanted <= set(all_years):
+        raise ValueError(
+            f"years {sorted(wanted - set(all_years))} are outside the projection "
+            f"({all_years[0]}-{all_years[-1]})"
+        )
     bal, rev = _year_arrays(cube, decision.adjust)
     _check_finite(cube, bal, rev)
     n, n_years = bal.shape
@@ -613,48 +786,70 @@ def value_of_information(
         / w_all.sum()
     )
 
-    all_years = [int(y) for y in cube.year.values]
-    wanted = set(all_years) if years is None else {int(y) for y in years}
-    if not wanted <= set(all_years):
-        raise ValueError(
-            f"years {sorted(wanted - set(all_years))} are outside the projection "
-            f"({all_years[0]}-{all_years[-1]})"
-        )
     evppi = np.zeros((len(groups), n_years))
     evppi_se = np.full_like(evppi, np.nan if bootstrap < 2 else 0.0)
     skipped = [t for t in range(n_years) if all_years[t] not in wanted]
     evppi[:, skipped] = np.nan
     evppi_se[:, skipped] = np.nan
-    for g, members in enumerate(groups.values()):
-        for t in range(n_years):
-            if t in skipped:
-                continue
-            x = _features(cube, members, t)
-            if x.shape[1] == 0:
-                continue
-            nb0 = -loss_today[:, t]
-            qs = np.quantile(k_all[:, t], [0.1, 0.3, 0.5, 0.7, 0.9])
-            targets = -decision.loss(bal[:, t, None] + (qs[None, :] - 1.0) * rev[:, t, None])
-            fit = _RidgeFit(*_ridge_spline(x, np.column_stack([nb0, targets]), n_knots, w_all))
+    targets = {}
+    for t in range(n_years):
+        if t in skipped:
+            continue
+        qs = np.quantile(k_all[:, t], [0.1, 0.3, 0.5, 0.7, 0.9])
+        at_qs = -decision.loss(bal[:, t, None] + (qs[None, :] - 1.0) * rev[:, t, None])
+        targets[t] = np.column_stack([-loss_today[:, t], at_qs])
+    # the sample itself, then (for a standard error) each bootstrap resample
+    replicates = [np.arange(n)] + (resamples if bootstrap >= 2 else [])
+    reps = [_replicate(rows, w_all, n_eval, bal, rev, k_all, decision) for rows in replicates]
+    wanted_t = [t for t in range(n_years) if t in targets]
 
-            def estimate(
-                rows: np.ndarray, fit: _RidgeFit = fit, x: np.ndarray = x, t: int = t
-            ) -> float:
-                # evenly spaced evaluation draws: rows are sorted, the draws themselves unordered
-                evaluate = np.linspace(0, len(rows) - 1, min(len(rows), n_eval)).round()
-                evaluate = evaluate.astype(np.int64)
-                sm = fit.smoother(x, rows, evaluate, w_all[rows])
-                tr = rows[sm.train]
-                k0 = best_decision(bal[rows, t], rev[rows, t], decision, w_all[rows])
-                gain = _conditional_optimum_gain(
-                    sm, k_all[tr, t], rev[tr, t], fixed[tr, t], k0, decision
-                )
-                return float(np.average(gain, weights=w_all[rows[evaluate]]))
+    def one_group(members: Sequence[str]) -> list[tuple[int, float, float]]:
+        """(year, EVPPI, standard error) of one group, every wanted year."""
+        out = []
+        for x, ts in _same_features(cube, members, wanted_t):
+            fits = _ridge_spline_years(x, [targets[t] for t in ts], n_knots, w_all)
+            bases: dict[int, np.ndarray] = {}
+            smoothers: dict[tuple[int, float, int], _Smoother] = {}
+            for t, (basis, alpha) in zip(ts, fits, strict=True):
+                if id(basis) not in bases:
+                    bases[id(basis)] = basis.transform(x)
+                xb = bases[id(basis)]
+                estimates = []
+                for b, rep in enumerate(reps):
+                    key = (id(basis), alpha, b)  # a year with the same basis and penalty reuses it
+                    if key not in smoothers:
+                        smoothers[key] = _smoother(xb, alpha, rep.weights, rep.train, rep.evaluate)
+                    sm = smoothers[key]
+                    perm = rep.order[t]
+                    tr = rep.train[perm]
+                    gain = _conditional_optimum_gain(
+                        sm.rows,
+                        sm.coef_t[perm],
+                        k_all[tr, t],
+                        rev[tr, t],
+                        fixed[tr, t],
+                        rep.k0[t],
+                        decision,
+                    )
+                    estimates.append(float(np.average(gain, weights=rep.eval_weights)))
+                se = float(np.std(estimates[1:], ddof=1)) if bootstrap >= 2 else np.nan
+                out.append((t, estimates[0], se))
+        return out
 
-            evppi[g, t] = estimate(np.arange(n))
+    members_list = list(groups.values())
+    # the groups with a per-year input (the costliest: a path of features) first, for balance
+    order = sorted(
+        range(len(members_list)),
+        key=lambda g: -sum("year" in cube[f"input_{m}"].dims for m in members_list[g]),
+    )
+    with _one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+        cells = pool.map(lambda g: one_group(members_list[g]), order)
+        results = dict(zip(order, cells, strict=True))
+    for g, done in results.items():
+        for t, est, se in done:
+            evppi[g, t] = est
             if bootstrap >= 2:
-                boots = [estimate(r) for r in resamples]
-                evppi_se[g, t] = float(np.std(boots, ddof=1))
+                evppi_se[g, t] = se
     cur = str(cube.attrs.get("currency", ""))
     table = xr.Dataset(
         {
