@@ -323,6 +323,9 @@ def test_drivers_delta_subsamples_says_so_and_keeps_salib_quiet(cli: Cli, tmp_pa
     assert lines[0].startswith(f"Drivers from the first 300 of 800 draws of {path}: delta")
     assert lines[1].startswith("Precision: median 95 % bootstrap half-width")
     assert lines[3].split()[0] == "admission_rate"
+    # the 0/1 deficit indicator is left to PAWN: a dash in its column, and a line saying why
+    assert all(ln.split()[-1] == "-" for ln in lines[3:] if ln.split() and ln[0] != "d")
+    assert lines[-1].startswith("deficit: not given by delta")
     assert "Bin Merge" not in run.out + run.err and run.err == ""
     assert cli("drivers", path, "--max-draws", "10").code == 2
 

@@ -472,6 +472,9 @@ def given_data_indices(
         bar = tqdm(
             total=len(outputs) * y.sizes["year"], desc=method, unit="output", file=sys.stderr
         )
+    # SALib seeds numpy's global generator only when the seed is true (``if seed:``): seed 0
+    # would leave delta's bootstrap unseeded, so the same command would print other numbers
+    salib_seed = int(seed) + 1
     format_before = warnings.formatwarning
     try:
         for o in range(len(outputs)):  # SALib's given-data measures take one output at a time
@@ -485,11 +488,16 @@ def given_data_indices(
                         contextlib.redirect_stdout(io.StringIO()),
                     ):
                         if method == "pawn":
-                            res = pawn.analyze(problem, x[:, keep], yy, S=10, seed=seed)
+                            res = pawn.analyze(problem, x[:, keep], yy, S=10, seed=salib_seed)
                             idx[o, cols, t] = res["median"]
                         else:
                             res = delta.analyze(
-                                problem, x[:, keep], yy, num_resamples=10, seed=seed, method="delta"
+                                problem,
+                                x[:, keep],
+                                yy,
+                                num_resamples=10,
+                                seed=salib_seed,
+                                method="delta",
                             )
                             # SALib 1.5+ names the estimate delta_raw (Borgonovo 2007); older, delta
                             key = "delta_raw" if "delta_raw" in res else "delta"
