@@ -1233,13 +1233,15 @@ def payments_by_tier_lanes(
                         ffs = scheme_payment_per_member(
                             use_per_member, unit_pc, cop, paying, exempted
                         )  # Annex I.3: CHS
-                        W[i_ffs + u] += ffs
                         W[a_ffs_now + u], W[a_use_now + u] = ffs, use_per_member
                         W[a_cop + u] += copayments_paid(cop, use_per_member, unit_pc, paying)
                         gross_fees = cost_of_services(n_uninsured, unit_pc)
                         fe = W[i_fe + u]
                         W[a_fees + u] += fees_paid(fe, gross_fees)  # Section 3.5
                         W[a_gov + u] += share_of(fe, gross_fees)  # Figure 1 box e (extension)
+                    for lane in range(LANES):  # the tier's row: an index read from the inputs
+                        u = np.uint64(lane)
+                        W[i_ffs + u] += W[a_ffs_now + u]
                     if method == _FEE_FOR_SERVICE:
                         for lane in range(LANES):
                             u = np.uint64(lane)
