@@ -347,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         print("kernel against the baseline ...", file=sys.stderr, flush=True)
         results["baseline"] = against_baseline(baseline, rounds, draws, repeats=3)
         if args.kernel_only:
+            results["machine"]["threading_layer"] = "omp/tbb/workqueue (numba's choice)"
             results["machine"]["load_end"] = _machine.load_average()
             print(format_report(results))
             if args.json:

@@ -21,7 +21,11 @@ How the hot loop is kept lean (issue 13):
 * sums are kept in local variables and each output is written once;
 * stages of levers that are off in a draw (no coverage target, no premium
   subsidy, no target path, fee-for-service only) take a shorter path with the
-  same results, bit for bit.
+  same results, bit for bit;
+* draws go in blocks of :data:`LANES` side by side whose stages LLVM turns
+  into vector instructions, each lane doing the scalar stage's arithmetic in
+  the same order (see the section on lanes); a block whose draws disagree on
+  a switch, and the last few draws, take the scalar stages.
 
 Kernels take arrays and scalars only and fill preallocated output rows;
 :func:`run_kernel` is the checked public wrapper.
@@ -1451,10 +1455,14 @@ def _project_block(
 ) -> None:
     """Project draws ``start`` to ``stop - 1`` with scratch allocated once for them all.
 
-    The loop body is the projection: the stages in order, each writing its
-    outputs at ``o[ob:]`` (the draw's row of ``out``, or a scratch row when
-    only the positions ``keep`` are kept). Arrays made here are scratch that
-    each stage overwrites before reading.
+    Draws go by blocks of :data:`LANES`: a block whose draws agree on every
+    switch (``switch``: 1 at the positions of :data:`SWITCHES`) is projected by
+    the lane stages in the buffer ``W``, then each lane's row is copied to its
+    draw's row of ``out`` (or only the positions ``keep``). Otherwise, and for
+    the last draws, each draw is projected alone: the stages in order, each
+    writing its outputs at ``o[ob:]`` (the draw's row of ``out``, or a scratch
+    row when only the positions ``keep`` are kept). Arrays made here are
+    scratch that each stage overwrites before reading.
     """
     T, C, S, A = n_years, n_cat, n_svc, n_admin
     K = off[In.TIER_METHOD + 1] - off[In.TIER_METHOD]
@@ -1548,37 +1556,14 @@ def _project_block(
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def _project_parallel(
-    base: np.ndarray,
-    off: np.ndarray,
-    n_years: int,
-    n_cat: int,
-    n_svc: int,
-    n_admin: int,
-    base_year: int,
-    theta: np.ndarray,
-    column: np.ndarray,
-    position: np.ndarray,
-    mode: np.ndarray,
-    kind: np.ndarray,
-    weight: np.ndarray,
-    reference: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    out: np.ndarray,
-    ooff: np.ndarray,
-    keep: np.ndarray,
-    switch: np.ndarray,
-    n_blocks: int,
-) -> None:
-    """Project every draw, ``n_blocks`` blocks of consecutive draws in parallel."""
-    n = out.shape[0]
+def _project_parallel(args: tuple[Any, ...], n: int, n_blocks: int) -> None:
+    """Project ``n`` draws, ``n_blocks`` blocks of consecutive draws in parallel.
+
+    ``args`` are the arguments of :func:`_project_block` before ``start`` and
+    ``stop``, passed on unchanged.
+    """
     for b in prange(n_blocks):
-        _project_block(
-            base, off, n_years, n_cat, n_svc, n_admin, base_year, theta,
-            column, position, mode, kind, weight, reference, lower, upper,
-            out, ooff, keep, switch, b * n // n_blocks, (b + 1) * n // n_blocks,
-        )  # fmt: skip
+        _project_block(*args, b * n // n_blocks, (b + 1) * n // n_blocks)
 
 
 @njit(**_OPTIONS)
@@ -1775,7 +1760,7 @@ def run_kernel(
     if n_blocks <= 1:  # one draw (project) or one thread: no parallel region to compile
         _with_slp(_project_block, (*args, 0, shape[0]))
     else:  # one block of consecutive draws per thread
-        _with_slp(_project_parallel, (*args, n_blocks))
+        _with_slp(_project_parallel, (args, shape[0], n_blocks))
     return out
 
 
