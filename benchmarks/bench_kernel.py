@@ -6,6 +6,7 @@ Run from the repository root (``pip install -e ".[bench]"`` for the EMA Workbenc
     python benchmarks/bench_kernel.py --quick          # fewer rounds and draws (smoke)
     python benchmarks/bench_kernel.py --baseline REV   # compare with another git revision
     python benchmarks/bench_kernel.py --json out.json  # also save every figure
+    python benchmarks/bench_kernel.py --kernel-only    # table 1 only
 
 Three tables, after a description of the machine and its load average:
 
@@ -305,6 +306,8 @@ def format_report(results: dict[str, Any]) -> str:
         f"2. Peers on the same draws ({SCENARIO} distributions, horizon {HORIZON}), best of runs",
         f"  {'what':<58}  {'draws':>7}  {'seconds':>8}  {'projections/s':>13}  check",
     ]
+    if "peers" not in results:  # --kernel-only
+        return "\n".join(lines[:-3])
     for r in results["peers"]:
         lines.append(
             f"  {r['what']:<58}  {r['draws']:>7,}  {r['seconds']:>8.3f}  {r['per_s']:>13,.0f}  {r['check']}"
@@ -329,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also save the results as JSON")
     parser.add_argument("--rounds", type=int, help="alternating rounds of table 1 (default 7)")
+    parser.add_argument(
+        "--kernel-only", action="store_true", help="table 1 only (no peers, no start-up)"
+    )
     args = parser.parse_args(argv)
 
     import numba  # noqa: F401 - the machine description reads its version
@@ -340,6 +346,13 @@ def main(argv: list[str] | None = None) -> int:
         baseline = extract_baseline(args.baseline, Path(tmp))
         print("kernel against the baseline ...", file=sys.stderr, flush=True)
         results["baseline"] = against_baseline(baseline, rounds, draws, repeats=3)
+        if args.kernel_only:
+            results["machine"]["threading_layer"] = "omp/tbb/workqueue (numba's choice)"
+            results["machine"]["load_end"] = _machine.load_average()
+            print(format_report(results))
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2, default=float) + "\n")
+            return 0
         print("peers ...", file=sys.stderr, flush=True)
         results["peers"] = peers(
             draws=2_000 if args.quick else 20_000, ema_draws=100 if args.quick else 500, repeats=3

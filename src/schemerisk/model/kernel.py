@@ -21,7 +21,11 @@ How the hot loop is kept lean (issue 13):
 * sums are kept in local variables and each output is written once;
 * stages of levers that are off in a draw (no coverage target, no premium
   subsidy, no target path, fee-for-service only) take a shorter path with the
-  same results, bit for bit.
+  same results, bit for bit;
+* draws go in blocks of :data:`LANES` side by side whose stages LLVM turns
+  into vector instructions, each lane doing the scalar stage's arithmetic in
+  the same order (see the section on lanes); a block whose draws disagree on
+  a switch, and the last few draws, take the scalar stages.
 
 Kernels take arrays and scalars only and fill preallocated output rows;
 :func:`run_kernel` is the checked public wrapper.
@@ -35,6 +39,8 @@ from typing import Any
 
 import numpy as np
 from numba import get_num_threads, njit, prange
+from numba.core import config as _numba_config
+from numba.core.compiler_lock import global_compiler_lock
 
 from schemerisk import equations as _equations
 from schemerisk.equations import (
@@ -640,6 +646,785 @@ def balance_and_reserve(
         o[ob + ooff[Out.RESERVE] + t] = reserve
 
 
+# ---------------------------------------------------------------- lanes: blocks of LANES draws
+# The same stages for LANES draws at once (issue 13, "SIMD-friendly blocks").
+# Every array holds the LANES draws of one value side by side: input ``i`` of
+# lane ``l`` is ``P[i * LANES + l]``, output ``j`` is ``O[j * LANES + l]``. Each
+# stage's innermost loop runs over the lanes, so LLVM turns it into vector
+# instructions (AVX2: 4 doubles). Each lane performs exactly the operations of
+# the scalar stage above, in the same order (IEEE arithmetic is elementwise, so
+# the results are the same bits); sums over categories or services stay in the
+# scalar order within each lane. The lanes' indices are unsigned: numba then
+# emits no negative-index wraparound, which would otherwise stop LLVM from
+# seeing consecutive addresses. Control flow that depends on an input (a
+# switch, a tier, a payment method) is read from lane 0: the block runs here
+# only when every lane agrees on every switch (see ``_lanes_agree``).
+
+#: draws projected side by side in one lane block (4 doubles fill an AVX2 register)
+LANES = 4
+
+
+@njit(cache=True, inline="always")
+def _ix(i: int) -> Any:
+    """Index of lane 0 of value ``i`` in a lane array (unsigned: no wraparound)."""
+    return np.uint64(i) * np.uint64(LANES)
+
+
+@njit(**_OPTIONS)
+def _lanes_agree(P: np.ndarray, position: np.ndarray, switch: np.ndarray) -> bool:
+    """True when every lane holds the same value at every modified switch position.
+
+    Lanes start from the same base vector, so only modified positions can
+    differ. A switch (``switch[i]`` 1: an integer code, a yes/no or the
+    index a year starts from) must be equal in all lanes, or NaN in all.
+    """
+    for k in range(position.shape[0]):
+        i = position[k]
+        if switch[i] == 0:
+            continue
+        first = P[_ix(i)]
+        for lane in range(1, LANES):
+            x = P[_ix(i) + np.uint64(lane)]
+            if not (x == first or (np.isnan(x) and np.isnan(first))):
+                return False
+    return True
+
+
+@njit(**_OPTIONS)
+def _fill_lanes(
+    P: np.ndarray,
+    base: np.ndarray,
+    theta: np.ndarray,
+    d: int,
+    column: np.ndarray,
+    position: np.ndarray,
+    mode: np.ndarray,
+    kind: np.ndarray,
+    weight: np.ndarray,
+    reference: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> None:
+    """Lane ``lane`` of ``P`` becomes the input vector of draw ``d + lane`` (see :func:`_modify`)."""
+    for i in range(base.shape[0]):
+        b = base[i]
+        for lane in range(LANES):
+            P[_ix(i) + np.uint64(lane)] = b
+    for lane in range(LANES):
+        u = np.uint64(lane)
+        for k in range(column.shape[0]):
+            x = theta[d + lane, column[k]]
+            i = _ix(position[k]) + u
+            if kind[k] == ELEMENT:
+                P[i] = _modified(mode[k], P[i], x)
+            else:
+                ref = reference[k]
+                P[i] += weight[k] * (_modified(mode[k], ref, x) - ref)
+            P[i] = min(max(P[i], lower[k]), upper[k])
+
+
+@njit(**_OPTIONS)
+def indexed_amounts_lanes(
+    W: np.ndarray, off: np.ndarray, n_years: int, n_cat: int, r0: int
+) -> None:
+    """:func:`indexed_amounts` for a lane block; value ``r0`` of ``W`` is scratch."""
+    i_r = _ix(r0)
+    dp = off[In.DOMESTIC_INFLATION]
+    for field in range(3):
+        if field == 0:
+            amount, start = off[In.FLAT_PREMIUM], off[In.FLAT_PREMIUM_INDEXED_FROM]
+        elif field == 1:
+            amount, start = off[In.SUBSIDY_GOV_AMOUNT], off[In.SUBSIDY_GOV_AMOUNT_INDEXED_FROM]
+        else:
+            amount = off[In.SUBSIDY_DONOR_AMOUNT]
+            start = off[In.SUBSIDY_DONOR_AMOUNT_INDEXED_FROM]
+        for c in range(n_cat):
+            k = int(W[_ix(start + c)])
+            if k <= 0 or k >= n_years:
+                continue
+            last = _ix(amount + (k - 1) * n_cat + c)
+            for lane in range(LANES):
+                W[i_r + np.uint64(lane)] = 1.0  # DPI_t / DPI_(k-1)
+            for t in range(k, n_years):
+                i_dp, i_v = _ix(dp + t), _ix(amount + t * n_cat + c)
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    W[i_r + u] = grown(W[i_r + u], W[i_dp + u])
+                    W[i_v + u] = indexed_amount(W[last + u], W[i_r + u])
+
+
+@njit(**_OPTIONS)
+def population_lanes(
+    W: np.ndarray, off: np.ndarray, n_years: int, n_cat: int, ooff: np.ndarray
+) -> None:
+    """:func:`population` for a lane block."""
+    growth, dep_share = off[In.GROWTH_RATE], off[In.DEPENDANT_SHARE]
+    adult_share = off[In.ADULT_SHARE]
+    o_total, o_pop = ooff[Out.TOTAL_POPULATION], ooff[Out.POPULATION]
+    i0, it = _ix(off[In.POPULATION0]), _ix(o_total)
+    for lane in range(LANES):
+        u = np.uint64(lane)
+        W[it + u] = W[i0 + u]
+    for t in range(1, n_years):
+        it, ig = _ix(o_total + t), _ix(growth + t)
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[it + u] = grown(W[it - np.uint64(LANES) + u], W[ig + u])
+    for t in range(n_years):
+        it, i_d = _ix(o_total + t), _ix(dep_share + t)
+        i_dep = _ix(o_pop + t * n_cat)
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[i_dep + u] = dependant_population(W[it + u], W[i_d + u])
+        for c in range(1, n_cat):
+            i = t * n_cat + c
+            i_o, i_a = _ix(o_pop + i), _ix(adult_share + i)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                W[i_o + u] = adult_category_population(W[it + u], W[i_d + u], W[i_a + u])
+
+
+@njit(**_OPTIONS)
+def prices_lanes(W: np.ndarray, off: np.ndarray, n_years: int, ooff: np.ndarray) -> None:
+    """:func:`prices` for a lane block."""
+    dp, ep = off[In.DOMESTIC_INFLATION], off[In.EXTERNAL_INFLATION]
+    path, real_dep = off[In.EXCHANGE_RATE], off[In.REAL_DEPRECIATION]
+    ppp = W[_ix(off[In.PPP])] > 0.5
+    o_dpi, o_epi = ooff[Out.DOMESTIC_PRICE_INDEX], ooff[Out.EXTERNAL_PRICE_INDEX]
+    o_exr = ooff[Out.EXCHANGE_RATE]
+    step = np.uint64(LANES)
+    for lane in range(LANES):
+        u = np.uint64(lane)
+        W[_ix(o_dpi) + u], W[_ix(o_epi) + u] = 100.0, 100.0
+        W[_ix(o_exr) + u] = W[_ix(path) + u]
+    for t in range(1, n_years):
+        i_dpi, i_epi, i_exr = _ix(o_dpi + t), _ix(o_epi + t), _ix(o_exr + t)
+        i_dp, i_ep = _ix(dp + t), _ix(ep + t)
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[i_dpi + u] = grown(W[i_dpi - step + u], W[i_dp + u])
+            W[i_epi + u] = grown(W[i_epi - step + u], W[i_ep + u])
+        if ppp:
+            i_rd = _ix(real_dep + t)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                W[i_exr + u] = exchange_rate_ppp(
+                    W[i_exr - step + u], W[i_dp + u], W[i_ep + u], W[i_rd + u]
+                )
+        else:
+            i_path = _ix(path + t)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                W[i_exr + u] = W[i_path + u]
+
+
+@njit(**_OPTIONS)
+def membership_and_premiums_lanes(
+    W: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    ooff: np.ndarray,
+    sh0: int,
+    acc0: int,
+    flag0: int,
+    shares: np.ndarray,
+    base_shares: np.ndarray,
+    planned: np.ndarray,
+    people: np.ndarray,
+    applies: np.ndarray,
+) -> None:
+    """:func:`membership_and_premiums` for a lane block.
+
+    From value ``sh0`` of ``W`` on: the year's insured shares (one per
+    category); from ``acc0``: the year's sums (6); at ``flag0``: whether a
+    lane's premiums are subsidised. The arrays are scratch of one lane for
+    :func:`~schemerisk.equations.insured_shares_for_target`.
+    """
+    C = n_cat
+    insured, exempt = off[In.INSURED_SHARE], off[In.EXEMPT_SHARE]
+    income0, income_growth = off[In.INCOME0], off[In.INCOME_GROWTH]
+    flat_premium, contribution_rate = off[In.FLAT_PREMIUM], off[In.CONTRIBUTION_RATE]
+    gov_share, gov_amount = off[In.SUBSIDY_GOV_SHARE], off[In.SUBSIDY_GOV_AMOUNT]
+    donor_share, donor_amount = off[In.SUBSIDY_DONOR_SHARE], off[In.SUBSIDY_DONOR_AMOUNT]
+    o_pop, o_members = ooff[Out.POPULATION], ooff[Out.MEMBERS]
+    o_exempted, o_income = ooff[Out.EXEMPTED_MEMBERS], ooff[Out.INCOME]
+    o_premium, o_cat_revenue = ooff[Out.PREMIUM], ooff[Out.CATEGORY_REVENUE]
+    rule = int(W[_ix(off[In.COVERAGE_RULE])])
+    any_subsidy = False  # (extension) premium subsidies: none is the paper's case
+    for lane in range(LANES):
+        u = np.uint64(lane)
+        subsidised = False
+        for i in range(n_years * C):
+            if W[_ix(gov_share + i) + u] != 0.0 or W[_ix(gov_amount + i) + u] != 0.0:
+                subsidised = True
+            if W[_ix(donor_share + i) + u] != 0.0 or W[_ix(donor_amount + i) + u] != 0.0:
+                subsidised = True
+        W[_ix(flag0) + u] = 1.0 if subsidised else 0.0
+        any_subsidy = any_subsidy or subsidised
+    a_rev, a_flat, a_contrib = _ix(acc0), _ix(acc0 + 1), _ix(acc0 + 2)
+    a_members, a_gov, a_donors = _ix(acc0 + 3), _ix(acc0 + 4), _ix(acc0 + 5)
+    for t in range(n_years):
+        row = t * C
+        if rule != 0:
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                for c in range(C):
+                    applies[c] = W[_ix(off[In.COVERAGE_APPLIES] + c) + u]
+                    base_shares[c] = W[_ix(insured + c) + u]
+                    planned[c] = W[_ix(insured + row + c) + u]
+                    people[c] = W[_ix(o_pop + row + c) + u]
+                target = W[_ix(off[In.COVERAGE_TARGET] + t) + u]
+                insured_shares_for_target(
+                    rule, target, applies, base_shares, planned, people, shares
+                )
+                for c in range(C):
+                    W[_ix(sh0 + c) + u] = shares[c]
+        else:
+            for c in range(C):
+                i_sh, i_ins = _ix(sh0 + c), _ix(insured + row + c)
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    W[i_sh + u] = W[i_ins + u]
+        for j in range(6 * LANES):
+            W[a_rev + np.uint64(j)] = 0.0
+        for c in range(C):
+            i = row + c
+            i_income = _ix(o_income + i)
+            if t == 0:
+                i_0 = _ix(income0 + c)
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    W[i_income + u] = W[i_0 + u]
+            else:
+                i_prev, i_g = _ix(o_income + i - C), _ix(income_growth + i)
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    W[i_income + u] = grown(W[i_prev + u], W[i_g + u])
+            i_sh, i_pop, i_exempt = _ix(sh0 + c), _ix(o_pop + i), _ix(exempt + i)
+            i_flat, i_rate = _ix(flat_premium + i), _ix(contribution_rate + i)
+            i_members, i_exempted = _ix(o_members + i), _ix(o_exempted + i)
+            i_premium, i_cat = _ix(o_premium + i), _ix(o_cat_revenue + i)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                income = W[i_income + u]
+                members = share_of(W[i_sh + u], W[i_pop + u])  # Annex I: M_it = m_it POP_it
+                exempted = share_of(W[i_exempt + u], members)  # Annex I: POPE_it = e_it M_it
+                flat, rate = W[i_flat + u], W[i_rate + u]
+                premium = premium_per_person(flat, rate, income)
+                paying = paying_members(members, exempted)  # Annex I: POPM_it = M_it - POPE_it
+                cat_revenue = amount_for(premium, paying)  # Annex I.3: HIR terms
+                W[i_members + u], W[i_exempted + u] = members, exempted
+                W[i_premium + u], W[i_cat + u] = premium, cat_revenue
+                W[a_flat + u] += amount_for(flat, paying)
+                W[a_contrib + u] += contribution_revenue(rate, income, paying)
+                W[a_rev + u] += cat_revenue
+            if any_subsidy:  # (extension) who pays the premium: the state, a donor, the member
+                i_gs, i_ga = _ix(gov_share + i), _ix(gov_amount + i)
+                i_ds, i_da = _ix(donor_share + i), _ix(donor_amount + i)
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    premium = W[i_premium + u]
+                    paying = paying_members(W[i_members + u], W[i_exempted + u])
+                    if W[_ix(flag0) + u] != 0.0:
+                        by_gov = premium_subsidy(premium, W[i_gs + u], W[i_ga + u], 0.0)
+                        by_donor = premium_subsidy(premium, W[i_ds + u], W[i_da + u], by_gov)
+                        W[a_gov + u] += amount_for(by_gov, paying)
+                        W[a_donors + u] += amount_for(by_donor, paying)
+                        W[a_members + u] += amount_for(premium - by_gov - by_donor, paying)
+                    else:
+                        W[a_members + u] += amount_for(premium, paying)
+            else:
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    paying = paying_members(W[i_members + u], W[i_exempted + u])
+                    W[a_members + u] += amount_for(W[i_premium + u], paying)
+        i_rev, i_flat_rev = (
+            _ix(ooff[Out.PREMIUM_REVENUE] + t),
+            _ix(ooff[Out.FLAT_PREMIUM_REVENUE] + t),
+        )
+        i_contrib = _ix(ooff[Out.CONTRIBUTION_REVENUE] + t)
+        i_from_m = _ix(ooff[Out.PREMIUM_FROM_MEMBERS] + t)
+        i_from_g = _ix(ooff[Out.PREMIUM_FROM_GOVERNMENT] + t)
+        i_from_d = _ix(ooff[Out.PREMIUM_FROM_DONORS] + t)
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[i_rev + u] = W[a_rev + u]
+            W[i_flat_rev + u] = W[a_flat + u]
+            W[i_contrib + u] = W[a_contrib + u]
+            W[i_from_m + u] = W[a_members + u]
+            W[i_from_g + u] = W[a_gov + u]
+            W[i_from_d + u] = W[a_donors + u]
+
+
+@njit(**_OPTIONS)
+def base_year_rates_and_costs_lanes(
+    W: np.ndarray,
+    off: np.ndarray,
+    n_cat: int,
+    n_svc: int,
+    ooff: np.ndarray,
+    hsu0: int,
+    pc0: int,
+    gc0: int,
+    acc0: int,
+) -> None:
+    """:func:`base_year_rates_and_costs` for a lane block.
+
+    Fills the values of ``W`` from ``hsu0`` (categories x services), ``pc0``
+    and ``gc0`` (services); 3 values from ``acc0`` are scratch.
+    """
+    C, S = n_cat, n_svc
+    i_adm = _ix(off[In.ADMISSION_RATE])
+    basis, amount = off[In.VOLUME_BASIS], off[In.VOLUME_AMOUNT]
+    stay, by_population = off[In.LENGTH_OF_STAY], off[In.SPLIT_BY_POPULATION]
+    relative_use, split = off[In.RELATIVE_USE], off[In.SPLIT]
+    cost_total, cost_gov_share = off[In.COST_TOTAL], off[In.COST_GOVERNMENT_SHARE]
+    o_pop = ooff[Out.POPULATION]
+    i_total0 = _ix(ooff[Out.TOTAL_POPULATION])
+    a_volume, a_patient, a_government = _ix(acc0), _ix(acc0 + 1), _ix(acc0 + 2)
+    for s in range(S):
+        i_basis, i_amount, i_stay = _ix(basis + s), _ix(amount + s), _ix(stay + s)
+        i_by_pop = _ix(by_population + s)
+        for lane in range(LANES):
+            W[a_volume + np.uint64(lane)] = 0.0
+        for c in range(C):
+            i_rel, i_split = _ix(relative_use + c * S + s), _ix(split + c * S + s)
+            i_pop, i_hsu = _ix(o_pop + c), _ix(hsu0 + c * S + s)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                rate = base_service_rate(
+                    int(W[i_basis + u]),
+                    W[i_amount + u],
+                    W[i_stay + u],
+                    W[i_adm + u],
+                    W[i_rel + u],
+                    W[i_by_pop + u] > 0.5,
+                    W[i_split + u],
+                    W[i_pop + u],
+                    W[i_total0 + u],
+                )
+                W[i_hsu + u] = rate
+                W[a_volume + u] += amount_for(rate, W[i_pop + u])  # N_j0 = sum_i HSU_ij0 POP_i0
+        i_pc0, i_gc0 = _ix(pc0 + s), _ix(gc0 + s)
+        if W[_ix(off[In.COST_BY_TYPE] + s)] > 0.5:
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                W[a_patient + u], W[a_government + u] = 0.0, 0.0
+            for k in range(4):
+                i_t, i_gs = _ix(cost_total + 4 * s + k), _ix(cost_gov_share + 4 * s + k)
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    total, gs, volume0 = W[i_t + u], W[i_gs + u], W[a_volume + u]
+                    W[a_patient + u] += unit_cost_from_totals(total, 1.0 - gs, volume0)
+                    W[a_government + u] += unit_cost_from_totals(total, gs, volume0)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                W[i_pc0 + u], W[i_gc0 + u] = W[a_patient + u], W[a_government + u]
+        else:
+            i_pc, i_gc = _ix(off[In.PATIENT_COST0] + s), _ix(off[In.GOVERNMENT_COST0] + s)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                W[i_pc0 + u], W[i_gc0 + u] = W[i_pc + u], W[i_gc + u]
+
+
+@njit(**_OPTIONS)
+def _any_lane_set(W: np.ndarray, i: int) -> bool:
+    """True when some lane of input ``i`` is not NaN (a target is set)."""
+    for lane in range(LANES):
+        if not np.isnan(W[_ix(i) + np.uint64(lane)]):
+            return True
+    return False
+
+
+@njit(**_OPTIONS)
+def services_and_costs_lanes(
+    W: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    n_svc: int,
+    base_year: int,
+    ooff: np.ndarray,
+    hsu0: int,
+    pc0: int,
+    gc0: int,
+    used: int,
+    rates: int,
+    acc0: int,
+    has_target: np.ndarray,
+) -> None:
+    """:func:`services_and_costs` for a lane block.
+
+    Reads the base-year values of ``W`` from ``hsu0``, ``pc0``, ``gc0``;
+    fills the rates and services per (year, service, category) from
+    ``rates`` and ``used``; 7 values from ``acc0`` are scratch, and
+    ``has_target`` (``S + S + C S`` flags) notes which unit-cost and
+    service-rate targets are set in some lane.
+    """
+    C, S = n_cat, n_svc
+    i_loading = _ix(off[In.INSURED_LOADING])
+    a_imp, b_imp = off[In.PATIENT_IMPORT_SHARE], off[In.GOVERNMENT_IMPORT_SHARE]
+    pct, pct_r = off[In.PC_TARGET], off[In.PC_TARGET_IS_RATIO]
+    pct_d, pct_a = off[In.PC_TARGET_DELAY], off[In.PC_TARGET_ARRIVAL]
+    gct, gct_r = off[In.GC_TARGET], off[In.GC_TARGET_IS_RATIO]
+    gct_d, gct_a = off[In.GC_TARGET_DELAY], off[In.GC_TARGET_ARRIVAL]
+    rt, rt_r = off[In.RATE_TARGET], off[In.RATE_TARGET_IS_RATIO]
+    rt_d, rt_a = off[In.RATE_TARGET_DELAY], off[In.RATE_TARGET_ARRIVAL]
+    o_pop, o_members = ooff[Out.POPULATION], ooff[Out.MEMBERS]
+    o_exr = ooff[Out.EXCHANGE_RATE]
+    o_upc, o_ugc = ooff[Out.UNIT_PATIENT_COST], ooff[Out.UNIT_GOVERNMENT_COST]
+    o_services = ooff[Out.SERVICES]
+    for s in range(S):
+        has_target[s] = _any_lane_set(W, pct + s)
+        has_target[S + s] = _any_lane_set(W, gct + s)
+    for j in range(C * S):
+        has_target[2 * S + j] = _any_lane_set(W, rt + j)
+    a_patient, a_government, a_constant = _ix(acc0), _ix(acc0 + 1), _ix(acc0 + 2)
+    a_services, a_exri, a_pc, a_gc = _ix(acc0 + 3), _ix(acc0 + 4), _ix(acc0 + 5), _ix(acc0 + 6)
+    i_exr0 = _ix(o_exr)
+    for t in range(n_years):
+        year = float(base_year + t)
+        i_dpi = _ix(ooff[Out.DOMESTIC_PRICE_INDEX] + t)
+        i_epi = _ix(ooff[Out.EXTERNAL_PRICE_INDEX] + t)
+        i_exr = _ix(o_exr + t)
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[a_exri + u] = exchange_rate_index(W[i_exr + u], W[i_exr0 + u])
+            W[a_patient + u], W[a_government + u], W[a_constant + u] = 0.0, 0.0, 0.0
+        for s in range(S):
+            i_pc0, i_gc0 = _ix(pc0 + s), _ix(gc0 + s)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                W[a_pc + u], W[a_gc + u] = W[i_pc0 + u], W[i_gc0 + u]
+            if has_target[s]:  # (extension) a unit-cost target (Annex I.1)
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    if not np.isnan(W[_ix(pct + s) + u]):
+                        W[a_pc + u] = value_on_path(
+                            W[i_pc0 + u], W[_ix(pct + s) + u], W[_ix(pct_r + s) + u],
+                            W[_ix(pct_d + s) + u], W[_ix(pct_a + s) + u], year, base_year,
+                        )  # fmt: skip
+            if has_target[S + s]:
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    if not np.isnan(W[_ix(gct + s) + u]):
+                        W[a_gc + u] = value_on_path(
+                            W[i_gc0 + u], W[_ix(gct + s) + u], W[_ix(gct_r + s) + u],
+                            W[_ix(gct_d + s) + u], W[_ix(gct_a + s) + u], year, base_year,
+                        )  # fmt: skip
+            i_a, i_b = _ix(a_imp + s), _ix(b_imp + s)
+            i_upc, i_ugc = _ix(o_upc + t * S + s), _ix(o_ugc + t * S + s)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                dpi, epi, exri = W[i_dpi + u], W[i_epi + u], W[a_exri + u]
+                W[i_upc + u] = current_price(W[a_pc + u], W[i_a + u], dpi, epi, exri)
+                W[i_ugc + u] = current_price(W[a_gc + u], W[i_b + u], dpi, epi, exri)
+                W[a_services + u] = 0.0
+            for c in range(C):
+                j = c * S + s
+                i_hsu = _ix(hsu0 + j)
+                k = t * C + c
+                i_pop, i_members = _ix(o_pop + k), _ix(o_members + k)
+                i, i_n = _ix(rates + (t * S + s) * C + c), _ix(used + (t * S + s) * C + c)
+                if has_target[2 * S + j]:  # a service-rate target (Annex I.1)
+                    for lane in range(LANES):
+                        u = np.uint64(lane)
+                        W[i + u] = W[i_hsu + u]
+                        if not np.isnan(W[_ix(rt + j) + u]):
+                            W[i + u] = value_on_path(
+                                W[i_hsu + u], W[_ix(rt + j) + u], W[_ix(rt_r + j) + u],
+                                W[_ix(rt_d + j) + u], W[_ix(rt_a + j) + u], year, base_year,
+                            )  # fmt: skip
+                else:
+                    for lane in range(LANES):
+                        u = np.uint64(lane)
+                        W[i + u] = W[i_hsu + u]
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    rate = W[i + u]
+                    n = services_used(rate, W[i_pop + u], W[i_members + u], W[i_loading + u])
+                    W[i_n + u] = n
+                    W[a_services + u] += n
+                    W[a_patient + u] += cost_of_services(n, W[i_upc + u])
+                    W[a_government + u] += cost_of_services(n, W[i_ugc + u])
+                    W[a_constant + u] += cost_of_services(n, W[a_pc + u] + W[a_gc + u])
+            i_services = _ix(o_services + t * S + s)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                W[i_services + u] = W[a_services + u]
+        i_p = _ix(ooff[Out.PATIENT_COST] + t)
+        i_g = _ix(ooff[Out.GOVERNMENT_COST] + t)
+        i_k = _ix(ooff[Out.TOTAL_COST_CONSTANT] + t)
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[i_p + u] = W[a_patient + u]
+            W[i_g + u] = W[a_government + u]
+            W[i_k + u] = W[a_constant + u]
+
+
+@njit(**_OPTIONS)
+def payments_by_tier_lanes(
+    W: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    n_svc: int,
+    n_tiers: int,
+    ooff: np.ndarray,
+    used: int,
+    rates: int,
+    tier_ffs: int,
+    tier_paid: int,
+    acc0: int,
+) -> None:
+    """:func:`payments_by_tier` for a lane block.
+
+    Reads the services and rates of ``W`` from ``used`` and ``rates``; values
+    from ``tier_ffs`` and ``tier_paid`` (one per tier) and 13 from ``acc0``
+    are scratch.
+    """
+    C, S, K = n_cat, n_svc, n_tiers
+    i_loading = _ix(off[In.INSURED_LOADING])
+    inpatient, cover = off[In.INPATIENT], off[In.OUTPATIENT_COVER]
+    copayment, fee_exempt = off[In.COPAYMENT_RATE], off[In.USER_FEE_EXEMPT_SHARE]
+    tier_of, method_of = off[In.SERVICE_TIER], off[In.TIER_METHOD]
+    case_rate, capitation = off[In.CASE_RATE], off[In.CAPITATION_RATE]
+    bonus_share, bonus_achieved = off[In.BONUS_SHARE], off[In.BONUS_ACHIEVEMENT]
+    o_pop, o_members = ooff[Out.POPULATION], ooff[Out.MEMBERS]
+    o_exempted, o_exr = ooff[Out.EXEMPTED_MEMBERS], ooff[Out.EXCHANGE_RATE]
+    o_upc, o_ugc = ooff[Out.UNIT_PATIENT_COST], ooff[Out.UNIT_GOVERNMENT_COST]
+    o_by_tier, o_by_method = ooff[Out.PAYMENTS_BY_TIER], ooff[Out.PAYMENTS_BY_METHOD]
+    a_ffs, a_cap, a_case, a_bonus = _ix(acc0), _ix(acc0 + 1), _ix(acc0 + 2), _ix(acc0 + 3)
+    a_cop, a_fees, a_gov, a_exri = _ix(acc0 + 4), _ix(acc0 + 5), _ix(acc0 + 6), _ix(acc0 + 7)
+    a_pay, a_margin, a_capitated = _ix(acc0 + 8), _ix(acc0 + 9), _ix(acc0 + 10)
+    a_ffs_now, a_use_now = _ix(acc0 + 11), _ix(acc0 + 12)  # this service's, per category
+    i_ffs0, i_paid0 = _ix(tier_ffs), _ix(tier_paid)
+    i_exr0 = _ix(o_exr)
+    for t in range(n_years):
+        i_dpi = _ix(ooff[Out.DOMESTIC_PRICE_INDEX] + t)
+        i_epi = _ix(ooff[Out.EXTERNAL_PRICE_INDEX] + t)
+        i_exr = _ix(o_exr + t)
+        for j in range(K * LANES):  # tier_ffs: what fee-for-service would pay
+            W[i_ffs0 + np.uint64(j)], W[i_paid0 + np.uint64(j)] = 0.0, 0.0
+        for j in range(7 * LANES):
+            W[a_ffs + np.uint64(j)] = 0.0
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[a_exri + u] = exchange_rate_index(W[i_exr + u], W[i_exr0 + u])
+        for s in range(S):
+            i_upc, i_ugc = _ix(o_upc + t * S + s), _ix(o_ugc + t * S + s)
+            in_patient = W[_ix(inpatient + s)] > 0.5
+            k = int(W[_ix(tier_of + s)])
+            method = int(W[_ix(method_of + k)])
+            i_cop, i_case = _ix(copayment + s), _ix(case_rate + s)
+            i_ffs, i_paid = _ix(tier_ffs + k), _ix(tier_paid + k)
+            for c in range(C):
+                i, i_n = _ix(rates + (t * S + s) * C + c), _ix(used + (t * S + s) * C + c)
+                j = t * C + c
+                i_pop, i_members = _ix(o_pop + j), _ix(o_members + j)
+                i_exempted, i_fe = _ix(o_exempted + j), _ix(fee_exempt + j)
+                if in_patient or W[_ix(cover + c)] > 0.5:
+                    for lane in range(LANES):
+                        u = np.uint64(lane)
+                        n, rate, unit_pc = W[i_n + u], W[i + u], W[i_upc + u]
+                        W[a_gov + u] += cost_of_services(n, W[i_ugc + u])  # Figure 1: GC
+                        members, exempted = W[i_members + u], W[i_exempted + u]
+                        use_per_member = insured_use_rate(rate, W[i_loading + u])
+                        n_uninsured = uninsured_services(rate, W[i_pop + u], members)
+                        paying = paying_members(members, exempted)
+                        cop = W[i_cop + u]
+                        ffs = scheme_payment_per_member(
+                            use_per_member, unit_pc, cop, paying, exempted
+                        )  # Annex I.3: CHS
+                        W[a_ffs_now + u], W[a_use_now + u] = ffs, use_per_member
+                        W[a_cop + u] += copayments_paid(cop, use_per_member, unit_pc, paying)
+                        gross_fees = cost_of_services(n_uninsured, unit_pc)
+                        fe = W[i_fe + u]
+                        W[a_fees + u] += fees_paid(fe, gross_fees)  # Section 3.5
+                        W[a_gov + u] += share_of(fe, gross_fees)  # Figure 1 box e (extension)
+                    for lane in range(LANES):  # the tier's row: an index read from the inputs
+                        u = np.uint64(lane)
+                        W[i_ffs + u] += W[a_ffs_now + u]
+                    if method == _FEE_FOR_SERVICE:
+                        for lane in range(LANES):
+                            u = np.uint64(lane)
+                            W[i_paid + u] += W[a_ffs_now + u]
+                            W[a_ffs + u] += W[a_ffs_now + u]
+                    elif method == _PER_CASE:  # (extension) a flat amount per insured case
+                        for lane in range(LANES):
+                            u = np.uint64(lane)
+                            rate_now = current_price(
+                                W[i_case + u], 0.0, W[i_dpi + u], W[i_epi + u], W[a_exri + u]
+                            )
+                            paid = per_case_payment(rate_now, W[a_use_now + u], W[i_members + u])
+                            W[i_paid + u] += paid
+                            W[a_case + u] += paid
+                else:  # the insured pay in full for what is not covered
+                    for lane in range(LANES):
+                        u = np.uint64(lane)
+                        n = W[i_n + u]
+                        W[a_gov + u] += cost_of_services(n, W[i_ugc + u])  # Figure 1: GC
+                        gross_fees = cost_of_services(n, W[i_upc + u])
+                        fe = W[i_fe + u]
+                        W[a_fees + u] += fees_paid(fe, gross_fees)  # Section 3.5
+                        W[a_gov + u] += share_of(fe, gross_fees)  # Figure 1 box e (extension)
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[a_pay + u], W[a_margin + u] = 0.0, 0.0
+        for k in range(K):
+            method = int(W[_ix(method_of + k)])
+            i_k, i_kf = _ix(tier_paid + k), _ix(tier_ffs + k)
+            if method == _CAPITATION:  # (extension) members covered for one of the tier's services
+                for lane in range(LANES):
+                    W[a_capitated + np.uint64(lane)] = 0.0
+                for c in range(C):
+                    for s in range(S):
+                        if int(W[_ix(tier_of + s)]) == k and (
+                            W[_ix(inpatient + s)] > 0.5 or W[_ix(cover + c)] > 0.5
+                        ):
+                            i_members = _ix(o_members + t * C + c)
+                            for lane in range(LANES):
+                                u = np.uint64(lane)
+                                W[a_capitated + u] += W[i_members + u]
+                            break
+                i_cap = _ix(capitation + t * K + k)
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    rate_now = current_price(
+                        W[i_cap + u], 0.0, W[i_dpi + u], W[i_epi + u], W[a_exri + u]
+                    )
+                    paid = amount_for(rate_now, W[a_capitated + u])
+                    W[i_k + u] += paid
+                    W[a_cap + u] += paid
+            i_bs, i_ba = _ix(bonus_share + t * K + k), _ix(bonus_achieved + t * K + k)
+            i_tier = _ix(o_by_tier + t * K + k)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                bonus = performance_bonus(W[i_bs + u], W[i_ba + u], W[i_k + u])
+                if method == _FEE_FOR_SERVICE:
+                    W[a_margin + u] += bonus  # exactly 0 for the paper's fee-for-service
+                else:
+                    W[a_margin + u] += provider_margin(W[i_k + u], bonus, W[i_kf + u])
+                W[i_k + u] += bonus
+                W[a_bonus + u] += bonus
+                W[a_pay + u] += W[i_k + u]
+                W[i_tier + u] = W[i_k + u]
+        i_m = _ix(o_by_method + 4 * t)
+        step = np.uint64(LANES)
+        i_hcp = _ix(ooff[Out.HEALTH_CARE_PAYMENTS] + t)
+        i_pm = _ix(ooff[Out.PROVIDER_MARGIN] + t)
+        i_co = _ix(ooff[Out.COPAYMENTS] + t)
+        i_uf = _ix(ooff[Out.USER_FEES] + t)
+        i_gf = _ix(ooff[Out.GOVERNMENT_FINANCING] + t)
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[i_m + u] = W[a_ffs + u]
+            W[i_m + step + u] = W[a_cap + u]
+            W[i_m + 2 * step + u] = W[a_case + u]
+            W[i_m + 3 * step + u] = W[a_bonus + u]
+            W[i_hcp + u] = W[a_pay + u]
+            W[i_pm + u] = W[a_margin + u]
+            W[i_co + u] = W[a_cop + u]
+            W[i_uf + u] = W[a_fees + u]
+            W[i_gf + u] = W[a_gov + u]
+
+
+@njit(**_OPTIONS)
+def administration_lanes(
+    W: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    n_admin: int,
+    ooff: np.ndarray,
+    admin_real: int,
+    acc0: int,
+) -> None:
+    """:func:`administration` for a lane block.
+
+    Values of ``W`` from ``admin_real`` (one per item) and 2 from ``acc0`` are scratch.
+    """
+    A = n_admin
+    basis_of, value_of = off[In.ADMIN_BASIS], off[In.ADMIN_VALUE]
+    real_growth = off[In.ADMIN_REAL_GROWTH]
+    o_members, o_payments = ooff[Out.MEMBERS], ooff[Out.HEALTH_CARE_PAYMENTS]
+    o_dpi = ooff[Out.DOMESTIC_PRICE_INDEX]
+    a_members, a_admin = _ix(acc0), _ix(acc0 + 1)
+    for t in range(n_years):
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[a_members + u], W[a_admin + u] = 0.0, 0.0
+        for c in range(n_cat):
+            i_m = _ix(o_members + t * n_cat + c)
+            for lane in range(LANES):
+                u = np.uint64(lane)
+                W[a_members + u] += W[i_m + u]
+        i_pay, i_dpi = _ix(o_payments + t), _ix(o_dpi + t)
+        for a in range(A):
+            basis = int(W[_ix(basis_of + a)])
+            i_v, i_a = _ix(value_of + a), _ix(admin_real + a)
+            if basis == _ADMIN_SHARE_EVERY_YEAR:
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    W[a_admin + u] += share_of(W[i_v + u], W[i_pay + u])
+                continue
+            if t == 0:
+                if basis == _ADMIN_AMOUNT or basis == _ADMIN_PER_MEMBER:
+                    for lane in range(LANES):
+                        u = np.uint64(lane)
+                        W[i_a + u] = W[i_v + u]
+                else:  # share of base-year payments; DPI_0 = 100, so current = constant prices
+                    i_pay0 = _ix(o_payments)
+                    for lane in range(LANES):
+                        u = np.uint64(lane)
+                        W[i_a + u] = share_of(W[i_v + u], W[i_pay0 + u])
+            else:
+                i_g = _ix(real_growth + t * A + a)
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    W[i_a + u] = grown(W[i_a + u], W[i_g + u])
+            if basis == _ADMIN_PER_MEMBER:
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    amount = amount_for(W[i_a + u], W[a_members + u])
+                    W[a_admin + u] += admin_cost_current(amount, W[i_dpi + u])
+            else:
+                for lane in range(LANES):
+                    u = np.uint64(lane)
+                    W[a_admin + u] += admin_cost_current(W[i_a + u], W[i_dpi + u])
+        i_out = _ix(ooff[Out.ADMIN_EXPENDITURE] + t)
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            W[i_out + u] = W[a_admin + u]
+
+
+@njit(**_OPTIONS)
+def balance_and_reserve_lanes(
+    W: np.ndarray, off: np.ndarray, n_years: int, ooff: np.ndarray
+) -> None:
+    """:func:`balance_and_reserve` for a lane block."""
+    interest = off[In.RESERVE_INTEREST]
+    i_reserve0 = _ix(off[In.RESERVE_INITIAL])
+    step = np.uint64(LANES)
+    for t in range(n_years):
+        i_hcp = _ix(ooff[Out.HEALTH_CARE_PAYMENTS] + t)
+        i_adm = _ix(ooff[Out.ADMIN_EXPENDITURE] + t)
+        i_rev = _ix(ooff[Out.PREMIUM_REVENUE] + t)
+        i_exp = _ix(ooff[Out.TOTAL_EXPENDITURE] + t)
+        i_bal = _ix(ooff[Out.BALANCE] + t)
+        i_res = _ix(ooff[Out.RESERVE] + t)
+        i_int = _ix(interest + t)
+        for lane in range(LANES):
+            u = np.uint64(lane)
+            expenditure = total_expenditure(W[i_hcp + u], W[i_adm + u])  # C_t = CHS_t + AC_t
+            b = balance(W[i_rev + u], expenditure)  # B_t = HIR_t - C_t
+            opening = W[i_reserve0 + u] if t == 0 else W[i_res - step + u]
+            W[i_exp + u] = expenditure
+            W[i_bal + u] = b
+            W[i_res + u] = reserve_carried(opening, W[i_int + u], b)  # extension
+
+
 # ---------------------------------------------------------------- blocks of draws
 
 
@@ -664,15 +1449,20 @@ def _project_block(
     out: np.ndarray,
     ooff: np.ndarray,
     keep: np.ndarray,
+    switch: np.ndarray,
     start: int,
     stop: int,
 ) -> None:
     """Project draws ``start`` to ``stop - 1`` with scratch allocated once for them all.
 
-    The loop body is the projection: the stages in order, each writing its
-    outputs at ``o[ob:]`` (the draw's row of ``out``, or a scratch row when
-    only the positions ``keep`` are kept). Arrays made here are scratch that
-    each stage overwrites before reading.
+    Draws go by blocks of :data:`LANES`: a block whose draws agree on every
+    switch (``switch``: 1 at the positions of :data:`SWITCHES`) is projected by
+    the lane stages in the buffer ``W``, then each lane's row is copied to its
+    draw's row of ``out`` (or only the positions ``keep``). Otherwise, and for
+    the last draws, each draw is projected alone: the stages in order, each
+    writing its outputs at ``o[ob:]`` (the draw's row of ``out``, or a scratch
+    row when only the positions ``keep`` are kept). Arrays made here are
+    scratch that each stage overwrites before reading.
     """
     T, C, S, A = n_years, n_cat, n_svc, n_admin
     K = off[In.TIER_METHOD + 1] - off[In.TIER_METHOD]
@@ -684,60 +1474,96 @@ def _project_block(
     used, rates = np.empty(T * S * C), np.empty(T * S * C)
     admin_real, tier_ffs, tier_paid = np.empty(A), np.empty(K), np.empty(K)
     full = keep.shape[0] == 0
-    o = out.reshape(out.size) if full else np.empty(row_length)
-    for d in range(start, stop):
-        for i in range(n_inputs):
-            p[i] = base[i]
-        _modify(p, theta, d, column, position, mode, kind, weight, reference, lower, upper)
-        ob = d * row_length if full else 0
-        # one projection, Carrin, Ron & Murray (1993), Annex I, stage by stage
-        indexed_amounts(p, off, T, C)  # (extension) only past the scenario's own years
-        population(p, off, T, C, o, ob, ooff)
-        prices(p, off, T, o, ob, ooff)
-        membership_and_premiums(
-            p, off, T, C, o, ob, ooff, shares, base_shares, planned, people, applies
-        )
-        base_year_rates_and_costs(p, off, C, S, o, ob, ooff, hsu0, pc0, gc0)
-        services_and_costs(p, off, T, C, S, base_year, o, ob, ooff, hsu0, pc0, gc0, used, rates)
-        payments_by_tier(p, off, T, C, S, K, o, ob, ooff, used, rates, tier_ffs, tier_paid)
-        administration(p, off, T, C, A, o, ob, ooff, admin_real)
-        balance_and_reserve(p, off, T, o, ob, ooff)
-        if not full:  # keep only the chosen positions
-            for j in range(keep.shape[0]):
-                out[d, j] = o[keep[j]]
+    flat_out = out.reshape(out.size)
+    o = flat_out if full else np.empty(row_length)
+    # a lane block keeps every value of its LANES draws side by side in one buffer
+    # (one array, so that LLVM can tell its lanes apart; see the section on lanes):
+    # the inputs, the output row, then scratch
+    o0 = n_inputs
+    sh0 = o0 + row_length
+    acc0 = sh0 + C
+    flag0 = acc0 + 13
+    hsu0_l = flag0 + 1
+    pc0_l = hsu0_l + C * S
+    gc0_l = pc0_l + S
+    used_l = gc0_l + S
+    rates_l = used_l + T * S * C
+    admin_l = rates_l + T * S * C
+    ffs_l = admin_l + A
+    paid_l = ffs_l + K
+    n_lane_values = paid_l + K
+    W = np.empty(n_lane_values * LANES if stop - start >= LANES else 0)
+    ooff_w = ooff + o0  # output offsets within W
+    has_target = np.empty(2 * S + C * S, dtype=np.bool_)
+    g = start
+    while g < stop:
+        m = min(LANES, stop - g)
+        in_lanes = False
+        if m == LANES:  # a lane block when its draws agree on every switch
+            _fill_lanes(
+                W, base, theta, g, column, position, mode, kind, weight, reference, lower, upper
+            )
+            in_lanes = _lanes_agree(W, position, switch)
+        if in_lanes:
+            # LANES projections at once, Carrin, Ron & Murray (1993), Annex I, stage by stage
+            indexed_amounts_lanes(W, off, T, C, flag0)  # (extension) past the scenario's years
+            population_lanes(W, off, T, C, ooff_w)
+            prices_lanes(W, off, T, ooff_w)
+            membership_and_premiums_lanes(
+                W, off, T, C, ooff_w, sh0, acc0, flag0, shares, base_shares, planned, people,
+                applies,
+            )  # fmt: skip
+            base_year_rates_and_costs_lanes(W, off, C, S, ooff_w, hsu0_l, pc0_l, gc0_l, acc0)
+            services_and_costs_lanes(
+                W, off, T, C, S, base_year, ooff_w, hsu0_l, pc0_l, gc0_l, used_l, rates_l,
+                acc0, has_target,
+            )  # fmt: skip
+            payments_by_tier_lanes(W, off, T, C, S, K, ooff_w, used_l, rates_l, ffs_l, paid_l, acc0)
+            administration_lanes(W, off, T, C, A, ooff_w, admin_l, acc0)
+            balance_and_reserve_lanes(W, off, T, ooff_w)
+            if full:  # each lane's row into its draw's row of out
+                for lane in range(LANES):
+                    row, first = np.uint64((g + lane) * row_length), _ix(o0) + np.uint64(lane)
+                    for j in range(row_length):
+                        flat_out[row + np.uint64(j)] = W[first + _ix(j)]
+            else:  # only the chosen positions
+                for j in range(keep.shape[0]):
+                    for lane in range(LANES):
+                        out[g + lane, j] = W[_ix(o0 + keep[j]) + np.uint64(lane)]
+            g += LANES
+            continue
+        for d in range(g, g + m):  # one draw at a time
+            for i in range(n_inputs):
+                p[i] = base[i]
+            _modify(p, theta, d, column, position, mode, kind, weight, reference, lower, upper)
+            ob = d * row_length if full else 0
+            # one projection, Carrin, Ron & Murray (1993), Annex I, stage by stage
+            indexed_amounts(p, off, T, C)  # (extension) only past the scenario's own years
+            population(p, off, T, C, o, ob, ooff)
+            prices(p, off, T, o, ob, ooff)
+            membership_and_premiums(
+                p, off, T, C, o, ob, ooff, shares, base_shares, planned, people, applies
+            )
+            base_year_rates_and_costs(p, off, C, S, o, ob, ooff, hsu0, pc0, gc0)
+            services_and_costs(p, off, T, C, S, base_year, o, ob, ooff, hsu0, pc0, gc0, used, rates)
+            payments_by_tier(p, off, T, C, S, K, o, ob, ooff, used, rates, tier_ffs, tier_paid)
+            administration(p, off, T, C, A, o, ob, ooff, admin_real)
+            balance_and_reserve(p, off, T, o, ob, ooff)
+            if not full:  # keep only the chosen positions
+                for j in range(keep.shape[0]):
+                    out[d, j] = o[keep[j]]
+        g += m
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def _project_parallel(
-    base: np.ndarray,
-    off: np.ndarray,
-    n_years: int,
-    n_cat: int,
-    n_svc: int,
-    n_admin: int,
-    base_year: int,
-    theta: np.ndarray,
-    column: np.ndarray,
-    position: np.ndarray,
-    mode: np.ndarray,
-    kind: np.ndarray,
-    weight: np.ndarray,
-    reference: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    out: np.ndarray,
-    ooff: np.ndarray,
-    keep: np.ndarray,
-    n_blocks: int,
-) -> None:
-    """Project every draw, ``n_blocks`` blocks of consecutive draws in parallel."""
-    n = out.shape[0]
+def _project_parallel(args: tuple[Any, ...], n: int, n_blocks: int) -> None:
+    """Project ``n`` draws, ``n_blocks`` blocks of consecutive draws in parallel.
+
+    ``args`` are the arguments of :func:`_project_block` before ``start`` and
+    ``stop``, passed on unchanged.
+    """
     for b in prange(n_blocks):
-        _project_block(
-            base, off, n_years, n_cat, n_svc, n_admin, base_year, theta,
-            column, position, mode, kind, weight, reference, lower, upper,
-            out, ooff, keep, b * n // n_blocks, (b + 1) * n // n_blocks,
-        )  # fmt: skip
+        _project_block(*args, b * n // n_blocks, (b + 1) * n // n_blocks)
 
 
 @njit(**_OPTIONS)
@@ -777,7 +1603,7 @@ def project_one(
     _project_block(
         p, off, n_years, n_cat, n_svc, n_admin, base_year, no_columns,
         none_i, none_i, none_i, none_i, none_f, none_f, none_f, none_f,
-        out, ooff, none_i, 0, 1,
+        out, ooff, none_i, none_i, 0, 1,
     )  # fmt: skip
 
 
@@ -824,6 +1650,43 @@ class Modifications:
 
     def __len__(self) -> int:
         return int(self.column.shape[0])
+
+
+#: inputs whose value decides the control flow of a projection (a switch, an
+#: integer code, a tier, the year an amount is indexed from): a lane block
+#: needs every lane to agree on them (see :func:`_lanes_agree`)
+SWITCHES = (
+    In.PPP,
+    In.COVERAGE_RULE,
+    In.COST_BY_TYPE,
+    In.INPATIENT,
+    In.OUTPATIENT_COVER,
+    In.SERVICE_TIER,
+    In.TIER_METHOD,
+    In.ADMIN_BASIS,
+    In.FLAT_PREMIUM_INDEXED_FROM,
+    In.SUBSIDY_GOV_AMOUNT_INDEXED_FROM,
+    In.SUBSIDY_DONOR_AMOUNT_INDEXED_FROM,
+)
+
+
+def switch_positions(inputs: ModelInputs) -> np.ndarray:
+    """1 at the positions of the input vector that hold a switch (:data:`SWITCHES`), else 0.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+        The base inputs.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, one entry per position of ``inputs.vector``.
+    """
+    mask = np.zeros(int(inputs.offsets[-1]), dtype=np.int64)
+    for field in SWITCHES:
+        mask[int(inputs.offsets[field]) : int(inputs.offsets[field + 1])] = 1
+    return mask
 
 
 def output_offsets(inputs: ModelInputs) -> np.ndarray:
@@ -891,13 +1754,49 @@ def run_kernel(
         inputs.vector, inputs.offsets, d.n_years, d.n_categories, d.n_services, d.n_admin,
         inputs.base_year, theta, mods.column, mods.position, mods.mode, mods.kind,
         mods.weight, mods.reference, mods.lower, mods.upper, out, ooff, picks,
+        switch_positions(inputs),
     )  # fmt: skip
     n_blocks = min(get_num_threads(), shape[0])
     if n_blocks <= 1:  # one draw (project) or one thread: no parallel region to compile
-        _project_block(*args, 0, shape[0])
+        _with_slp(_project_block, (*args, 0, shape[0]))
     else:  # one block of consecutive draws per thread
-        _project_parallel(*args, n_blocks)
+        _with_slp(_project_parallel, (args, shape[0], n_blocks))
     return out
+
+
+#: kernels (name, argument types) this process has compiled or loaded with SLP vectorisation on
+_slp_ready: set[tuple[str, tuple[Any, ...]]] = set()
+
+
+def _with_slp(kernel: Any, args: tuple[Any, ...]) -> None:
+    """Call ``kernel(*args)``, compiling it first with LLVM's SLP vectoriser on.
+
+    The lane blocks (see the section on lanes) are straight-line groups of
+    LANES identical scalar operations; LLVM's superword-level parallelism
+    (SLP) vectoriser turns each group into one vector instruction. numba turns
+    that vectoriser off by default since numba 0.57 (numba PR 8852, after
+    LLVM miscompilations, numba issues 8705 and 8681); it stays off for every
+    other function in the process: it is switched on only while this kernel is
+    compiled (or loaded from the cache), under numba's global compiler lock so
+    that no other compilation sees it. The tests compare the lane blocks with
+    the scalar path (which is not vectorised) bit for bit.
+    """
+    compile_ = getattr(kernel, "compile", None)
+    if compile_ is None:  # numba's JIT disabled (NUMBA_DISABLE_JIT)
+        kernel(*args)
+        return
+    signature = tuple(kernel.typeof_pyval(a) for a in args)
+    key = (kernel.__name__, signature)
+    if key not in _slp_ready:
+        with global_compiler_lock:
+            saved = _numba_config.SLP_VECTORIZE  # type: ignore[attr-defined]
+            _numba_config.SLP_VECTORIZE = 1  # type: ignore[attr-defined]
+            try:
+                compile_(signature)
+            finally:
+                _numba_config.SLP_VECTORIZE = saved  # type: ignore[attr-defined]
+        _slp_ready.add(key)
+    kernel(*args)
 
 
 #: where numba keeps its note of the sources the cached kernels were compiled from
