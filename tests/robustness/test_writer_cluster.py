@@ -13,6 +13,7 @@ import pytest
 from schemerisk.cli import main
 from schemerisk.output import OutputError
 from schemerisk.uncertainty.distributed import (
+    WAIT_FOR_WORKERS_S,
     SchedulerUnreachableError,
     check_workers_see,
     connect,
@@ -83,6 +84,34 @@ def test_workers_that_write_elsewhere_are_refused(tmp_path: Path) -> None:
     assert "10.0.0.2" in str(e.value) and "10.0.0.3" in str(e.value)
     check_workers_see(_SameDiskClient(), tmp_path, tmp_path / "c.zarr")
     assert list(tmp_path.iterdir()) == []  # the probe was removed
+
+
+class _RestartingClient:
+    """A stand-in cluster whose workers are being restarted: none answers the first probe."""
+
+    def __init__(self, comes_back: bool) -> None:
+        self.comes_back = comes_back
+        self.waited: list[tuple[int, float]] = []
+        self.workers: dict[str, object] = {}
+
+    def run(self, fn, folder, token, on_error="raise"):  # type: ignore[no-untyped-def]
+        return {w: fn(folder, token) for w in self.workers}
+
+    def wait_for_workers(self, n: int, timeout: float) -> None:
+        self.waited.append((n, timeout))
+        if not self.comes_back:
+            raise TimeoutError("no worker")
+        self.workers = {"tcp://127.0.0.1:2": None}
+
+
+def test_a_cluster_restarting_its_workers_is_waited_for_not_refused(tmp_path: Path) -> None:
+    back = _RestartingClient(comes_back=True)
+    check_workers_see(back, tmp_path, tmp_path / "c.zarr")
+    assert back.waited == [(1, WAIT_FOR_WORKERS_S)]
+    assert list(tmp_path.iterdir()) == []
+    gone = _RestartingClient(comes_back=False)
+    with pytest.raises(OutputError, match=f"no workers for {WAIT_FOR_WORKERS_S} s"):
+        check_workers_see(gone, tmp_path, tmp_path / "c.zarr")
 
 
 LISTENERS = """

@@ -887,6 +887,10 @@ def _compute(
     return computed
 
 
+WAIT_FOR_WORKERS_S = 60
+"""How long a run waits for a cluster with no live worker to get one."""
+
+
 def _probe(folder: str, token: str) -> tuple[bool, str]:
     """On a worker: create a probe file in ``folder``; (True, its name) or (False, why not)."""
     name = f".schemerisk-probe-{token}-{socket.gethostname()}-{os.getpid()}"
@@ -921,6 +925,15 @@ def check_workers_see(client: Any, folder: Path, final: Path) -> None:
     """
     token = secrets.token_hex(8)
     answers = client.run(_probe, str(folder), token, on_error="return")
+    if not any(isinstance(a, tuple) for a in answers.values()):
+        # No live worker this instant: a cluster still starting, or nannies restarting
+        # workers that died. Wait for one before calling the cluster empty.
+        try:
+            client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+        except TimeoutError:
+            pass
+        else:
+            answers = client.run(_probe, str(folder), token, on_error="return")
     problems = []
     for worker, answer in sorted(answers.items()):
         if isinstance(answer, BaseException):
@@ -935,7 +948,7 @@ def check_workers_see(client: Any, folder: Path, final: Path) -> None:
     for probe in folder.glob(f".schemerisk-probe-{token}-*"):
         probe.unlink()
     if not any(isinstance(a, tuple) for a in answers.values()):
-        problems.append("the scheduler has no workers")
+        problems.append(f"the scheduler has had no workers for {WAIT_FOR_WORKERS_S} s")
     if problems:
         raise OutputError(
             f"-o {final}: the dask workers do not write where this machine reads: "
@@ -987,6 +1000,7 @@ def _finish_summary(job: ChunkJob, path: Path, summary: StreamingSummary) -> Non
 
 __all__ = [
     "COMPLETE",
+    "WAIT_FOR_WORKERS_S",
     "ChunkJob",
     "RunReport",
     "SchedulerUnreachableError",
