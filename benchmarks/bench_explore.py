@@ -88,15 +88,21 @@ def _timed(ex: Explorer, s: Settings) -> dict[str, float]:
     return {"total": v.seconds, **v.steps}
 
 
-def browser(n: int, changes: int) -> tuple[list[float], list[float]]:
-    """Seconds from typing a new multiplier to the new figures in the page, and of the
-    figures' callback request alone (sent to last byte received, the server's share)."""
+def browser(
+    n: int, changes: int, scenario: str = SCENARIO, control: str = "flat"
+) -> tuple[list[float], list[float]]:
+    """Seconds from a typed new value to the new figures in the page, and of the figures'
+    callback request alone (sent to last byte received, the server's share).
+
+    ``control`` is ``"flat"`` (the flat-premium multiplier, applied as typed) or
+    ``"coverage"`` (the coverage target, applied on Enter: the model is re-run).
+    """
     from playwright.sync_api import sync_playwright
 
     out: list[float] = []
     server: list[float] = []
     with (
-        explore_server(SCENARIO, SCENARIO, "-n", str(n), timeout=300) as url,
+        explore_server(scenario, scenario, "-n", str(n), timeout=300) as url,
         sync_playwright() as p,
     ):
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -117,8 +123,13 @@ def browser(n: int, changes: int) -> tuple[list[float], list[float]]:
               document.querySelector('#table'), {childList: true, subtree: true}); }"""
         )
         for i in range(changes + 1):  # the first change warms up the server's code paths
-            t0 = page.evaluate("performance.now()")
-            page.fill("#flat-number", f"{1.0 + 0.03 * (i + 1):.2f}")
+            if control == "flat":
+                t0 = page.evaluate("performance.now()")
+                page.fill("#flat-number", f"{1.0 + 0.03 * (i + 1):.2f}")
+            else:
+                page.fill("#coverage", f"{0.80 + 0.01 * i:.2f}")
+                t0 = page.evaluate("performance.now()")
+                page.press("#coverage", "Enter")
             page.wait_for_function(f"() => window._t.some(t => t > {t0})", timeout=60_000)
             t1 = page.evaluate(f"Math.min(...window._t.filter(t => t > {t0}))")
             if i:
@@ -154,14 +165,20 @@ def main() -> None:
     print(f"  kernel alone (the engine's outputs only): {rate:,.0f} projections/s")
     print(f"  load average (1 min): {start} at start, {after_engine} after the engine")
     if not args.no_browser:
-        typed, server = browser(n, changes)
-        print("\nthe app in headless Chromium (flat-premium multiplier typed)")
-        for what, secs in (
-            ("callback request (server round trip)", server),
-            ("typed -> new figures in the page", typed),
+        print("\nthe app in headless Chromium")
+        print(f"  {'what':40} {'median ms':>9} {'min':>5} {'max':>5}")
+        for title, scenario, control in (
+            ("flat-premium multiplier typed", SCENARIO, "flat"),
+            ("coverage target entered (Khanh Hoa)", COVERAGE, "coverage"),
         ):
-            ms = [1000 * x for x in secs]
-            print(f"  {what:40} {statistics.median(ms):9.0f} {min(ms):5.0f} {max(ms):5.0f}")
+            typed, server = browser(n, changes, scenario, control)
+            print(f"  {title}")
+            for what, secs in (
+                ("  callback request (server round trip)", server),
+                ("  typed -> new figures in the page", typed),
+            ):
+                ms = [1000 * x for x in secs]
+                print(f"  {what:40} {statistics.median(ms):9.0f} {min(ms):5.0f} {max(ms):5.0f}")
         print(f"  load average (1 min) at end: {load_average()}")
 
 

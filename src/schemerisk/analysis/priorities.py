@@ -61,7 +61,7 @@ def shown_index(s1: float, st: float) -> tuple[float, float, str]:
     return (
         s1_c,
         st_c,
-        f"estimates S1 = {s1:.3f}, ST = {st:.3f} fall outside 0 <= S1 <= ST <= 1 by sampling noise only",
+        f"estimates S1 = {s1:.2g}, ST = {st:.2g} fall outside 0 <= S1 <= ST <= 1 by sampling noise only",
     )
 
 
