@@ -68,3 +68,24 @@ print(sorted(p.name for p in cache.rglob(kernel._DEPENDENCY_MARKER)))
     assert out[0] == "[]"  # no file written or flushed by the import (numba makes the folder)
     assert out[1] == "True"  # no note of the sources yet: treated as stale
     assert out[2] == "['schemerisk-kernel-dependencies.sha256']"
+
+
+def test_one_projection_compiles_no_lane_stage(tmp_path: Path) -> None:
+    """``project`` on an empty numba cache compiles the scalar stages only.
+
+    The lane stages doubled a first ``schemerisk project`` (25 s against 17 s
+    on the project's machine, ``benchmarks/bench_commands.py --cold``); one
+    draw never runs them.
+    """
+    code = """
+import json, os
+from pathlib import Path
+from schemerisk.cli import main
+main(["project", "hai_phong_1993_1997"])
+cache = Path(os.environ["NUMBA_CACHE_DIR"])
+print(json.dumps(sorted(p.name.split("-")[0] for p in cache.rglob("*.nbc"))))
+"""
+    out = run_python(code, {"NUMBA_CACHE_DIR": str(tmp_path)})
+    compiled = json.loads(out.strip().splitlines()[-1])
+    assert "kernel.services_and_costs" in compiled  # the scalar stages were compiled and cached
+    assert not [name for name in compiled if "lane" in name or "_project_block" in name]

@@ -1429,6 +1429,123 @@ def balance_and_reserve_lanes(
 
 
 @njit(**_OPTIONS)
+def _project_draws(
+    base: np.ndarray,
+    off: np.ndarray,
+    T: int,
+    C: int,
+    S: int,
+    K: int,
+    A: int,
+    base_year: int,
+    theta: np.ndarray,
+    column: np.ndarray,
+    position: np.ndarray,
+    mode: np.ndarray,
+    kind: np.ndarray,
+    weight: np.ndarray,
+    reference: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    out: np.ndarray,
+    ooff: np.ndarray,
+    keep: np.ndarray,
+    start: int,
+    stop: int,
+    p: np.ndarray,
+    o: np.ndarray,
+    shares: np.ndarray,
+    base_shares: np.ndarray,
+    planned: np.ndarray,
+    people: np.ndarray,
+    applies: np.ndarray,
+    hsu0: np.ndarray,
+    pc0: np.ndarray,
+    gc0: np.ndarray,
+    used: np.ndarray,
+    rates: np.ndarray,
+    admin_real: np.ndarray,
+    tier_ffs: np.ndarray,
+    tier_paid: np.ndarray,
+) -> None:
+    """Project draws ``start`` to ``stop - 1`` one at a time: the scalar stages in order.
+
+    Each stage writes its outputs at ``o[ob:]``: ``o`` is the flat ``out`` when
+    the whole row is kept (``keep`` empty), else a scratch row whose positions
+    ``keep`` are then copied to the draw's row of ``out``. ``p`` and the arrays
+    after ``o`` are scratch that each stage overwrites before reading (see
+    :func:`_project_block`, which allocates them).
+    """
+    n_inputs, row_length = base.shape[0], ooff[-1]
+    full = keep.shape[0] == 0
+    for d in range(start, stop):
+        for i in range(n_inputs):
+            p[i] = base[i]
+        _modify(p, theta, d, column, position, mode, kind, weight, reference, lower, upper)
+        ob = d * row_length if full else 0
+        # one projection, Carrin, Ron & Murray (1993), Annex I, stage by stage
+        indexed_amounts(p, off, T, C)  # (extension) only past the scenario's own years
+        population(p, off, T, C, o, ob, ooff)
+        prices(p, off, T, o, ob, ooff)
+        membership_and_premiums(
+            p, off, T, C, o, ob, ooff, shares, base_shares, planned, people, applies
+        )
+        base_year_rates_and_costs(p, off, C, S, o, ob, ooff, hsu0, pc0, gc0)
+        services_and_costs(p, off, T, C, S, base_year, o, ob, ooff, hsu0, pc0, gc0, used, rates)
+        payments_by_tier(p, off, T, C, S, K, o, ob, ooff, used, rates, tier_ffs, tier_paid)
+        administration(p, off, T, C, A, o, ob, ooff, admin_real)
+        balance_and_reserve(p, off, T, o, ob, ooff)
+        if not full:  # keep only the chosen positions
+            for j in range(keep.shape[0]):
+                out[d, j] = o[keep[j]]
+
+
+@njit(**_OPTIONS)
+def _project_scalar(
+    base: np.ndarray,
+    off: np.ndarray,
+    n_years: int,
+    n_cat: int,
+    n_svc: int,
+    n_admin: int,
+    base_year: int,
+    theta: np.ndarray,
+    column: np.ndarray,
+    position: np.ndarray,
+    mode: np.ndarray,
+    kind: np.ndarray,
+    weight: np.ndarray,
+    reference: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    out: np.ndarray,
+    ooff: np.ndarray,
+    keep: np.ndarray,
+    switch: np.ndarray,
+    start: int,
+    stop: int,
+) -> None:
+    """Project draws ``start`` to ``stop - 1`` one at a time, without the lane stages.
+
+    The arguments and results of :func:`_project_block`, for fewer draws than
+    a lane block holds (``project``'s one draw): compiling only the scalar
+    stages keeps a first ``schemerisk project`` on an empty numba cache from
+    also compiling the lane stages it would never run. ``switch`` is unused.
+    """
+    T, C, S, A = n_years, n_cat, n_svc, n_admin
+    K = off[In.TIER_METHOD + 1] - off[In.TIER_METHOD]
+    n_inputs, row_length = base.shape[0], ooff[-1]
+    o = out.reshape(out.size) if keep.shape[0] == 0 else np.empty(row_length)
+    _project_draws(
+        base, off, T, C, S, K, A, base_year, theta, column, position, mode, kind, weight,
+        reference, lower, upper, out, ooff, keep, start, stop, np.empty(n_inputs), o,
+        np.empty(C), np.empty(C), np.empty(C), np.empty(C), np.empty(C), np.empty(C * S),
+        np.empty(S), np.empty(S), np.empty(T * S * C), np.empty(T * S * C), np.empty(A),
+        np.empty(K), np.empty(K),
+    )  # fmt: skip
+
+
+@njit(**_OPTIONS)
 def _project_block(
     base: np.ndarray,
     off: np.ndarray,
@@ -1532,26 +1649,12 @@ def _project_block(
                         out[g + lane, j] = W[_ix(o0 + keep[j]) + np.uint64(lane)]
             g += LANES
             continue
-        for d in range(g, g + m):  # one draw at a time
-            for i in range(n_inputs):
-                p[i] = base[i]
-            _modify(p, theta, d, column, position, mode, kind, weight, reference, lower, upper)
-            ob = d * row_length if full else 0
-            # one projection, Carrin, Ron & Murray (1993), Annex I, stage by stage
-            indexed_amounts(p, off, T, C)  # (extension) only past the scenario's own years
-            population(p, off, T, C, o, ob, ooff)
-            prices(p, off, T, o, ob, ooff)
-            membership_and_premiums(
-                p, off, T, C, o, ob, ooff, shares, base_shares, planned, people, applies
-            )
-            base_year_rates_and_costs(p, off, C, S, o, ob, ooff, hsu0, pc0, gc0)
-            services_and_costs(p, off, T, C, S, base_year, o, ob, ooff, hsu0, pc0, gc0, used, rates)
-            payments_by_tier(p, off, T, C, S, K, o, ob, ooff, used, rates, tier_ffs, tier_paid)
-            administration(p, off, T, C, A, o, ob, ooff, admin_real)
-            balance_and_reserve(p, off, T, o, ob, ooff)
-            if not full:  # keep only the chosen positions
-                for j in range(keep.shape[0]):
-                    out[d, j] = o[keep[j]]
+        _project_draws(
+            base, off, T, C, S, K, A, base_year, theta, column, position, mode, kind, weight,
+            reference, lower, upper, out, ooff, keep, g, g + m, p, o, shares, base_shares,
+            planned, people, applies, hsu0, pc0, gc0, used, rates, admin_real, tier_ffs,
+            tier_paid,
+        )  # fmt: skip
         g += m
 
 
@@ -1600,7 +1703,7 @@ def project_one(
     out = o.reshape((1, o.shape[0]))
     no_columns = np.empty((1, 0))
     none_i, none_f = np.empty(0, dtype=np.int64), np.empty(0)
-    _project_block(
+    _project_scalar(
         p, off, n_years, n_cat, n_svc, n_admin, base_year, no_columns,
         none_i, none_i, none_i, none_i, none_f, none_f, none_f, none_f,
         out, ooff, none_i, none_i, 0, 1,
@@ -1757,7 +1860,9 @@ def run_kernel(
         switch_positions(inputs),
     )  # fmt: skip
     n_blocks = min(get_num_threads(), shape[0])
-    if n_blocks <= 1:  # one draw (project) or one thread: no parallel region to compile
+    if shape[0] < LANES:  # too few draws for a lane block (project): the scalar stages alone
+        _project_scalar(*args, 0, shape[0])
+    elif n_blocks <= 1:  # one thread: no parallel region to compile
         _with_slp(_project_block, (*args, 0, shape[0]))
     else:  # one block of consecutive draws per thread
         _with_slp(_project_parallel, (args, shape[0], n_blocks))
