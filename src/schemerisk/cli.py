@@ -1219,7 +1219,7 @@ def cmd_priorities(args: argparse.Namespace) -> int:
 
 
 def _priorities(args, sc, space, decision, year, n_start, n_max, book) -> int:  # type: ignore[no-untyped-def]
-    from schemerisk.analysis.priorities import protection_sentence
+    from schemerisk.analysis.priorities import protection_sentence, shown_index
     from schemerisk.analysis.study import priority_study
 
     ps = priority_study(
@@ -1262,23 +1262,32 @@ def _priorities(args, sc, space, decision, year, n_start, n_max, book) -> int:  
     )
     evpi = float(pri.voi.table.evpi.sel(year=year)) / 1e6
     print(f"Value of perfect information on everything (EVPI): {evpi:,.1f} million {cur}\n")
-    print("Data the scheme can collect, by EVPPI (what knowing it exactly is worth)")
-    print(f"{'rank':>4}  {'input':<56}{'EVPPI (M)':>12}{'+- se':>8}{'S1':>7}{'ST':>7}")
-    for name in pri.ranking(year):
+    noisy = False
+
+    def cells(name: str) -> str:
+        nonlocal noisy
         r = t.sel(input=name)
-        print(
-            f"{int(r['rank']):>4}  {name:<56}{float(r.evppi) / 1e6:>12,.1f}{float(r.evppi_se) / 1e6:>8,.1f}"
-            f"{float(r.S1_balance):>7.2f}{float(r.ST_balance):>7.2f}"
+        s1, st, note = shown_index(float(r.S1_balance), float(r.ST_balance))
+        noisy = noisy or bool(note)
+        mark = "*" if note else " "
+        return (
+            f"{name:<56}{float(r.evppi) / 1e6:>12,.1f}{float(r.evppi_se) / 1e6:>8,.1f}"
+            f"{s1:>7.2f}{mark}{st:>6.2f}{mark}"
         )
+
+    print("Data the scheme can collect, by EVPPI (what knowing it exactly is worth)")
+    print(f"{'rank':>4}  {'input':<56}{'EVPPI (M)':>12}{'+- se':>8}{'S1':>7} {'ST':>6}")
+    for name in pri.ranking(year):
+        print(f"{int(t['rank'].sel(input=name)):>4}  {cells(name)}")
     print("\nEnvironment the scheme can only prepare for")
     for name in pri.environment(year):
-        r = t.sel(input=name)
+        print(f"      {cells(name)}")
+    if noisy:
         print(
-            f"      {name:<56}{float(r.evppi) / 1e6:>12,.1f}{float(r.evppi_se) / 1e6:>8,.1f}"
-            f"{float(r.S1_balance):>7.2f}{float(r.ST_balance):>7.2f}"
+            "* sampling noise put the estimates outside 0 <= S1 <= ST <= 1: shown clipped "
+            "(the raw estimates: --json, noise_note)"
         )
-    print("(S1, ST printed as estimated; the sentences below say when sampling noise puts them")
-    print(" outside 0 <= S1 <= ST <= 1.)\n")
+    print()
     print("\n".join(pri.sentences(year, top=args.top)))
     print()
     print("\n".join(pri.environment_sentences(year)))

@@ -356,6 +356,19 @@ def test_priorities_in_plain_words(cli: Cli) -> None:
     assert all("million VND" in s and "premium multiplier" in s for s in sentences)
     assert "cannot be collected, only prepared for" in run.out
     assert "indexed to prices" in run.out
+    # the table: S1 and ST within 0 <= S1 <= ST <= 1, and a starred footnote when noise
+    # put an estimate outside (at N <= 128 some input's S1 is estimated below 0)
+    lines = run.out.splitlines()
+    first = lines.index(next(ln for ln in lines if ln.startswith("rank")))
+    rows = [ln for ln in lines[first + 1 : first + 40] if ln.strip() and "  " in ln[:8]]
+    starred = 0
+    for row in rows:
+        *_, s1, st = row.split()
+        starred += s1.endswith("*")
+        a, b = float(s1.rstrip("*")), float(st.rstrip("*"))
+        assert 0.0 <= a <= b <= 1.0, row
+    assert starred, "no estimate was outside 0 <= S1 <= ST <= 1: the case is not exercised"
+    assert "* sampling noise put the estimates outside 0 <= S1 <= ST <= 1" in run.out
 
 
 def test_priorities_json_is_json_only(cli: Cli) -> None:
