@@ -88,7 +88,9 @@ def test_indices_outside_their_range_are_called_noise() -> None:
     s1, st, note = shown_index(0.949, 0.846)
     assert (s1, st) == (0.846, 0.846) and "sampling noise" in note
     s1, st, note = shown_index(-0.02, 1.3)
-    assert (s1, st) == (0.0, 1.0) and "0.020" in note.replace("-", "")
+    assert (s1, st) == (0.0, 1.0) and "S1 = -0.02, ST = 1.3 " in note
+    # a raw estimate near 0 keeps its digits (it printed as "-0.000")
+    assert "S1 = -6.9e-06" in shown_index(-6.9e-6, 5.7e-5)[2]
 
 
 def test_the_design_doubles_by_extending_the_sequence(
