@@ -751,7 +751,7 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
         cube = _open_cube(source, summary_ok=True, lazy=True)
         space = None
     else:
-        cube, space = _risk_run(args, write_cube=book is None)
+        cube, space = _risk_run(args, multiplier, write_cube=book is None)
     if multiplier is not None:
         cube = _scaled_cube(cube, args, multiplier)
     if _is_summary(cube):
@@ -761,12 +761,6 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
             raise CliError(f"{args.source}: {exc}") from None
     else:
         report = _risk_of_cube(cube, args)
-    if isinstance(multiplier, dict):  # the split of revenue into flat and contributions is gone
-        from schemerisk.analysis.risk import required_multiplier
-
-        report.table["required_premium_multiplier"] = required_multiplier(
-            cube, args.level, "all-premiums"
-        )
     # the inputs behind too many non-finite draws (a summary store keeps no drawn inputs)
     found = None if report.trustworthy or _is_summary(cube) else _suspects_of(cube)
     if found:
@@ -829,17 +823,7 @@ def _premium_multiplier(args: argparse.Namespace) -> float | dict[str, float] | 
                 f"all of its premiums (flat and contribution); it cannot go with --adjust "
                 f"{args.adjust} (leave --adjust at all-premiums)"
             )
-        if args.distributions is not None:  # the scenario's categories, before the run
-            from schemerisk.scenario import load_scenario
-
-            names = [c.name for c in load_scenario(args.source).categories]
-            unknown = [c for c in m if c not in names]
-            if unknown:
-                raise CliError(
-                    f"--premium-multiplier: {args.source} has no category "
-                    f"{', '.join(unknown)}; its categories: {', '.join(names)}"
-                )
-    return m
+    return m  # a scenario's category names are checked when it is loaded (_risk_run)
 
 
 def _scaled_cube(cube, args: argparse.Namespace, multiplier):  # type: ignore[no-untyped-def]
@@ -909,8 +893,17 @@ def _builtin_scenarios() -> list[str]:
     return list(builtin_names("scenarios"))
 
 
-def _risk_run(args: argparse.Namespace, write_cube: bool = True):  # type: ignore[no-untyped-def]
-    """The Monte Carlo run behind ``schemerisk risk SCENARIO DISTRIBUTIONS``: (cube, space)."""
+def _risk_run(  # type: ignore[no-untyped-def]
+    args: argparse.Namespace,
+    multiplier: float | dict[str, float] | None = None,
+    write_cube: bool = True,
+):
+    """The Monte Carlo run behind ``schemerisk risk SCENARIO DISTRIBUTIONS``: (cube, space).
+
+    ``multiplier`` is ``--premium-multiplier`` as parsed: multipliers by category are
+    checked against the scenario's categories before any work, and keep each
+    category's premium revenue.
+    """
     from schemerisk.analysis.risk import RISK_OUTPUTS
     from schemerisk.uncertainty.montecarlo import run_design
     from schemerisk.uncertainty.sampling import unit_design
@@ -924,8 +917,15 @@ def _risk_run(args: argparse.Namespace, write_cube: bool = True):  # type: ignor
     draws = args.draws if args.draws is not None else 100_000
     if draws < 1:
         raise CliError(f"-n must be at least 1, got {draws}")
-    keep = RISK_OUTPUTS  # with multipliers by category, the revenue by category too
-    if args.premium_multiplier is not None and "=" in args.premium_multiplier:
+    keep = RISK_OUTPUTS
+    if isinstance(multiplier, dict):  # by category: the revenue by category too
+        names = [c.name for c in sc.categories]
+        unknown = [c for c in multiplier if c not in names]
+        if unknown:
+            raise CliError(
+                f"--premium-multiplier: {args.source} has no category "
+                f"{', '.join(unknown)}; its categories: {', '.join(names)}"
+            )
         keep = (*RISK_OUTPUTS, "premium_revenue_by_category")
     _check_memory(
         draws,

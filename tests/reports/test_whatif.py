@@ -172,6 +172,10 @@ def test_the_cli_takes_multipliers_by_category(
     )  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "cannot go with --adjust flat-premiums" in err
+    # a cube named where a scenario goes: said as such, not read as a scenario file
+    code = main(["risk", "x.nc", SCENARIO, "-n", "10", "--premium-multiplier", "farmers=1.2"])
+    err = capsys.readouterr().err
+    assert code == 2 and "give either a cube alone, or a scenario and its distributions" in err
 
 
 def test_the_multiplier_at_one_changes_nothing_and_bad_values_are_refused(study: Study) -> None:

@@ -194,6 +194,21 @@ def _shortfall_of_row(values: np.ndarray, level: float) -> float:
         return float(terms.sum() / tail)
 
 
+def _multiplier_needs(adjust: Adjust | str) -> tuple[str, str, str]:
+    """The outputs :func:`required_multiplier` reads: all revenue, the scaled part, the cost.
+
+    The scaled part is :func:`~schemerisk.analysis.solver.adjusted_revenue`'s. A cube
+    whose premiums were scaled by category keeps no flat/contribution split, and needs
+    none for ``all-premiums``.
+    """
+    scaled = {
+        Adjust.FLAT_PREMIUMS: "flat_premium_revenue",
+        Adjust.CONTRIBUTION_RATES: "contribution_revenue",
+        Adjust.ALL_PREMIUMS: "premium_revenue",
+    }[Adjust(adjust)]
+    return ("premium_revenue", scaled, "total_expenditure")
+
+
 def required_multiplier(
     cube: xr.Dataset, level: float = 0.05, adjust: Adjust | str = Adjust.ALL_PREMIUMS
 ) -> xr.DataArray:
@@ -496,8 +511,7 @@ def _xarray_tables(  # type: ignore[no-untyped-def]
             "expected_shortfall_share": expected_shortfall(share, shortfall_level),
         }
     )
-    names = ("flat_premium_revenue", "contribution_revenue", "total_expenditure")
-    if all(v in cube for v in names):
+    if all(v in cube for v in _multiplier_needs(adjust)):
         table["required_premium_multiplier"] = required_multiplier(cube, level, adjust)
     else:
         table["required_premium_multiplier"] = xr.full_like(table.p_deficit, np.nan)
@@ -580,14 +594,8 @@ def _plain_tables(  # type: ignore[no-untyped-def]
             "expected_shortfall_share": shortfall(share),
         }
     )
-    needed = ("flat_premium_revenue", "contribution_revenue", "total_expenditure")
-    if all(v in cube for v in needed):
-        scaled = {
-            Adjust.FLAT_PREMIUMS: "flat_premium_revenue",
-            Adjust.CONTRIBUTION_RATES: "contribution_revenue",
-            Adjust.ALL_PREMIUMS: "premium_revenue",
-        }[Adjust(adjust)]  # as analysis.solver.adjusted_revenue
-        scaled_rev = array(scaled)
+    if all(v in cube for v in _multiplier_needs(adjust)):
+        scaled_rev = array(_multiplier_needs(adjust)[1])
         with np.errstate(invalid="ignore", divide="ignore"):
             # analysis.solver.equilibrium_multiplier with a target balance of 0
             k = (array("total_expenditure") + 0.0 - (rev - scaled_rev)) / np.where(
