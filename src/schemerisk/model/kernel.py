@@ -7,7 +7,8 @@ deterministic projection, the Monte Carlo and the equilibrium solver all call
 The kernel reads a base input vector laid out by :mod:`schemerisk.model.layout`
 and, per draw, applies a list of *modifications* (replace, scale or shift
 one position by a drawn value, or move the target of a linear path) before
-projecting. A projection is a flat list of named stages (in :func:`_project_block`):
+projecting. A projection is a flat list of named stages (in :func:`_project_draws`, and
+their lane versions in :func:`_project_block`):
 indexed amounts (only when the horizon was extended), population, prices, membership and premiums, base-year rates and costs,
 services and costs, payments by tier, administration, balance and reserve.
 Every formula a stage uses is a function of :mod:`schemerisk.equations`.
@@ -1429,6 +1430,24 @@ def balance_and_reserve_lanes(
 
 
 @njit(**_OPTIONS)
+def _scalar_scratch(
+    n_inputs: int, T: int, C: int, S: int, K: int, A: int
+) -> tuple[np.ndarray, ...]:
+    """The scratch arrays of the scalar stages, for :func:`_project_draws`.
+
+    In order: the input vector; shares, base shares, planned shares, people and
+    applies (by category); base-year use (category x service), public and
+    government unit costs (by service); use and rates (year x service x
+    category); real administration; fee-for-service and paid by tier.
+    """
+    return (
+        np.empty(n_inputs), np.empty(C), np.empty(C), np.empty(C), np.empty(C), np.empty(C),
+        np.empty(C * S), np.empty(S), np.empty(S), np.empty(T * S * C), np.empty(T * S * C),
+        np.empty(A), np.empty(K), np.empty(K),
+    )  # fmt: skip
+
+
+@njit(**_OPTIONS)
 def _project_draws(
     base: np.ndarray,
     off: np.ndarray,
@@ -1452,30 +1471,18 @@ def _project_draws(
     keep: np.ndarray,
     start: int,
     stop: int,
-    p: np.ndarray,
     o: np.ndarray,
-    shares: np.ndarray,
-    base_shares: np.ndarray,
-    planned: np.ndarray,
-    people: np.ndarray,
-    applies: np.ndarray,
-    hsu0: np.ndarray,
-    pc0: np.ndarray,
-    gc0: np.ndarray,
-    used: np.ndarray,
-    rates: np.ndarray,
-    admin_real: np.ndarray,
-    tier_ffs: np.ndarray,
-    tier_paid: np.ndarray,
+    scratch: tuple[np.ndarray, ...],
 ) -> None:
     """Project draws ``start`` to ``stop - 1`` one at a time: the scalar stages in order.
 
     Each stage writes its outputs at ``o[ob:]``: ``o`` is the flat ``out`` when
     the whole row is kept (``keep`` empty), else a scratch row whose positions
-    ``keep`` are then copied to the draw's row of ``out``. ``p`` and the arrays
-    after ``o`` are scratch that each stage overwrites before reading (see
-    :func:`_project_block`, which allocates them).
+    ``keep`` are then copied to the draw's row of ``out``. ``scratch`` is
+    :func:`_scalar_scratch`'s arrays, which each stage overwrites before reading.
     """
+    p, shares, base_shares, planned, people, applies = scratch[:6]
+    hsu0, pc0, gc0, used, rates, admin_real, tier_ffs, tier_paid = scratch[6:]
     n_inputs, row_length = base.shape[0], ooff[-1]
     full = keep.shape[0] == 0
     for d in range(start, stop):
@@ -1538,10 +1545,8 @@ def _project_scalar(
     o = out.reshape(out.size) if keep.shape[0] == 0 else np.empty(row_length)
     _project_draws(
         base, off, T, C, S, K, A, base_year, theta, column, position, mode, kind, weight,
-        reference, lower, upper, out, ooff, keep, start, stop, np.empty(n_inputs), o,
-        np.empty(C), np.empty(C), np.empty(C), np.empty(C), np.empty(C), np.empty(C * S),
-        np.empty(S), np.empty(S), np.empty(T * S * C), np.empty(T * S * C), np.empty(A),
-        np.empty(K), np.empty(K),
+        reference, lower, upper, out, ooff, keep, start, stop, o,
+        _scalar_scratch(n_inputs, T, C, S, K, A),
     )  # fmt: skip
 
 
@@ -1584,12 +1589,8 @@ def _project_block(
     T, C, S, A = n_years, n_cat, n_svc, n_admin
     K = off[In.TIER_METHOD + 1] - off[In.TIER_METHOD]
     n_inputs, row_length = base.shape[0], ooff[-1]
-    p = np.empty(n_inputs)
-    shares, base_shares, planned = np.empty(C), np.empty(C), np.empty(C)
-    people, applies = np.empty(C), np.empty(C)
-    hsu0, pc0, gc0 = np.empty(C * S), np.empty(S), np.empty(S)
-    used, rates = np.empty(T * S * C), np.empty(T * S * C)
-    admin_real, tier_ffs, tier_paid = np.empty(A), np.empty(K), np.empty(K)
+    scratch = _scalar_scratch(n_inputs, T, C, S, K, A)
+    shares, base_shares, planned, people, applies = scratch[1:6]  # the lane stages' too
     full = keep.shape[0] == 0
     flat_out = out.reshape(out.size)
     o = flat_out if full else np.empty(row_length)
@@ -1651,9 +1652,7 @@ def _project_block(
             continue
         _project_draws(
             base, off, T, C, S, K, A, base_year, theta, column, position, mode, kind, weight,
-            reference, lower, upper, out, ooff, keep, g, g + m, p, o, shares, base_shares,
-            planned, people, applies, hsu0, pc0, gc0, used, rates, admin_real, tier_ffs,
-            tier_paid,
+            reference, lower, upper, out, ooff, keep, g, g + m, o, scratch,
         )  # fmt: skip
         g += m
 
@@ -1683,7 +1682,7 @@ def project_one(
 ) -> None:
     """Project one draw: fill the output row ``o`` from the input vector ``p``.
 
-    Carrin, Ron & Murray (1993), Annex I, stage by stage (see :func:`_project_block`).
+    Carrin, Ron & Murray (1993), Annex I, stage by stage (see :func:`_project_draws`).
 
     Parameters
     ----------
@@ -1859,10 +1858,11 @@ def run_kernel(
         mods.weight, mods.reference, mods.lower, mods.upper, out, ooff, picks,
         switch_positions(inputs),
     )  # fmt: skip
-    n_blocks = min(get_num_threads(), shape[0])
+    # one block of consecutive draws per thread, each large enough for a lane block
+    n_blocks = min(get_num_threads(), max(1, shape[0] // LANES))
     if shape[0] < LANES:  # too few draws for a lane block (project): the scalar stages alone
         _project_scalar(*args, 0, shape[0])
-    elif n_blocks <= 1:  # one thread: no parallel region to compile
+    elif n_blocks <= 1:  # one thread, or draws for one: no parallel region to compile
         _with_slp(_project_block, (*args, 0, shape[0]))
     else:  # one block of consecutive draws per thread
         _with_slp(_project_parallel, (args, shape[0], n_blocks))

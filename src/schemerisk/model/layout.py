@@ -437,7 +437,8 @@ def _plain(e: Entry) -> bool:
     return along == list(e.dims[len(own) :])
 
 
-#: the entries :func:`_fill` copies as they are (numbers, switches and per-year paths)
+#: the entries :func:`_fill` copies as they are (numbers, switches, per-year paths and
+#: per-category values)
 PLAIN_ENTRIES: tuple[Entry, ...] = tuple(e for e in CATALOGUE if _plain(e))
 
 
@@ -448,7 +449,7 @@ def _fill(inputs: ModelInputs, sc: Scenario) -> None:
         f(absent_is_nan)[...] = math.nan
     f(In.RELATIVE_USE)[...] = 1.0
     f(In.BONUS_ACHIEVEMENT)[...] = 1.0
-    for e in PLAIN_ENTRIES:  # numbers, switches and paths, from the catalogue
+    for e in PLAIN_ENTRIES:  # numbers, switches, paths and per-category values
         assert e.field is not None
         field = f(In[e.field])
         for idx, value in _values_at(sc, tuple(e.attr.split("."))):
