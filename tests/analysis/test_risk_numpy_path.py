@@ -7,13 +7,59 @@ import pytest
 import xarray as xr
 
 from schemerisk.analysis.risk import (
+    DRAW,
     RISK_OUTPUTS,
+    _multiplier_needs,
     _plain_tables,
     _shortfall_of_row,
-    _xarray_tables,
+    counted_probability,
     deficit_risk,
+    expected_shortfall,
+    required_multiplier,
 )
 from schemerisk.uncertainty.montecarlo import simulate
+from schemerisk.uncertainty.nonfinite import count_dataset, finite, horizon_counts
+
+
+def _xarray_tables(cube, level, adjust, shortfall_level, confidence):  # type: ignore[no-untyped-def]
+    """The reference: deficit_risk's tables as xarray computed them before the numpy path."""
+    bal, rev = cube["balance"], cube["premium_revenue"]
+    known = finite(bal)  # a draw without a finite balance is unknown, not "no deficit"
+    n_known = known.sum(DRAW)
+    deficit = (bal < 0) & known
+    per_year = counted_probability(deficit.sum(DRAW), n_known, confidence)
+    loss = (-bal).clip(min=0.0).where(known)
+    share = (loss / rev.where(rev != 0)).fillna(np.where(loss > 0, np.inf, 0.0)).where(known)
+    nonfinite = count_dataset(cube, RISK_OUTPUTS)
+    table = xr.Dataset(
+        {
+            "n_unknown": nonfinite.sel(output="balance", drop=True),
+            "p_deficit": per_year.p,
+            "p_deficit_se": per_year.se,
+            "p_deficit_lower": per_year.lower,
+            "p_deficit_upper": per_year.upper,
+            # over all draws, a surplus as zero: never more than the worst-5 % average
+            "expected_deficit": loss.mean(DRAW),
+            "expected_deficit_share": share.mean(DRAW),
+            "expected_shortfall": expected_shortfall(loss, shortfall_level),
+            "expected_shortfall_share": expected_shortfall(share, shortfall_level),
+        }
+    )
+    if all(v in cube for v in _multiplier_needs(adjust)):
+        table["required_premium_multiplier"] = required_multiplier(cube, level, adjust)
+    else:
+        table["required_premium_multiplier"] = xr.full_like(table.p_deficit, np.nan)
+    p_ruin = None
+    # ruin needs a reserve fund; without one, "reserve" is just the cumulated balance
+    if "reserve" in cube and int(cube.attrs.get("reserve_fund", 0)):
+        known_reserve = finite(cube["reserve"])
+        negative = (cube["reserve"] < 0) & known_reserve
+        table["p_reserve_negative"] = negative.sum(DRAW) / known_reserve.sum(DRAW).where(
+            known_reserve.any(DRAW)
+        )
+        p_ruin = _over_horizon(negative, known_reserve, confidence)[0]
+    p_any, n_unknown_any = _over_horizon(deficit, known, confidence)
+    return table, p_ruin, p_any, n_unknown_any, nonfinite
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +143,15 @@ def test_shortfall_of_row_equals_the_full_sort(n, level) -> None:
         assert np.isnan(got)
     else:
         assert got == pytest.approx(expected, rel=1e-12)
+
+
+def _over_horizon(
+    event: xr.DataArray, known: xr.DataArray, confidence: float
+) -> tuple[xr.Dataset, int]:
+    """Probability of the event in at least one year, over the draws whose answer is known."""
+    dims = (DRAW, "year")
+    n_event, n_unknown = horizon_counts(
+        event.transpose(*dims).values, known.transpose(*dims).values
+    )
+    n_answered = event.sizes[DRAW] - n_unknown
+    return counted_probability(xr.DataArray(n_event), n_answered, confidence), n_unknown

@@ -22,11 +22,10 @@ import numpy as np
 import xarray as xr
 from scipy.special import ndtri
 
-from schemerisk.analysis.solver import Adjust, equilibrium_multiplier
+from schemerisk.analysis.solver import Adjust, adjusted_revenue_name, equilibrium_multiplier
 from schemerisk.uncertainty.nonfinite import (
     UNKNOWN_SHARE_LIMIT,
     Suspect,
-    count_dataset,
     count_nonfinite,
     describe_counts,
     finite,
@@ -197,16 +196,11 @@ def _shortfall_of_row(values: np.ndarray, level: float) -> float:
 def _multiplier_needs(adjust: Adjust | str) -> tuple[str, str, str]:
     """The outputs :func:`required_multiplier` reads: all revenue, the scaled part, the cost.
 
-    The scaled part is :func:`~schemerisk.analysis.solver.adjusted_revenue`'s. A cube
+    The scaled part is :func:`~schemerisk.analysis.solver.adjusted_revenue_name`'s. A cube
     whose premiums were scaled by category keeps no flat/contribution split, and needs
     none for ``all-premiums``.
     """
-    scaled = {
-        Adjust.FLAT_PREMIUMS: "flat_premium_revenue",
-        Adjust.CONTRIBUTION_RATES: "contribution_revenue",
-        Adjust.ALL_PREMIUMS: "premium_revenue",
-    }[Adjust(adjust)]
-    return ("premium_revenue", scaled, "total_expenditure")
+    return ("premium_revenue", adjusted_revenue_name(adjust), "total_expenditure")
 
 
 def required_multiplier(
@@ -444,8 +438,11 @@ def deficit_risk(
     if DRAW not in cube.dims:
         raise ValueError("deficit_risk needs a Monte Carlo cube with a 'draw' dimension")
     parts = _plain_tables(cube, level, adjust, shortfall_level, confidence)
-    if parts is None:  # outputs with dimensions besides (draw, year): the general xarray path
-        parts = _xarray_tables(cube, level, adjust, shortfall_level, confidence)
+    if parts is None:
+        raise ValueError(
+            "deficit_risk needs 'balance' and 'premium_revenue' in the cube, and every one of "
+            f"its outputs ({', '.join(RISK_OUTPUTS)}) with exactly the dimensions (draw, year)"
+        )
     table, p_ruin, p_any, n_unknown_any, nonfinite = parts
     units = cube["balance"].attrs.get("units", "")
     for v, long_name, unit in (
@@ -485,55 +482,13 @@ def deficit_risk(
     )
 
 
-def _xarray_tables(  # type: ignore[no-untyped-def]
-    cube: xr.Dataset, level: float, adjust, shortfall_level: float, confidence: float
-):
-    """The tables of :func:`deficit_risk` with xarray, for outputs of any dimensions."""
-    bal, rev = cube["balance"], cube["premium_revenue"]
-    known = finite(bal)  # a draw without a finite balance is unknown, not "no deficit"
-    n_known = known.sum(DRAW)
-    deficit = (bal < 0) & known
-    per_year = counted_probability(deficit.sum(DRAW), n_known, confidence)
-    loss = (-bal).clip(min=0.0).where(known)
-    share = (loss / rev.where(rev != 0)).fillna(np.where(loss > 0, np.inf, 0.0)).where(known)
-    nonfinite = count_dataset(cube, RISK_OUTPUTS)
-    table = xr.Dataset(
-        {
-            "n_unknown": nonfinite.sel(output="balance", drop=True),
-            "p_deficit": per_year.p,
-            "p_deficit_se": per_year.se,
-            "p_deficit_lower": per_year.lower,
-            "p_deficit_upper": per_year.upper,
-            # over all draws, a surplus as zero: never more than the worst-5 % average
-            "expected_deficit": loss.mean(DRAW),
-            "expected_deficit_share": share.mean(DRAW),
-            "expected_shortfall": expected_shortfall(loss, shortfall_level),
-            "expected_shortfall_share": expected_shortfall(share, shortfall_level),
-        }
-    )
-    if all(v in cube for v in _multiplier_needs(adjust)):
-        table["required_premium_multiplier"] = required_multiplier(cube, level, adjust)
-    else:
-        table["required_premium_multiplier"] = xr.full_like(table.p_deficit, np.nan)
-    p_ruin = None
-    # ruin needs a reserve fund; without one, "reserve" is just the cumulated balance
-    if "reserve" in cube and int(cube.attrs.get("reserve_fund", 0)):
-        known_reserve = finite(cube["reserve"])
-        negative = (cube["reserve"] < 0) & known_reserve
-        table["p_reserve_negative"] = negative.sum(DRAW) / known_reserve.sum(DRAW).where(
-            known_reserve.any(DRAW)
-        )
-        p_ruin = _over_horizon(negative, known_reserve, confidence)[0]
-    p_any, n_unknown_any = _over_horizon(deficit, known, confidence)
-    return table, p_ruin, p_any, n_unknown_any, nonfinite
-
-
 def _plain_tables(  # type: ignore[no-untyped-def]
     cube: xr.Dataset, level: float, adjust, shortfall_level: float, confidence: float
 ):
     """The tables of :func:`deficit_risk` computed in numpy, when every output is (draw, year).
 
-    The same operations as :func:`_xarray_tables`, in the same order and on
+    The same operations as the xarray reference of ``tests/analysis/test_risk_numpy_path.py``
+    (what this function replaced), in the same order and on
     arrays of the same layout, so the same numbers bit for bit (tested), without
     xarray's alignment and copies around each of the ~30 operations on the
     (draws x years) arrays. None when an output has other dimensions.
@@ -644,18 +599,6 @@ def _multiplier_table(k: np.ndarray, level: float, adjust, by_year) -> xr.DataAr
             adjust=Adjust(adjust).value,
         )
     )
-
-
-def _over_horizon(
-    event: xr.DataArray, known: xr.DataArray, confidence: float
-) -> tuple[xr.Dataset, int]:
-    """Probability of the event in at least one year, over the draws whose answer is known."""
-    dims = (DRAW, "year")
-    n_event, n_unknown = horizon_counts(
-        event.transpose(*dims).values, known.transpose(*dims).values
-    )
-    n_answered = event.sizes[DRAW] - n_unknown
-    return counted_probability(xr.DataArray(n_event), n_answered, confidence), n_unknown
 
 
 def format_risk(report: RiskReport, scale: float = 1e6) -> str:

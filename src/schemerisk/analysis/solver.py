@@ -28,6 +28,26 @@ class Adjust(enum.Enum):
     ALL_PREMIUMS = "all-premiums"  #: both together, by the same multiplier
 
 
+def adjusted_revenue_name(adjust: Adjust | str) -> str:
+    """The output holding the revenue of the premiums ``adjust`` scales.
+
+    Parameters
+    ----------
+    adjust : Adjust or str
+        Which premiums are scaled.
+
+    Returns
+    -------
+    str
+        ``flat_premium_revenue``, ``contribution_revenue`` or ``premium_revenue``.
+    """
+    return {
+        Adjust.FLAT_PREMIUMS: "flat_premium_revenue",
+        Adjust.CONTRIBUTION_RATES: "contribution_revenue",
+        Adjust.ALL_PREMIUMS: "premium_revenue",
+    }[Adjust(adjust)]
+
+
 def adjusted_revenue(ds: xr.Dataset, adjust: Adjust) -> xr.DataArray:
     """Revenue from the premiums that ``adjust`` scales [currency/yr].
 
@@ -43,12 +63,7 @@ def adjusted_revenue(ds: xr.Dataset, adjust: Adjust) -> xr.DataArray:
     xarray.DataArray
         The part of revenue proportional to the multiplier.
     """
-    name = {
-        Adjust.FLAT_PREMIUMS: "flat_premium_revenue",
-        Adjust.CONTRIBUTION_RATES: "contribution_revenue",
-        Adjust.ALL_PREMIUMS: "premium_revenue",
-    }[adjust]
-    return ds[name]
+    return ds[adjusted_revenue_name(adjust)]
 
 
 def equilibrium_multiplier(

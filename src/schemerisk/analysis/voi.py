@@ -87,7 +87,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from schemerisk.analysis.solver import Adjust, adjusted_revenue
+from schemerisk.analysis.solver import Adjust, adjusted_revenue, adjusted_revenue_name
 
 if TYPE_CHECKING:
     from schemerisk.uncertainty.space import ParameterSpace
@@ -1026,12 +1026,3 @@ def evppi_nested(
         coords={"year": cube.year.values},
         attrs={"n_outer": n_outer, "n_inner": n_inner, "members": " + ".join(members)},
     )
-
-
-def adjusted_revenue_name(adjust: Adjust) -> str:
-    """The cube variable holding the revenue of the premiums ``adjust`` scales."""
-    return {
-        Adjust.FLAT_PREMIUMS: "flat_premium_revenue",
-        Adjust.CONTRIBUTION_RATES: "contribution_revenue",
-        Adjust.ALL_PREMIUMS: "premium_revenue",
-    }[adjust]
