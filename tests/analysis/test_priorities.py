@@ -91,6 +91,9 @@ def test_indices_outside_their_range_are_called_noise() -> None:
     assert (s1, st) == (0.0, 1.0) and "S1 = -0.02, ST = 1.3 " in note
     # a raw estimate near 0 keeps its digits (it printed as "-0.000")
     assert "S1 = -6.9e-06" in shown_index(-6.9e-6, 5.7e-5)[2]
+    # ... and enough digits to show the problem: not "S1 = 0.85, ST = 0.85" or "ST = 1"
+    assert "S1 = 0.851, ST = 0.846 " in shown_index(0.851, 0.846)[2]
+    assert "ST = 1.004 " in shown_index(0.5, 1.004)[2]
 
 
 def test_the_design_doubles_by_extending_the_sequence(

@@ -58,10 +58,14 @@ def shown_index(s1: float, st: float) -> tuple[float, float, str]:
     s1_c = min(max(s1, 0.0), st_c)
     if (s1_c, st_c) == (s1, st):
         return s1, st, ""
+    for digits in (2, 3, 4, 6, 17):  # the fewest significant figures that still show why
+        a, b = f"{s1:.{digits}g}", f"{st:.{digits}g}"
+        if not 0.0 <= float(a) <= float(b) <= 1.0:
+            break
     return (
         s1_c,
         st_c,
-        f"estimates S1 = {s1:.2g}, ST = {st:.2g} fall outside 0 <= S1 <= ST <= 1 by sampling noise only",
+        f"estimates S1 = {a}, ST = {b} fall outside 0 <= S1 <= ST <= 1 by sampling noise only",
     )
 
 
