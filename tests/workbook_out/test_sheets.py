@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from scipy import stats
 
 from schemerisk import __version__
-from schemerisk.analysis.risk import DEFICIT_SIZES
+from schemerisk.analysis.risk import DEFICIT_SIZES, RISK_OUTPUTS, deficit_risk
 from schemerisk.analysis.study import Study
 from schemerisk.reports.html import TABLE_COLUMNS
 from schemerisk.reports.tables import sheet_c_sections
@@ -407,6 +407,17 @@ def test_charts_and_pages_read_as_a_user_sees_them(report, cube, scenario, save)
         assert f"!$A$1:${get_column_letter(block - 2)}$" in ws.print_area
     assert ",," in fan._charts[0].y_axis.number_format.formatCode  # in millions
     assert "million" in str(fan._charts[0].y_axis.title.tx.rich.p[0].r[0].t)
+    # a scheme a millionth the size (balances under 10^7): its axis in millions would read 0
+    small = cube.copy()
+    for v in RISK_OUTPUTS:
+        if v in small:
+            small[v] = cube[v] * 1e-6
+    wb_small = save(
+        risk_workbook(deficit_risk(small), Provenance.of("test", scenario), small), "small.xlsx"
+    )
+    (axis,) = wb_small[SHEETS["fan"]]._charts
+    assert ",," not in axis.y_axis.number_format.formatCode
+    assert "million" not in str(axis.y_axis.title.tx.rich.p[0].r[0].t)
     (chart,) = risk._charts
     assert [s.graphicalProperties.line.prstDash for s in chart.series] == ["solid", "dash", "dash"]
     assert wb[SHEETS["about"]].page_setup.orientation == "landscape"

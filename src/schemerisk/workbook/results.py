@@ -581,13 +581,15 @@ class ResultsWorkbook:
         first = len(cols) + 2
         series = {c.name: frame[c.name].to_numpy() for c in cols[1:]}
         cats, refs = _chart_block(ws, first, frame["year"].tolist(), series, "#,##0")
-        chart = _line_chart(
-            "Balance of the scheme: percentiles",
-            f"Balance (million {self.currency}/yr)",
-            "#,##0,,;-#,##0,,;0",  # the axis in millions: ',,' divides by 10^6 as shown
-            cats,
-            refs,
-        )
+        values = np.concatenate([np.ravel(v) for v in series.values()])
+        values = np.abs(values[np.isfinite(values)])
+        if (
+            values.size and values.max() >= 1e7
+        ):  # the axis in millions: ',,' divides by 10^6 as shown
+            title, axis = f"Balance (million {self.currency}/yr)", "#,##0,,;-#,##0,,;0"
+        else:  # a small scheme: in millions its axis would read 0 throughout
+            title, axis = f"Balance ({self.currency}/yr)", "#,##0;-#,##0;0"
+        chart = _line_chart("Balance of the scheme: percentiles", title, axis, cats, refs)
         ws.add_chart(chart, ws.cell(row=HEADER_ROW + n + 3, column=1).coordinate)
         self._print[ws.title] = (len(cols), HEADER_ROW + n + 3 + CHART_ROWS)
 
