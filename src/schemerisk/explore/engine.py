@@ -381,7 +381,9 @@ class Explorer:
         # (year, draw) copies, each year's draws side by side: the sums and quantiles of the
         # views then run over contiguous memory (several times faster than the kernel's rows)
         arrays = {
-            name: np.ascontiguousarray(self._out[:, sl].T) for name, sl in self._where.items()
+            name: np.ascontiguousarray(self._out[:, sl].T)
+            for name, sl in self._where.items()
+            if name != "premium_revenue_by_category"  # (category, year, draw): below
         }
         by_category = self._out[:, self._where["premium_revenue_by_category"]]
         arrays["premium_revenue_by_category"] = np.ascontiguousarray(
@@ -435,8 +437,9 @@ class Explorer:
         with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a year with no known draw: NaN
             p = deficits / np.where(n_known > 0, n_known, np.nan)
-            fan = _quantiles(bal, known, n_known)
-            required = _required(bal, rev, a["total_expenditure"], s.level)
+            all_known = bool((n_known == bal.shape[1]).all())
+            fan = _quantiles(bal, known, all_known)
+            required = _required(known, rev, a["total_expenditure"], s.level, all_known)
         end = time.perf_counter()
         return View(
             years=np.arange(
@@ -454,30 +457,31 @@ class Explorer:
         )
 
 
-def _quantiles(bal: np.ndarray, known: np.ndarray, n_known: np.ndarray) -> np.ndarray:
+def _quantiles(bal: np.ndarray, known: np.ndarray, all_known: bool) -> np.ndarray:
     """The fan's quantiles of the known balances by year (numpy's default linear rule).
 
-    ``bal`` is (year, draw). With every draw known (the usual case) this is
-    :func:`numpy.quantile`, several times faster than :func:`numpy.nanquantile`, which gives
-    the same numbers.
+    ``bal`` is (year, draw), ``known`` where it is finite. With every draw known (the usual
+    case) this is :func:`numpy.quantile`, several times faster than
+    :func:`numpy.nanquantile`, which gives the same numbers.
     """
-    if bool((n_known == bal.shape[1]).all()):
+    if all_known:
         return np.quantile(bal, FAN_QUANTILES, axis=1)
     return np.nanquantile(np.where(known, bal, np.nan), FAN_QUANTILES, axis=1)
 
 
-def _required(bal: np.ndarray, rev: np.ndarray, cost: np.ndarray, level: float) -> np.ndarray:
+def _required(
+    known: np.ndarray, rev: np.ndarray, cost: np.ndarray, level: float, all_known: bool
+) -> np.ndarray:
     """:func:`~schemerisk.analysis.risk.required_multiplier` on every premium, on numpy arrays.
 
     Each draw breaks even at ``k_d = C_d / R_d`` (all premiums scaled: nothing fixed); a draw
     whose premiums raise nothing needs +inf, an unknown draw is left out; the answer is the
     ``1 - level`` quantile by the inverted empirical CDF, a hair above (as there). The arrays
-    are (year, draw).
+    are (year, draw); ``known`` is where the balance is finite.
     """
     k = (cost - (rev - rev)) / np.where(rev != 0, rev, np.nan)
     k = np.where(np.isnan(k), np.inf, k)
-    known = np.isfinite(bal)
-    if bool(known.all()):  # no NaN to leave out: numpy.quantile, the same numbers, faster
+    if all_known:  # no NaN to leave out: numpy.quantile, the same numbers, faster
         q = np.quantile(k, 1.0 - level, axis=1, method="inverted_cdf")
     else:
         q = np.nanquantile(np.where(known, k, np.nan), 1.0 - level, axis=1, method="inverted_cdf")
