@@ -925,13 +925,14 @@ def check_workers_see(client: Any, folder: Path, final: Path) -> None:
     """
     token = secrets.token_hex(8)
     answers = client.run(_probe, str(folder), token, on_error="return")
+    waited_in_vain = False
     if not any(isinstance(a, tuple) for a in answers.values()):
         # No live worker this instant: a cluster still starting, or nannies restarting
         # workers that died. Wait for one before calling the cluster empty.
         try:
             client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
         except TimeoutError:
-            pass
+            waited_in_vain = True
         else:
             answers = client.run(_probe, str(folder), token, on_error="return")
     problems = []
@@ -947,8 +948,10 @@ def check_workers_see(client: Any, folder: Path, final: Path) -> None:
             )
     for probe in folder.glob(f".schemerisk-probe-{token}-*"):
         probe.unlink()
-    if not any(isinstance(a, tuple) for a in answers.values()):
+    if waited_in_vain:
         problems.append(f"the scheduler has had no workers for {WAIT_FOR_WORKERS_S} s")
+    elif not any(isinstance(a, tuple) for a in answers.values()):
+        problems.append("every worker left the cluster while it was asked to write a probe file")
     if problems:
         raise OutputError(
             f"-o {final}: the dask workers do not write where this machine reads: "
