@@ -1098,7 +1098,7 @@ def _sensitivity(args: argparse.Namespace, space, tables, book=None) -> int:  # 
 
 def cmd_drivers(args: argparse.Namespace) -> int:
     """``schemerisk drivers``: given-data sensitivity from an existing cube."""
-    from schemerisk.analysis.sensitivity import GIVEN_DATA_DRAWS, OUTPUTS, given_data_indices
+    from schemerisk.analysis.sensitivity import GIVEN_DATA_DRAWS, given_data_indices
 
     cube = _open_cube(args.cube)
     if not any(str(v).startswith("input_") for v in cube.data_vars):
@@ -1120,13 +1120,9 @@ def cmd_drivers(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_UNTRUSTWORTHY
-    # delta's density estimate needs a continuous output: on the 0/1 deficit indicator it gives
-    # the same bias (~0.12 at 2,000 draws) for every input, so only PAWN ranks the deficit
-    outputs = ("balance", "balance_share") if args.method == "delta" else OUTPUTS
-    res = given_data_indices(
+    res = given_data_indices(  # delta ranks no deficit (given_data_indices says why)
         cube.isel(draw=np.flatnonzero(known)) if n_unknown else cube,
         args.method,
-        outputs=outputs,
         years=[year],
         max_draws=most,
         progress=False if args.no_progress else None,
@@ -1159,11 +1155,11 @@ def cmd_drivers(args: argparse.Namespace) -> int:
     print(f"{'input':<36}{'balance':>12}{'balance/revenue':>17}{'deficit':>12}")
     for i in order:
         v = [
-            f"{float(t['index'].sel(output=o)[i]):.3f}" if o in outputs else "-"
+            f"{float(t['index'].sel(output=o)[i]):.3f}" if o in res.output.values else "-"
             for o in ("balance", "balance_share", "deficit")
         ]
         print(f"{t.input.values[i]!s:<36}{v[0]:>12}{v[1]:>17}{v[2]:>12}")
-    if "deficit" not in outputs:
+    if "deficit" not in res.output.values:
         print(
             "deficit: not given by delta, whose density estimate needs a continuous output (on "
             "the 0/1 deficit indicator it reads the same for every input); see --method pawn "

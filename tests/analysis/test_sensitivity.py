@@ -413,3 +413,6 @@ def test_given_data_rejects_an_unknown_method() -> None:
     )
     with pytest.raises(ValueError, match="pawn"):
         given_data_indices(cube, "sobol")
+    # delta ranks no deficit: left out by default, refused when asked for
+    with pytest.raises(ValueError, match="delta cannot rank the deficit"):
+        given_data_indices(cube, "delta", outputs=("balance", "deficit"))

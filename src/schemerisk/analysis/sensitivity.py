@@ -29,6 +29,8 @@ from schemerisk.uncertainty.space import ParameterSpace
 DRAW = "draw"
 #: the outputs the sensitivity analysis explains
 OUTPUTS = ("balance", "balance_share", "deficit")
+#: the outputs the delta measure can rank (not the 0/1 deficit: see given_data_indices)
+DELTA_OUTPUTS = ("balance", "balance_share")
 #: the kernel outputs :data:`OUTPUTS` are computed from: a run for the indices alone keeps no others
 SOBOL_OUTPUTS: tuple[str, ...] = ("balance", "premium_revenue")
 OUTPUT_LABELS = {
@@ -398,7 +400,7 @@ def given_data_indices(
     cube: xr.Dataset,
     method: str = "pawn",
     *,
-    outputs: Sequence[str] = OUTPUTS,
+    outputs: Sequence[str] | None = None,
     years: Sequence[int] | None = None,
     max_draws: int | None = None,
     seed: int = 0,
@@ -420,8 +422,11 @@ def given_data_indices(
         A cube from ``simulate`` (any sampler) with ``input_*`` variables.
     method : str
         ``"pawn"`` or ``"delta"``.
-    outputs : sequence of str
-        Which of ``balance``, ``balance_share``, ``deficit`` to explain.
+    outputs : sequence of str, optional
+        Which of ``balance``, ``balance_share``, ``deficit`` to explain (default all three
+        for PAWN; ``balance`` and ``balance_share`` for delta, which refuses ``deficit``:
+        its density estimate needs a continuous output, and on the 0/1 deficit indicator
+        it reads the same for every input).
     years : sequence of int, optional
         Years to analyse (default all).
     max_draws : int, optional
@@ -445,6 +450,13 @@ def given_data_indices(
 
     if method not in ("pawn", "delta"):
         raise ValueError(f"method must be 'pawn' or 'delta', got {method!r}")
+    if outputs is None:
+        outputs = DELTA_OUTPUTS if method == "delta" else OUTPUTS
+    if method == "delta" and "deficit" in outputs:
+        raise ValueError(
+            "delta cannot rank the deficit: its density estimate needs a continuous output "
+            "(on the 0/1 deficit indicator it reads the same for every input); use PAWN"
+        )
     max_draws = GIVEN_DATA_DRAWS[method] if max_draws is None else int(max_draws)
     if max_draws < 50:
         raise ValueError(f"max_draws must be at least 50, got {max_draws}")
