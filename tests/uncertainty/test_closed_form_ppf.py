@@ -22,13 +22,18 @@ from schemerisk.uncertainty.families import _closed_form_ppf, make_marginal
 def test_closed_form_equals_scipy_bitwise(family, params) -> None:
     m = make_marginal(family, params)
     rng = np.random.default_rng(7)
-    # the bulk, and the extremes to_values can pass (it clips to [1e-15, 1 - 1e-15] or so)
-    u = np.concatenate([rng.random(200_000), [1e-300, 1e-15, 0.5, 1 - 1e-15, 1 - 2**-53]])
-    for shape in (u.shape, (u.size // 5, 5)):
+    # the bulk, and the extremes to_values can pass (it clips to [2**-53, 1 - 2**-53])
+    u = np.concatenate(
+        [rng.random(200_002), [1e-300, 2.0**-53, 1e-15, 0.5, 1 - 1e-15, 1 - 2.0**-53]]
+    )
+    for shape in (u.shape, (u.size // 4, 4)):
         uu = u.reshape(shape)
-        np.testing.assert_array_equal(m.ppf(uu), m.exact_ppf(uu))
-        # a strided view (a column of the design) gives the same values too
-        np.testing.assert_array_equal(m.ppf(uu.T), m.exact_ppf(uu.T))
+        # the closed form itself (ppf would fall back to scipy if it were never taken)
+        for view in (uu, uu.T):  # the transpose: a strided view, as a column of the design
+            got = _closed_form_ppf(m, view)
+            assert got is not None
+            np.testing.assert_array_equal(got, m.exact_ppf(view))
+            np.testing.assert_array_equal(m.ppf(view), got)
 
 
 def test_probabilities_outside_the_open_interval_go_to_scipy() -> None:

@@ -121,7 +121,7 @@ class TargetSlot:
 
 
 #: the targets whose presence or position depends on the form a file used, a choice, a payer or a
-#: facility tier: :func:`_form_slots` finds them. Every other target is found where its entry's
+#: facility tier: :func:`_form_path_slots` and :func:`_form_scalar_slots` find them. Every other target is found where its entry's
 #: ``attr`` reaches a value in the typed scenario (:func:`_attr_slots`), so a new input that
 #: goes into its field as it is needs no line here.
 BY_FORM = frozenset(
@@ -349,7 +349,7 @@ def resolve(path: str, sc: Scenario, inputs: ModelInputs) -> TargetSlot:
             None if math.isinf(lo) else lo,
             None if math.isinf(hi) else hi,
             "within every matched input's range",
-            lo_open=any(e.domain.lo_open for e in entries),
+            lo_open=any(e.domain.lo_open for e in entries if e.domain.bounds()[0] == lo),
         )
     paths = (
         tuple(e.year_path for e in entries if e.year_path is not None)
