@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +85,35 @@ def machine_lines(m: dict[str, Any], libraries: tuple[str, ...] = ("numpy", "num
 def threads_label(t: int, m: dict[str, Any]) -> str:
     """``"2 (all)"`` when ``t`` is every numba thread, else ``"1"``."""
     return f"{t} (all)" if t == m["numba_threads"] else str(t)
+
+
+#: the repository this folder belongs to
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def extract_revision(revision: str, into: Path) -> Path:
+    """``src``, ``scenarios`` and ``distributions`` of git ``revision`` unpacked under ``into``.
+
+    Returns ``into``, the root of the unpacked tree (run it with ``PYTHONPATH=into/src``).
+    """
+    into.mkdir(parents=True, exist_ok=True)
+    archive = into / "revision.tar"
+    with archive.open("wb") as f:
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(REPOSITORY),
+                "archive",
+                revision,
+                "src",
+                "scenarios",
+                "distributions",
+            ],
+            stdout=f,
+            check=True,
+        )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    archive.unlink()
+    return into

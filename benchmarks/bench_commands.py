@@ -52,15 +52,6 @@ def commands(quick: bool) -> dict[str, list[str]]:
     }
 
 
-def extract(revision: str, into: Path) -> Path:
-    """The tree of ``revision`` (``git archive``) unpacked under ``into``."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
-
-
 def run_once(
     root: Path, argv: list[str], env_extra: dict[str, str], scratch: Path
 ) -> dict[str, Any]:
@@ -107,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_commands_") as tmp:
         tmp_path = Path(tmp)
-        (tmp_path / "baseline").mkdir()
-        base_root = extract(args.baseline, tmp_path / "baseline")
+        base_root = _machine.extract_revision(args.baseline, tmp_path / "baseline")
         versions = {"baseline": base_root, "this": ROOT}
         scratch = tmp_path / "scratch"
         scratch.mkdir()

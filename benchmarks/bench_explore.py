@@ -10,7 +10,8 @@ cached):
    columns moved, the kernel re-run), and the coverage target (Khanh Hoa: the scenario compiled
    again, the kernel re-run); plus the kernel's projections per second on the same draws;
 2. the app in Debian's headless Chromium, driven by Playwright: from typing a new flat-premium
-   multiplier to the new figures in the page (the callback's round trip through Dash and the
+   multiplier, and from entering a new Khanh Hoa coverage target (applied on Enter: the model
+   is re-run), to the new figures in the page (the callback's round trip through Dash and the
    page's re-render), timed in the page with ``performance.now()``.
 
 Usage::

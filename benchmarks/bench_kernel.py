@@ -37,7 +37,6 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -77,20 +76,6 @@ for _ in range(repeats):
 print(json.dumps({{"per_s": draws / min(walls), "cpu_us": 1e6 * min(cpus) / draws,
                    "row": int(out.shape[1]), "threads": numba.config.NUMBA_NUM_THREADS}}))
 """
-
-
-def extract_baseline(rev: str, into: Path) -> Path:
-    """``src``, ``scenarios`` and ``distributions`` of git revision ``rev``, under ``into``."""
-    archive = into / "baseline.tar"
-    with archive.open("wb") as f:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "archive", rev, "src", "scenarios", "distributions"],
-            stdout=f,
-            check=True,
-        )
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    return into / "src"
 
 
 def child(src: Path, code: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -343,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds, draws = (2, 5_000) if args.quick else (7, 50_000)
     rounds = args.rounds or rounds
     with tempfile.TemporaryDirectory(prefix="schemerisk-baseline-") as tmp:
-        baseline = extract_baseline(args.baseline, Path(tmp))
+        baseline = _machine.extract_revision(args.baseline, Path(tmp)) / "src"
         print("kernel against the baseline ...", file=sys.stderr, flush=True)
         results["baseline"] = against_baseline(baseline, rounds, draws, repeats=3)
         if args.kernel_only:

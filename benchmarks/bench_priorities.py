@@ -25,7 +25,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -112,28 +111,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one run, N = 128, 2,000 draws")
     args = ap.parse_args()
     repeat = 1 if args.quick else args.repeat
-    print("\n".join(_machine.machine_lines(_machine.machine())))
+    machine = _machine.machine()
     rows = _time_tree("this tree", ROOT / "src", repeat, args.quick)
     if args.before:
         with tempfile.TemporaryDirectory() as tmp:
-            archive = Path(tmp) / "before.tar"
-            subprocess.run(
-                [
-                    "git",
-                    "-C",
-                    str(ROOT),
-                    "archive",
-                    "-o",
-                    str(archive),
-                    args.before,
-                    "src",
-                    "scenarios",
-                    "distributions",
-                ],
-                check=True,
-            )
-            with tarfile.open(archive) as tar:
-                tar.extractall(tmp, filter="data")
+            _machine.extract_revision(args.before, Path(tmp))
             rows += _time_tree(args.before, Path(tmp) / "src", repeat, args.quick)
     print(f"\n{'tree':<12}{'command':<12}{'wall s':>8}{'CPU s':>8}  load average (1 min)")
     for tree, name, wall, cpu, load in rows:
@@ -144,7 +126,8 @@ def main() -> None:
         print("\nvalue of information alone (report's 4,096 base rows, 10 bootstrap refits):")
         for label, wall, cpu in _voi_alone():
             print(f"  {label:<14}{wall:>7.1f} s wall {cpu:>7.1f} s CPU of this process")
-    print(f"\nload average at the end: {_machine.load_average()}")
+    machine["load_end"] = _machine.load_average()
+    print("\n" + "\n".join(_machine.machine_lines(machine)))
 
 
 if __name__ == "__main__":
