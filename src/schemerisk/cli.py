@@ -21,6 +21,7 @@ import numpy as np
 
 from schemerisk import __version__
 from schemerisk.errors import InputError
+from schemerisk.resources import usable_threads
 from schemerisk.scenario.parse import ARRIVALS, MAX_HORIZON, YEARS, Allowed
 
 EXIT_INPUT = 2  #: bad input (a file, a key, an option)
@@ -28,20 +29,6 @@ EXIT_FAILED = 1  #: the work itself failed
 #: results not trustworthy: more than UNKNOWN_SHARE_LIMIT (1 %) of the projections have no finite
 #: balance in some year (schemerisk.uncertainty.nonfinite.EXIT_UNTRUSTWORTHY)
 EXIT_UNTRUSTWORTHY = 3
-
-
-def _most_threads() -> int:
-    """The most threads numba may use: NUMBA_NUM_THREADS, else the cores this process may run on.
-
-    The same rule as numba's own default (``numba.core.config``), without importing numba.
-    """
-    env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class NumberOption:
@@ -118,13 +105,13 @@ class OPTIONS:
         )
     )
     THREADS = NumberOption(
-        Allowed(1, _most_threads(), f"a number of threads from 1 to {_most_threads()}"), True
+        Allowed(1, usable_threads(), f"a number of threads from 1 to {usable_threads()}"), True
     )
     WORKERS = NumberOption(
         Allowed(
             1,
-            max(8, 4 * _most_threads()),
-            f"a number of worker processes from 1 to {max(8, 4 * _most_threads())} "
+            max(8, 4 * usable_threads()),
+            f"a number of worker processes from 1 to {max(8, 4 * usable_threads())} "
             "(more than the cores gains nothing)",
         ),
         True,

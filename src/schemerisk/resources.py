@@ -12,6 +12,7 @@ memory after minutes (or hours) of work.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,3 +149,24 @@ def estimate(rows: int, columns: int, outputs: int, design_matrix: bool) -> Memo
 
 def _gb(n: int) -> str:
     return f"{n / 1e9:,.1f} GB" if n < 1e11 else f"{n / 1e9:,.0f} GB"
+
+
+def usable_threads() -> int:
+    """The most threads numba may use: NUMBA_NUM_THREADS, else the cores this process may run on.
+
+    The same rule as numba's own default (``numba.core.config``), without importing numba:
+    the cores of the process's CPU affinity (a container limited to 2 CPUs of a 64-core
+    host gets 2), not every core of the machine.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)

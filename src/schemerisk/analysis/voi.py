@@ -78,7 +78,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -88,6 +87,7 @@ import numpy as np
 import xarray as xr
 
 from schemerisk.analysis.solver import Adjust, adjusted_revenue, adjusted_revenue_name
+from schemerisk.resources import usable_threads
 
 if TYPE_CHECKING:
     from schemerisk.uncertainty.space import ParameterSpace
@@ -650,9 +650,9 @@ def _same_features(
 
 
 def _workers(threads: int | None) -> int:
-    """Threads for the groups: ``threads``, or one per core."""
+    """Threads for the groups: ``threads``, or one per core this process may use."""
     if threads is None:
-        return max(1, os.cpu_count() or 1)
+        return usable_threads()
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a whole number of at least 1, got {threads!r}")
     return threads
