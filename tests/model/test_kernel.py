@@ -363,5 +363,6 @@ def test_the_kernels_dependencies_are_watched() -> None:
     assert {"project_one", "_project_block", "_project_parallel", "apply_modifications"} <= names
     assert {p.name for p in kernel.KERNEL_SOURCES} == {"kernel.py", "equations.py", "layout.py"}
     kernel.check_kernel_cache(force=True)
-    marker = Path(kernel.project_one._cache.cache_path) / kernel._DEPENDENCY_MARKER
+    marker = Path(kernel.compiled_kernels()["project_one"]._cache.cache_path)
+    marker = marker / kernel._DEPENDENCY_MARKER
     assert marker.is_file()

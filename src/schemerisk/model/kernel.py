@@ -30,18 +30,26 @@ How the hot loop is kept lean (issue 13):
 
 Kernels take arrays and scalars only and fill preallocated output rows;
 :func:`run_kernel` is the checked public wrapper.
+
+The kernel functions are written once and run two ways. Declared with
+:func:`_kernel`, each stays a plain Python function of this module, and
+:func:`compiled_kernels` builds numba's versions on first need. A run of fewer
+draws than a lane block, in a process that has not compiled the kernel, takes
+the plain functions (``project``: no numba import, nothing compiled); every
+other run takes numba's. Both do the same floating-point operations in the
+same order, so they give the same bits (``tests/model/test_interpreted.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import get_num_threads, njit, prange
-from numba.core import config as _numba_config
-from numba.core.compiler_lock import global_compiler_lock
 
 from schemerisk import equations as _equations
 from schemerisk.equations import (
@@ -80,8 +88,6 @@ from schemerisk.equations import (
 from schemerisk.model import layout as _layout
 from schemerisk.model.layout import INPUT_DIMS, OUTPUT_DIMS, In, ModelInputs, Out, offsets
 
-_equations.register_with_numba()
-
 #: modification modes: the drawn value replaces, multiplies or is added to the input
 REPLACE, SCALE, SHIFT = 0, 1, 2
 #: modification kinds: one position, or the target of a linear path (see apply_modifications)
@@ -94,10 +100,38 @@ _FEE_FOR_SERVICE, _CAPITATION, _PER_CASE = 0, 1, 2
 #: division semantics (formulas evaluate both sides of a select; no fastmath)
 _OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
+#: every kernel function of this module, by name, with its numba compile options
+_KERNELS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {}
+
+#: numba's dispatchers of :data:`_KERNELS`, once built (see :func:`compiled_kernels`)
+_COMPILED: dict[str, Any] = {}
+
+_BUILDING = threading.Lock()
+
+#: the loop of draws run in parallel: ``range`` in Python, numba's ``prange`` once compiled
+prange = range
+
+
+def _kernel(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Declare a kernel function, compiled by numba with ``options`` when first needed.
+
+    The function itself stays plain Python, so that importing this module does
+    not import numba (0.7 s) and one projection can run without compiling
+    anything (see :func:`run_kernel`). :func:`compiled_kernels` builds numba's
+    versions, which call each other, on first use.
+    """
+
+    def declare(fn: Callable[..., Any]) -> Any:
+        _KERNELS[fn.__name__] = (fn, options)
+        return fn
+
+    return declare
+
+
 # ---------------------------------------------------------------- modifications
 
 
-@njit(cache=True, inline="always")
+@_kernel(cache=True, inline="always")
 def _modified(mode: int, value: float, x: float) -> float:
     if mode == REPLACE:
         return x
@@ -106,7 +140,7 @@ def _modified(mode: int, value: float, x: float) -> float:
     return value + x
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def _modify(
     p: np.ndarray,
     theta: np.ndarray,
@@ -132,7 +166,7 @@ def _modify(
         p[i] = min(max(p[i], lower[k]), upper[k])
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def apply_modifications(
     p: np.ndarray,
     theta: np.ndarray,
@@ -182,7 +216,7 @@ def apply_modifications(
 # ``ooff``: indices, never array views, so the loop over draws makes none.
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def indexed_amounts(p: np.ndarray, off: np.ndarray, n_years: int, n_cat: int) -> None:
     """Amounts in current prices past the scenario's own years, at this projection's prices.
 
@@ -215,7 +249,7 @@ def indexed_amounts(p: np.ndarray, off: np.ndarray, n_years: int, n_cat: int) ->
                 p[amount + t * n_cat + c] = indexed_amount(last, ratio)
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def population(
     p: np.ndarray,
     off: np.ndarray,
@@ -243,7 +277,7 @@ def population(
                 o[o_pop + i] = adult_category_population(total, d, p[adult_share + i])
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def prices(
     p: np.ndarray, off: np.ndarray, n_years: int, o: np.ndarray, ob: int, ooff: np.ndarray
 ) -> None:
@@ -265,7 +299,7 @@ def prices(
         o[o_dpi + t], o[o_epi + t], o[o_exr + t] = dpi, epi, exr
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def membership_and_premiums(
     p: np.ndarray,
     off: np.ndarray,
@@ -347,7 +381,7 @@ def membership_and_premiums(
         o[ob + ooff[Out.PREMIUM_FROM_DONORS] + t] = from_donors
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def base_year_rates_and_costs(
     p: np.ndarray,
     off: np.ndarray,
@@ -396,7 +430,7 @@ def base_year_rates_and_costs(
             pc0[s], gc0[s] = p[off[In.PATIENT_COST0] + s], p[off[In.GOVERNMENT_COST0] + s]
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def services_and_costs(
     p: np.ndarray,
     off: np.ndarray,
@@ -472,7 +506,7 @@ def services_and_costs(
         o[ob + ooff[Out.TOTAL_COST_CONSTANT] + t] = cost_constant
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def payments_by_tier(
     p: np.ndarray,
     off: np.ndarray,
@@ -586,7 +620,7 @@ def payments_by_tier(
         o[ob + ooff[Out.GOVERNMENT_FINANCING] + t] = gov_financing
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def administration(
     p: np.ndarray,
     off: np.ndarray,
@@ -629,7 +663,7 @@ def administration(
         o[ob + ooff[Out.ADMIN_EXPENDITURE] + t] = admin
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def balance_and_reserve(
     p: np.ndarray, off: np.ndarray, n_years: int, o: np.ndarray, ob: int, ooff: np.ndarray
 ) -> None:
@@ -665,13 +699,13 @@ def balance_and_reserve(
 LANES = 4
 
 
-@njit(cache=True, inline="always")
+@_kernel(cache=True, inline="always")
 def _ix(i: int) -> Any:
     """Index of lane 0 of value ``i`` in a lane array (unsigned: no wraparound)."""
     return np.uint64(i) * np.uint64(LANES)
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def _lanes_agree(P: np.ndarray, position: np.ndarray, switch: np.ndarray) -> bool:
     """True when every lane holds the same value at every modified switch position.
 
@@ -691,7 +725,7 @@ def _lanes_agree(P: np.ndarray, position: np.ndarray, switch: np.ndarray) -> boo
     return True
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def _fill_lanes(
     P: np.ndarray,
     base: np.ndarray,
@@ -724,7 +758,7 @@ def _fill_lanes(
             P[i] = min(max(P[i], lower[k]), upper[k])
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def indexed_amounts_lanes(
     W: np.ndarray, off: np.ndarray, n_years: int, n_cat: int, r0: int
 ) -> None:
@@ -754,7 +788,7 @@ def indexed_amounts_lanes(
                     W[i_v + u] = indexed_amount(W[last + u], W[i_r + u])
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def population_lanes(
     W: np.ndarray, off: np.ndarray, n_years: int, n_cat: int, ooff: np.ndarray
 ) -> None:
@@ -785,7 +819,7 @@ def population_lanes(
                 W[i_o + u] = adult_category_population(W[it + u], W[i_d + u], W[i_a + u])
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def prices_lanes(W: np.ndarray, off: np.ndarray, n_years: int, ooff: np.ndarray) -> None:
     """:func:`prices` for a lane block."""
     dp, ep = off[In.DOMESTIC_INFLATION], off[In.EXTERNAL_INFLATION]
@@ -819,7 +853,7 @@ def prices_lanes(W: np.ndarray, off: np.ndarray, n_years: int, ooff: np.ndarray)
                 W[i_exr + u] = W[i_path + u]
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def membership_and_premiums_lanes(
     W: np.ndarray,
     off: np.ndarray,
@@ -958,7 +992,7 @@ def membership_and_premiums_lanes(
             W[i_from_d + u] = W[a_donors + u]
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def base_year_rates_and_costs_lanes(
     W: np.ndarray,
     off: np.ndarray,
@@ -1029,7 +1063,7 @@ def base_year_rates_and_costs_lanes(
                 W[i_pc0 + u], W[i_gc0 + u] = W[i_pc + u], W[i_gc + u]
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def _any_lane_set(W: np.ndarray, i: int) -> bool:
     """True when some lane of input ``i`` is not NaN (a target is set)."""
     for lane in range(LANES):
@@ -1038,7 +1072,7 @@ def _any_lane_set(W: np.ndarray, i: int) -> bool:
     return False
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def services_and_costs_lanes(
     W: np.ndarray,
     off: np.ndarray,
@@ -1164,7 +1198,7 @@ def services_and_costs_lanes(
             W[i_k + u] = W[a_constant + u]
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def payments_by_tier_lanes(
     W: np.ndarray,
     off: np.ndarray,
@@ -1331,7 +1365,7 @@ def payments_by_tier_lanes(
             W[i_gf + u] = W[a_gov + u]
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def administration_lanes(
     W: np.ndarray,
     off: np.ndarray,
@@ -1400,7 +1434,7 @@ def administration_lanes(
             W[i_out + u] = W[a_admin + u]
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def balance_and_reserve_lanes(
     W: np.ndarray, off: np.ndarray, n_years: int, ooff: np.ndarray
 ) -> None:
@@ -1429,7 +1463,7 @@ def balance_and_reserve_lanes(
 # ---------------------------------------------------------------- blocks of draws
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def _scalar_scratch(
     n_inputs: int, T: int, C: int, S: int, K: int, A: int
 ) -> tuple[np.ndarray, ...]:
@@ -1447,7 +1481,7 @@ def _scalar_scratch(
     )  # fmt: skip
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def _project_draws(
     base: np.ndarray,
     off: np.ndarray,
@@ -1507,7 +1541,7 @@ def _project_draws(
                 out[d, j] = o[keep[j]]
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def _project_scalar(
     base: np.ndarray,
     off: np.ndarray,
@@ -1550,7 +1584,7 @@ def _project_scalar(
     )  # fmt: skip
 
 
-@njit(**_OPTIONS)
+@_kernel(**_OPTIONS)
 def _project_block(
     base: np.ndarray,
     off: np.ndarray,
@@ -1657,7 +1691,7 @@ def _project_block(
         g += m
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+@_kernel(cache=True, nogil=True, error_model="numpy", parallel=True)
 def _project_parallel(args: tuple[Any, ...], n: int, n_blocks: int) -> None:
     """Project ``n`` draws, ``n_blocks`` blocks of consecutive draws in parallel.
 
@@ -1668,7 +1702,39 @@ def _project_parallel(args: tuple[Any, ...], n: int, n_blocks: int) -> None:
         _project_block(*args, b * n // n_blocks, (b + 1) * n // n_blocks)
 
 
-@njit(**_OPTIONS)
+def compiled_kernels() -> dict[str, Any]:
+    """numba's compiled versions of every kernel function, by name (built once per process).
+
+    Each is compiled from the same source as the plain-Python function (a copy
+    of it whose module namespace holds the compiled versions of the others, and
+    numba's ``prange``), with the options given to :func:`_kernel`; numba
+    compiles or loads it from its cache on first call. The plain functions of
+    this module are left as they are. Building them imports numba and lets it
+    compile the formulas of :mod:`schemerisk.equations`.
+
+    Returns
+    -------
+    dict
+        numba dispatchers by function name.
+    """
+    with _BUILDING:  # two threads' first runs build them once
+        if _COMPILED:
+            return _COMPILED
+        import numba
+
+        _equations.register_with_numba()
+        namespace = dict(globals())
+        namespace["prange"] = numba.prange
+        built = {}
+        for name, (fn, options) in _KERNELS.items():
+            twin = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__)
+            twin.__qualname__, twin.__doc__ = fn.__qualname__, fn.__doc__
+            built[name] = namespace[name] = numba.njit(**options)(twin)
+        _COMPILED.update(built)
+    return _COMPILED
+
+
+@_kernel(**_OPTIONS)
 def project_one(
     p: np.ndarray,
     off: np.ndarray,
@@ -1802,8 +1868,20 @@ def run_kernel(
     modifications: Modifications | None = None,
     out: np.ndarray | None = None,
     keep: np.ndarray | None = None,
+    *,
+    compiled: bool | None = None,
 ) -> np.ndarray:
     """Project every draw: the checked wrapper around the compiled kernel.
+
+    Fewer draws than :data:`LANES` (``project``, the base run of a study) are
+    projected by the kernel's own functions run as plain Python, unless this
+    process has compiled the kernel already: about 5 ms a projection, where
+    compiling takes about 17 s and loading the compiled kernel from numba's
+    cache, with importing numba, about 1 s. Plain Python and numba give the same
+    numbers bit for bit (``tests/model/test_interpreted.py``: the same
+    arithmetic in the same order, no fastmath). Where Python raises on
+    arithmetic numba carries on with (a float division by zero, an overflow in
+    ``math``), the draws are projected again by the compiled kernel.
 
     Parameters
     ----------
@@ -1827,6 +1905,12 @@ def run_kernel(
     numpy.ndarray
         Output rows, shape (draws, row length), laid out by :data:`OUTPUT_DIMS`,
         or (draws, len(keep)) with ``keep``.
+
+    Other Parameters
+    ----------------
+    compiled : bool, optional
+        True: always numba's kernel; False: the plain-Python stages whatever the
+        number of draws (slow; for tests); default as described above.
     """
     mods = modifications if modifications is not None else Modifications()
     if theta is None:
@@ -1850,7 +1934,6 @@ def run_kernel(
         out = np.empty(shape)
     elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float64 array of shape {shape}")
-    check_kernel_cache()  # once per process: no kernel compiled from older equations is loaded
     d = inputs.dims
     args = (
         inputs.vector, inputs.offsets, d.n_years, d.n_categories, d.n_services, d.n_admin,
@@ -1858,15 +1941,39 @@ def run_kernel(
         mods.weight, mods.reference, mods.lower, mods.upper, out, ooff, picks,
         switch_positions(inputs),
     )  # fmt: skip
+    if compiled is None:
+        compiled = shape[0] >= LANES or bool(_COMPILED)
+    if not compiled and _interpreted(args, shape[0]):
+        return out
+    from numba import get_num_threads
+
+    kernels = compiled_kernels()
+    check_kernel_cache()  # once per process: no kernel compiled from older equations is loaded
     # one block of consecutive draws per thread, each large enough for a lane block
     n_blocks = min(get_num_threads(), max(1, shape[0] // LANES))
-    if shape[0] < LANES:  # too few draws for a lane block (project): the scalar stages alone
-        _project_scalar(*args, 0, shape[0])
+    if shape[0] < LANES:  # too few draws for a lane block: the scalar stages alone
+        kernels["_project_scalar"](*args, 0, shape[0])
     elif n_blocks <= 1:  # one thread, or draws for one: no parallel region to compile
-        _with_slp(_project_block, (*args, 0, shape[0]))
+        _with_slp(kernels["_project_block"], (*args, 0, shape[0]))
     else:  # one block of consecutive draws per thread
-        _with_slp(_project_parallel, (args, shape[0], n_blocks))
+        _with_slp(kernels["_project_parallel"], (args, shape[0], n_blocks))
     return out
+
+
+def _interpreted(args: tuple[Any, ...], n: int) -> bool:
+    """Project ``n`` draws with the scalar stages run as plain Python; False if Python raised.
+
+    numpy's floating-point warnings are silenced, as numba gives no warning for
+    the same inf or NaN. Python's own floats raise where numba's carry on (a
+    division by zero, ``math.exp`` overflowing): the caller then projects the
+    draws with the compiled kernel.
+    """
+    with np.errstate(all="ignore"):
+        try:
+            _project_scalar(*args, 0, n)
+        except (ArithmeticError, ValueError):
+            return False
+    return True
 
 
 #: kernels (name, argument types) this process has compiled or loaded with SLP vectorisation on
@@ -1886,6 +1993,9 @@ def _with_slp(kernel: Any, args: tuple[Any, ...]) -> None:
     that no other compilation sees it. The tests compare the lane blocks with
     the scalar path (which is not vectorised) bit for bit.
     """
+    from numba.core import config as _numba_config
+    from numba.core.compiler_lock import global_compiler_lock
+
     compile_ = getattr(kernel, "compile", None)
     if compile_ is None:  # numba's JIT disabled (NUMBA_DISABLE_JIT)
         kernel(*args)
@@ -1954,12 +2064,7 @@ def refresh_stale_cache(
 
 
 def _cached_dispatchers() -> list[Any]:
-    return [
-        f
-        for f in globals().values()
-        if getattr(f, "_cache", None) is not None
-        and getattr(getattr(f, "py_func", None), "__module__", "") == __name__
-    ]
+    return [f for f in compiled_kernels().values() if getattr(f, "_cache", None) is not None]
 
 
 #: every file the compiled kernels are built from (numba itself watches only each function's own)
@@ -2004,6 +2109,7 @@ __all__ = [
     "Modifications",
     "apply_modifications",
     "check_kernel_cache",
+    "compiled_kernels",
     "output_offsets",
     "project_one",
     "refresh_stale_cache",
