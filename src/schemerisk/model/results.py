@@ -443,11 +443,11 @@ def add_memoranda(ds: xr.Dataset) -> xr.Dataset:
     xarray.Dataset
         The same with the derived variables added (where their inputs exist).
     """
-    out = ds.copy()
+    derived: dict[str, xr.DataArray] = {}  # added at once: one merge, not one per row
     cur = ds["balance"].attrs.get("units", "") if "balance" in ds else ""
 
     def put(name: str, value: xr.DataArray, long_name: str, units: str) -> None:
-        out[name] = value.assign_attrs(long_name=long_name, units=units)
+        derived[name] = value.assign_attrs(long_name=long_name, units=units)
 
     def over(num: xr.DataArray, den: xr.DataArray, valid: xr.DataArray) -> xr.DataArray:
         # The mask goes on the denominator (often the smaller array): NaN where not valid.
@@ -531,4 +531,4 @@ def add_memoranda(ds: xr.Dataset) -> xr.Dataset:
                     f"Share of {p.replace('_', ' ')} in the total cost of services",
                     "1",
                 )
-    return out
+    return ds.assign(derived)
