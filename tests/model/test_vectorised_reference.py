@@ -16,6 +16,7 @@ reports how far apart the outputs are, then equality.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from pathlib import Path
 from types import ModuleType
 
@@ -30,6 +31,7 @@ from schemerisk.model.kernel import (
     SHIFT,
     Modifications,
     apply_modifications,
+    compiled_kernels,
     run_kernel,
 )
 from schemerisk.model.layout import In, ModelInputs, compile_inputs
@@ -241,13 +243,17 @@ def test_every_lever_switched_per_draw(reference: ModuleType, name: str) -> None
 
 
 def test_modification_step_is_the_kernels(reference: ModuleType) -> None:
-    """All draws' input vectors at once equal the kernel's apply_modifications, draw by draw."""
+    """All draws' input vectors at once equal the kernel's apply_modifications, draw by draw.
+
+    Both of its versions: the plain function (one draw) and numba's.
+    """
     inputs = lever_inputs("rich")
     theta, mods = lever_table(inputs, 50, seed=5)
     got = reference.apply_modifications_numpy(inputs.vector, theta, mods)
-    for d in range(theta.shape[0]):
+    compiled = compiled_kernels()["apply_modifications"]
+    for d, apply in itertools.product(range(theta.shape[0]), (apply_modifications, compiled)):
         p = inputs.vector.copy()
-        apply_modifications(
+        apply(
             p,
             theta[d],
             mods.column,

@@ -1749,6 +1749,8 @@ def project_one(
     """Project one draw: fill the output row ``o`` from the input vector ``p``.
 
     Carrin, Ron & Murray (1993), Annex I, stage by stage (see :func:`_project_draws`).
+    This is the plain-Python function; ``compiled_kernels()["project_one"]`` is
+    numba's (both give the same bits).
 
     Parameters
     ----------
@@ -1875,13 +1877,15 @@ def run_kernel(
 
     Fewer draws than :data:`LANES` (``project``, the base run of a study) are
     projected by the kernel's own functions run as plain Python, unless this
-    process has compiled the kernel already: about 5 ms a projection, where
+    process has compiled the kernel already: 5 to 30 ms a projection (5 years
+    to 40), where
     compiling takes about 17 s and loading the compiled kernel from numba's
     cache, with importing numba, about 1 s. Plain Python and numba give the same
     numbers bit for bit (``tests/model/test_interpreted.py``: the same
-    arithmetic in the same order, no fastmath). Where Python raises on
-    arithmetic numba carries on with (a float division by zero, an overflow in
-    ``math``), the draws are projected again by the compiled kernel.
+    arithmetic on numpy's float64 in the same order, no fastmath). Where Python
+    raises and numba carries on (an integer code that is NaN or infinite, which
+    a checked scenario never has), the draws are projected again by the
+    compiled kernel.
 
     Parameters
     ----------
@@ -1964,9 +1968,11 @@ def _interpreted(args: tuple[Any, ...], n: int) -> bool:
     """Project ``n`` draws with the scalar stages run as plain Python; False if Python raised.
 
     numpy's floating-point warnings are silenced, as numba gives no warning for
-    the same inf or NaN. Python's own floats raise where numba's carry on (a
-    division by zero, ``math.exp`` overflowing): the caller then projects the
-    draws with the compiled kernel.
+    the same inf or NaN. Python raises where numba carries on when a code read
+    with ``int()`` is NaN or infinite (ValueError, OverflowError): the caller then
+    projects the draws with the compiled kernel. Anything else (an IndexError
+    from a tier outside the tiers, where numba would write out of bounds) is
+    raised.
     """
     with np.errstate(all="ignore"):
         try:
