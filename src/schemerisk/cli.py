@@ -2176,6 +2176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if hasattr(args, "no_progress"):  # a command that may compile the kernel
+        from schemerisk.model import kernel
+
+        # a first run's "preparing the model" line goes where the progress bars go
+        quiet = args.no_progress or getattr(args, "json", False)
+        kernel.compile_notice = False if quiet else None
     try:
         return int(args.func(args))
     except OutputError as exc:

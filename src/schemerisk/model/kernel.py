@@ -42,10 +42,13 @@ same order, so they give the same bits (``tests/model/test_interpreted.py``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sys
 import threading
+import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -1956,7 +1959,8 @@ def run_kernel(
     # one block of consecutive draws per thread, each large enough for a lane block
     n_blocks = min(get_num_threads(), max(1, shape[0] // LANES))
     if shape[0] < LANES:  # too few draws for a lane block: the scalar stages alone
-        kernels["_project_scalar"](*args, 0, shape[0])
+        with _compile_notice():  # (loaded or compiled on its first call)
+            kernels["_project_scalar"](*args, 0, shape[0])
     elif n_blocks <= 1:  # one thread, or draws for one: no parallel region to compile
         _with_slp(kernels["_project_block"], (*args, 0, shape[0]))
     else:  # one block of consecutive draws per thread
@@ -1980,6 +1984,61 @@ def _interpreted(args: tuple[Any, ...], n: int) -> bool:
         except (ArithmeticError, ValueError):
             return False
     return True
+
+
+#: seconds a compilation (or a load from numba's cache) may take before :func:`_compile_notice` speaks
+COMPILE_NOTICE_AFTER_S = 2.0
+
+#: whether a slow compilation is announced on standard error: None when it is a
+#: terminal (as the progress bars), True always, False never (``--no-progress``)
+compile_notice: bool | None = None
+
+_noticed: list[bool] = []  # a notice was printed in this process
+
+
+@contextlib.contextmanager
+def _compile_notice() -> Iterator[None]:
+    """Say on standard error that the model is being compiled, if that takes a while.
+
+    On an empty cache numba compiles the kernel for this computer: about a
+    minute on 2 cores, during which nothing else would be printed. If the
+    enclosed step takes more than :data:`COMPILE_NOTICE_AFTER_S`, one line says
+    what is happening and, when it ends, how long it took; once per process.
+    A load from the cache is quicker and says nothing.
+    """
+    show = sys.stderr.isatty() if compile_notice is None else compile_notice
+    if not show or _noticed:
+        yield
+        return
+    start = time.perf_counter()
+
+    def speak() -> None:
+        _noticed.append(True)
+        _say(
+            "preparing the model's compiled code for this computer: the first run "
+            "only, about a minute; later runs reuse it ..."
+        )
+
+    timer = threading.Timer(COMPILE_NOTICE_AFTER_S, speak)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        timer.join()
+        if _noticed:
+            _say(f"the compiled model is ready ({time.perf_counter() - start:.0f} s)")
+
+
+def _say(line: str) -> None:
+    """Print ``line`` on standard error above any progress bar that is showing."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        print(line, file=sys.stderr, flush=True)
+    else:
+        tqdm.write(line, file=sys.stderr)
 
 
 #: kernels (name, argument types) this process has compiled or loaded with SLP vectorisation on
@@ -2009,7 +2068,7 @@ def _with_slp(kernel: Any, args: tuple[Any, ...]) -> None:
     signature = tuple(kernel.typeof_pyval(a) for a in args)
     key = (kernel.__name__, signature)
     if key not in _slp_ready:
-        with global_compiler_lock:
+        with _compile_notice(), global_compiler_lock:
             saved = _numba_config.SLP_VECTORIZE  # type: ignore[attr-defined]
             _numba_config.SLP_VECTORIZE = 1  # type: ignore[attr-defined]
             try:
