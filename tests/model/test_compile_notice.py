@@ -75,10 +75,15 @@ def test_nothing_is_said_when_quick_switched_off_or_not_at_a_terminal(
     assert capsys.readouterr().err == ""  # (pytest's captured stderr is not a terminal)
 
 
-def test_no_progress_switches_it_off_and_the_default_follows_the_terminal() -> None:
+def test_no_progress_switches_it_off_and_the_default_follows_the_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Set from the command line before the command runs (here it stops at a missing file)."""
     from schemerisk.cli import main
 
-    main(["risk", "hai_phong_1993_1997", "hai_phong_1993_1997", "-n", "400", "--no-progress"])
+    missing = ["risk", "no_such_scenario.yaml", "hai_phong_1993_1997", "-n", "400"]
+    assert main([*missing, "--no-progress"]) == 2
     assert kernel.compile_notice is False
-    main(["risk", "hai_phong_1993_1997", "hai_phong_1993_1997", "-n", "400"])
+    assert main(missing) == 2
     assert kernel.compile_notice is None
+    assert "no_such_scenario.yaml" in capsys.readouterr().err
