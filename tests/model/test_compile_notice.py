@@ -20,11 +20,12 @@ from schemerisk.model import kernel
 
 
 class SlowDispatcher:
-    """Looks like a numba dispatcher to ``_with_slp``; compiling takes ``seconds``."""
+    """Looks like a numba dispatcher to ``_compiled_call``; compiling takes ``seconds``."""
 
     __name__ = "slow_stand_in"
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, name: str = "slow_stand_in") -> None:
+        self.__name__ = name
         self.seconds = seconds
         self.calls = 0
 
@@ -42,7 +43,7 @@ class SlowDispatcher:
 def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernel, "COMPILE_NOTICE_AFTER_S", 0.2)
     monkeypatch.setattr(kernel, "_noticed", [])
-    monkeypatch.setattr(kernel, "_slp_ready", set())
+    monkeypatch.setattr(kernel, "_ready", set())
 
 
 def test_a_slow_compilation_is_announced_once_with_its_time(
@@ -50,13 +51,16 @@ def test_a_slow_compilation_is_announced_once_with_its_time(
 ) -> None:
     monkeypatch.setattr(kernel, "compile_notice", True)
     slow = SlowDispatcher(0.6)
-    kernel._with_slp(slow, (np.zeros(3),))
+    kernel._compiled_call(slow, (np.zeros(3),))
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("preparing the model's compiled code for this computer")
     assert err[1].startswith("the compiled model is ready (")
     assert len(err) == 2 and slow.calls == 1
-    kernel._with_slp(SlowDispatcher(0.6), (np.zeros(4),))  # another slow one: said once only
-    assert capsys.readouterr().err == ""
+    another = SlowDispatcher(0.6, name="another")
+    kernel._compiled_call(another, (np.zeros(4),))  # another slow one: said once only
+    assert capsys.readouterr().err == "" and another.calls == 1
+    kernel._compiled_call(slow, (np.zeros(3),))  # compiled already: straight to the call
+    assert slow.calls == 2
 
 
 @pytest.mark.parametrize(
@@ -71,7 +75,7 @@ def test_nothing_is_said_when_quick_switched_off_or_not_at_a_terminal(
 ) -> None:
     """A load from the cache is quick; ``--no-progress`` sets False; None follows isatty."""
     monkeypatch.setattr(kernel, "compile_notice", setting)
-    kernel._with_slp(SlowDispatcher(seconds), (np.zeros(3),))
+    kernel._compiled_call(SlowDispatcher(seconds), (np.zeros(3),))
     assert capsys.readouterr().err == ""  # (pytest's captured stderr is not a terminal)
 
 
