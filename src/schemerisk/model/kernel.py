@@ -2034,12 +2034,9 @@ def _compile_notice() -> Iterator[None]:
 
 def _say(line: str) -> None:
     """Print ``line`` on standard error above any progress bar that is showing."""
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        print(line, file=sys.stderr, flush=True)
-    else:
-        tqdm.write(line, file=sys.stderr)
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
 
 
 #: names of the kernels this process has compiled or loaded (:func:`run_kernel`
