@@ -29,8 +29,21 @@ class Section:
 
 
 def values_of(name: str, **sel: str) -> Callable[[xr.Dataset], np.ndarray]:
-    """Return a function that picks variable ``name`` (with a selection) from a result."""
-    return lambda ds: np.asarray(ds[name].sel(sel).values, dtype=float)
+    """Return a function that picks variable ``name`` (with a selection) from a result.
+
+    The selection is by label, as :meth:`xarray.DataArray.sel` makes it, but
+    on the variable's array through each dimension's index (a KeyError for a
+    label that is not there), without building a DataArray per row.
+    """
+
+    def pick(ds: xr.Dataset) -> np.ndarray:
+        var = ds.variables[name]
+        if set(sel) - set(var.dims):
+            raise KeyError(f"{name} has no dimension(s) {sorted(set(sel) - set(var.dims))}")
+        where = tuple(ds.indexes[d].get_loc(sel[d]) if d in sel else slice(None) for d in var.dims)
+        return np.asarray(var.values[where], dtype=float)
+
+    return pick
 
 
 def sheet_c_sections(ds: xr.Dataset) -> list[Section]:
@@ -220,19 +233,21 @@ def format_sheet_c(
     unit = {1.0: "", 1000.0: "thousands of ", 1e6: "millions of "}.get(
         float(scale), f"units of {scale:g} "
     )
-    rows_all = [
-        (r.label, [_format(v, r.kind, scale) for v in r.values(ds)]) for s in secs for r in s.rows
-    ]
-    label_w = max(len(lab) for lab, _ in rows_all) + 2
-    col_w = max(12, *(len(x) + 2 for _, xs in rows_all for x in xs))
+    texts = {
+        (i, k): [_format(v, r.kind, scale) for v in r.values(ds)]
+        for i, s in enumerate(secs)
+        for k, r in enumerate(s.rows)
+    }
+    label_w = max(len(r.label) for s in secs for r in s.rows) + 2
+    col_w = max(12, *(len(x) + 2 for xs in texts.values() for x in xs))
     lines = [
         f"{ds.attrs.get('title', ds.attrs.get('scenario', ''))}",
         f"Amounts in {unit}{cur} ({cur} per service or person where marked 'per'); people in {unit}persons.",
     ]
     header = " " * label_w + "".join(y.rjust(col_w) for y in years)
-    for s in secs:
+    for i, s in enumerate(secs):
         lines += ["", s.title, header]
-        for r in s.rows:
-            vals = [_format(v, r.kind, scale) for v in r.values(ds)]
-            lines.append(r.label.ljust(label_w) + "".join(v.rjust(col_w) for v in vals))
+        for k, r in enumerate(s.rows):
+            row = "".join(v.rjust(col_w) for v in texts[i, k])
+            lines.append(r.label.ljust(label_w) + row)
     return "\n".join(lines)
