@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -57,11 +56,7 @@ def run_once(
     root: Path, argv: list[str], env_extra: dict[str, str], scratch: Path
 ) -> dict[str, Any]:
     """One fresh-process run under /usr/bin/time: wall s, CPU s, max RSS MB, stdout."""
-    env = dict(os.environ, PYTHONPATH=str(root / "src"), **env_extra)
-    # Python's bytecode cache on, as an installed package has it (pip compiles
-    # it at install): an environment that turns it off would have every run
-    # compile the package's ~60 modules from source again (~0.1 s).
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = _machine.child_env(root / "src", **env_extra)
     timing = scratch / "time.txt"
     timer = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(timing)]
     proc = subprocess.run(

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -80,7 +79,7 @@ print(json.dumps({{"per_s": draws / min(walls), "cpu_us": 1e6 * min(cpus) / draw
 
 def child(src: Path, code: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter with ``src`` first on the path; its last JSON line."""
-    environ = {**os.environ, **(env or {}), "PYTHONPATH": str(src)}
+    environ = _machine.child_env(src, **(env or {}))
     done = subprocess.run(
         [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=False
     )
@@ -258,7 +257,7 @@ def startup(src: Path, cwd: Path, repeats: int) -> dict[str, float]:
     """Cold and cached ``schemerisk project`` with ``src``: wall-clock seconds."""
     argv = [sys.executable, "-m", "schemerisk.cli", "project", SCENARIO]
     with tempfile.TemporaryDirectory(prefix="schemerisk-numba-cache-") as cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(src)}
+        env = _machine.child_env(src, NUMBA_CACHE_DIR=cache)
 
         def once() -> float:
             start = time.perf_counter()

@@ -48,7 +48,7 @@ def _commands(out: Path, quick: bool) -> dict[str, list[str]]:
 
 def _run(src: Path, args: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds of one ``python -m schemerisk.cli`` run on the package in ``src``."""
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    env = _machine.child_env(src)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(
