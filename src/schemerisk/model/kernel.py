@@ -1264,9 +1264,11 @@ def payments_by_tier_lanes(
                 i_exempted, i_fe = _ix(o_exempted + j), _ix(fee_exempt + j)
                 if in_patient or W[_ix(cover + c)] > 0.5:
                     for lane in range(LANES):
+                        # every value read first and each sum written once, in the
+                        # scalar stage's order: the 4 lanes then vectorise as one
                         u = np.uint64(lane)
                         n, rate, unit_pc = W[i_n + u], W[i + u], W[i_upc + u]
-                        W[a_gov + u] += cost_of_services(n, W[i_ugc + u])  # Figure 1: GC
+                        gc = cost_of_services(n, W[i_ugc + u])  # Figure 1: GC
                         members, exempted = W[i_members + u], W[i_exempted + u]
                         use_per_member = insured_use_rate(rate, W[i_loading + u])
                         n_uninsured = uninsured_services(rate, W[i_pop + u], members)
@@ -1275,12 +1277,13 @@ def payments_by_tier_lanes(
                         ffs = scheme_payment_per_member(
                             use_per_member, unit_pc, cop, paying, exempted
                         )  # Annex I.3: CHS
-                        W[a_ffs_now + u], W[a_use_now + u] = ffs, use_per_member
-                        W[a_cop + u] += copayments_paid(cop, use_per_member, unit_pc, paying)
                         gross_fees = cost_of_services(n_uninsured, unit_pc)
                         fe = W[i_fe + u]
+                        W[a_ffs_now + u], W[a_use_now + u] = ffs, use_per_member
+                        W[a_cop + u] += copayments_paid(cop, use_per_member, unit_pc, paying)
                         W[a_fees + u] += fees_paid(fe, gross_fees)  # Section 3.5
-                        W[a_gov + u] += share_of(fe, gross_fees)  # Figure 1 box e (extension)
+                        # GC, then the fees of the exempted (Figure 1 box e, extension)
+                        W[a_gov + u] = (W[a_gov + u] + gc) + share_of(fe, gross_fees)
                     for lane in range(LANES):  # the tier's row: an index read from the inputs
                         u = np.uint64(lane)
                         W[i_ffs + u] += W[a_ffs_now + u]
@@ -1302,11 +1305,12 @@ def payments_by_tier_lanes(
                     for lane in range(LANES):
                         u = np.uint64(lane)
                         n = W[i_n + u]
-                        W[a_gov + u] += cost_of_services(n, W[i_ugc + u])  # Figure 1: GC
+                        gc = cost_of_services(n, W[i_ugc + u])  # Figure 1: GC
                         gross_fees = cost_of_services(n, W[i_upc + u])
                         fe = W[i_fe + u]
                         W[a_fees + u] += fees_paid(fe, gross_fees)  # Section 3.5
-                        W[a_gov + u] += share_of(fe, gross_fees)  # Figure 1 box e (extension)
+                        # GC, then the fees of the exempted (Figure 1 box e, extension)
+                        W[a_gov + u] = (W[a_gov + u] + gc) + share_of(fe, gross_fees)
         for lane in range(LANES):
             u = np.uint64(lane)
             W[a_pay + u], W[a_margin + u] = 0.0, 0.0
