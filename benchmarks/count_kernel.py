@@ -266,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
         f"  {'instructions per nanosecond':<44}{ipns['baseline']:>12.2f}{ipns['this']:>12.2f}"
         f"{ipns['this'] / ipns['baseline']:>8.2f}x"
     )
+    if ghz:
+        print(
+            f"  {'instructions per cycle at ' + f'{ghz:.2f} GHz':<44}"
+            f"{ipns['baseline'] / ghz:>12.2f}{ipns['this'] / ghz:>12.2f}"
+        )
     for name in versions:
         funcs = sorted(counts[name]["functions"].items(), key=lambda x: -x[1])
         print(f"\n  {name}: instructions per projection in each compiled function (the largest)")
@@ -273,11 +278,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {fn:<52}{ir:>10,.0f}")
         rest = counts[name]["Ir"] - sum(ir for _, ir in funcs)
         print(f"    {'all other code (numba runtime, libm, Python)':<52}{max(rest, 0):>10,.0f}")
-    if ghz:
-        print(
-            f"  {'instructions per cycle at ' + f'{ghz:.2f} GHz':<44}"
-            f"{ipns['baseline'] / ghz:>12.2f}{ipns['this'] / ghz:>12.2f}"
-        )
     return 0
 
 
