@@ -18,15 +18,20 @@ import numba
 import numpy as np
 
 
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (or what :mod:`platform` knows)."""
+def cpuinfo(field: str) -> str | None:
+    """The first CPU's ``field`` in /proc/cpuinfo (e.g. ``"model name"``), if the system says."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
+            if line.lower().startswith(field):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine() or "unknown"
+    return None
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo (or what :mod:`platform` knows)."""
+    return cpuinfo("model name") or platform.processor() or platform.machine() or "unknown"
 
 
 def load_average() -> float | None:

@@ -203,13 +203,11 @@ def per_projection(src: Path, scratch: Path) -> dict[str, Any]:
 
 def clock_ghz() -> float | None:
     """The clock /proc/cpuinfo reports for the first CPU, in GHz (a VM's may be nominal)."""
+    mhz = _machine.cpuinfo("cpu mhz")
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("cpu mhz"):
-                return float(line.split(":", 1)[1]) / 1000
-    except (OSError, ValueError):
-        pass
-    return None
+        return float(mhz) / 1000 if mhz else None
+    except ValueError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

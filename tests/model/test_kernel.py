@@ -366,3 +366,27 @@ def test_the_kernels_dependencies_are_watched() -> None:
     marker = Path(kernel.compiled_kernels()["project_one"]._cache.cache_path)
     marker = marker / kernel._DEPENDENCY_MARKER
     assert marker.is_file()
+
+
+def test_inputs_of_other_layouts_run_the_same_compiled_kernel() -> None:
+    """run_kernel passes its compiled kernels one set of argument types, whatever it is given.
+
+    The kernels are typed on their first call only (``_compiled_call``), so a
+    strided vector, int32 offsets or a strided ``keep`` must not reach numba as
+    another signature; the numbers are those of the contiguous arrays.
+    """
+    import dataclasses
+
+    from schemerisk.model import kernel
+
+    inputs = compile_inputs(load_scenario("hai_phong_1993_1997"))
+    theta = np.zeros((9, 0))
+    want = run_kernel(inputs, theta, keep=np.arange(0, 80, 4))
+    other = dataclasses.replace(
+        inputs, vector=np.repeat(inputs.vector, 2)[::2], offsets=inputs.offsets.astype(np.int32)
+    )
+    got = run_kernel(other, theta, keep=np.arange(0, 80, 2)[::2])
+    np.testing.assert_array_equal(got, want)
+    entry = ("_project_scalar", "_project_block", "_project_parallel")
+    compiled = kernel.compiled_kernels()
+    assert all(len(compiled[name].signatures) <= 1 for name in entry)

@@ -1937,7 +1937,7 @@ def run_kernel(
     if len(mods) and (mods.position.max() >= n_inputs or mods.position.min() < 0):
         raise ValueError("a modification refers to an input position outside the vector")
     ooff = output_offsets(inputs)
-    picks = np.zeros(0, dtype=np.int64) if keep is None else np.asarray(keep, dtype=np.int64)
+    picks = np.zeros(0, dtype=np.int64) if keep is None else np.ascontiguousarray(keep, np.int64)
     if picks.ndim != 1 or (picks.size and (picks.min() < 0 or picks.max() >= ooff[-1])):
         raise ValueError(f"keep must be positions in an output row of length {int(ooff[-1])}")
     if keep is not None and picks.size == 0:
@@ -1948,11 +1948,15 @@ def run_kernel(
     elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float64 array of shape {shape}")
     d = inputs.dims
+    # the same argument types on every call (contiguous float64 and int64 arrays,
+    # Python ints): the compiled kernels are typed on their first call only
+    vector = np.ascontiguousarray(inputs.vector, dtype=np.float64)
+    offs = np.ascontiguousarray(inputs.offsets, dtype=np.int64)
+    sizes = (int(d.n_years), int(d.n_categories), int(d.n_services), int(d.n_admin))
     args = (
-        inputs.vector, inputs.offsets, d.n_years, d.n_categories, d.n_services, d.n_admin,
-        inputs.base_year, theta, mods.column, mods.position, mods.mode, mods.kind,
-        mods.weight, mods.reference, mods.lower, mods.upper, out, ooff, picks,
-        switch_positions(inputs),
+        vector, offs, *sizes, int(inputs.base_year), theta, mods.column, mods.position,
+        mods.mode, mods.kind, mods.weight, mods.reference, mods.lower, mods.upper, out, ooff,
+        picks, switch_positions(inputs),
     )  # fmt: skip
     if compiled is None:
         compiled = shape[0] >= LANES or bool(_COMPILED)
