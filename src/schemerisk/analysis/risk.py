@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +26,8 @@ from schemerisk.analysis.solver import Adjust, adjusted_revenue_name, equilibriu
 from schemerisk.uncertainty.nonfinite import (
     UNKNOWN_SHARE_LIMIT,
     Suspect,
-    count_nonfinite,
     describe_counts,
     finite,
-    horizon_counts,
     probability_bounds,
 )
 
@@ -486,14 +485,18 @@ def deficit_risk(
 def _plain_tables(  # type: ignore[no-untyped-def]
     cube: xr.Dataset, level: float, adjust, shortfall_level: float, confidence: float
 ):
-    """The tables of :func:`deficit_risk` computed in numpy, when every output is (draw, year).
+    """The tables of :func:`deficit_risk` from compiled passes, when every output is (draw, year).
 
     The same operations as the xarray reference of ``tests/analysis/test_risk_numpy_path.py``
-    (what this function replaced), in the same order and on
-    arrays of the same layout, so the same numbers bit for bit (tested), without
-    xarray's alignment and copies around each of the ~30 operations on the
-    (draws x years) arrays. None when an output has other dimensions.
+    (what this function replaced), with the sums in the same order, so the same
+    numbers bit for bit (tested). Counts and sums come from one pass over each
+    output (:mod:`schemerisk.analysis._tally`); the order statistics (the
+    worst-5 % average and the multiplier's quantile) from each year's contiguous
+    columns, two years at a time, with no (draws x years) temporary. None when
+    an output has other dimensions.
     """
+    from schemerisk.analysis import _tally
+
     names = [v for v in RISK_OUTPUTS if v in cube]
     if any(set(cube[v].dims) != {DRAW, "year"} for v in names) or "balance" not in names:
         return None
@@ -501,7 +504,7 @@ def _plain_tables(  # type: ignore[no-untyped-def]
         return None
 
     def array(name: str) -> np.ndarray:  # a view (no copy) of the run's (draws, kept) array
-        return cube[name].transpose(DRAW, "year").values
+        return np.asarray(cube[name].transpose(DRAW, "year").values, dtype=np.float64)
 
     year = cube["year"]
 
@@ -509,18 +512,12 @@ def _plain_tables(  # type: ignore[no-untyped-def]
         return xr.DataArray(values, dims=("year",), coords={"year": year})
 
     bal, rev = array("balance"), array("premium_revenue")
-    known = np.isfinite(bal)  # a draw without a finite balance is unknown, not "no deficit"
-    n_known = known.sum(axis=0)
-    deficit = (bal < 0) & known
-    per_year = counted_probability(by_year(deficit.sum(axis=0)), by_year(n_known), confidence)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        loss = np.where(known, np.clip(-bal, 0.0, None), np.nan)
-        share = loss / np.where(rev != 0, rev, np.nan)
-        share = np.where(
-            known, np.where(np.isnan(share), np.where(loss > 0, np.inf, 0.0), share), np.nan
-        )
+    n_draws = bal.shape[0]
+    # a draw without a finite balance is unknown, not "no deficit"
+    n_known, n_deficit, n_event, n_unknown_any = _tally.sign_counts(bal)
+    per_year = counted_probability(by_year(n_deficit), by_year(n_known), confidence)
     counts = {
-        v: count_nonfinite(array(v)) if v != "balance" else (~known).sum(axis=0) for v in names
+        v: n_draws - n_known if v == "balance" else _tally.nonfinite_counts(array(v)) for v in names
     }
     nonfinite = xr.DataArray(
         np.stack([counts[v].astype(np.int64) for v in names]),
@@ -529,13 +526,26 @@ def _plain_tables(  # type: ignore[no-untyped-def]
         name="n_nonfinite",
         attrs={"long_name": "Draws with a non-finite value (overflow or 0/0)", "units": "draws"},
     )
+    loss_sum, share_sum = _tally.loss_sums(bal, rev)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a year with no known draw: NaN
+        mean_loss, mean_share = loss_sum / n_known, share_sum / n_known
+    with_multiplier = all(v in cube for v in _multiplier_needs(adjust))
+    expenditure = array("total_expenditure") if with_multiplier else bal
+    scaled = array(_multiplier_needs(adjust)[1]) if with_multiplier else bal
+    years = bal.shape[1]
+    es_loss, es_share, quantile = (np.full(years, np.nan) for _ in range(3))
 
-    def mean(values: np.ndarray) -> xr.DataArray:  # xarray's own reduction: the same rounding
-        return xr.DataArray(values, dims=(DRAW, "year"), coords={"year": year}).mean(DRAW)
+    def one_year(y: int) -> None:
+        loss, share, k = np.empty(n_draws), np.empty(n_draws), np.empty(n_draws)
+        m = _tally.year_columns(bal, rev, expenditure, scaled, y, with_multiplier, loss, share, k)
+        es_loss[y] = _shortfall_of_row(loss, shortfall_level)
+        es_share[y] = _shortfall_of_row(share, shortfall_level)
+        if m:  # a year with no known draw: NaN, said by the report
+            quantile[y] = np.quantile(k[:m], 1.0 - level, method="inverted_cdf")
 
-    def shortfall(values: np.ndarray) -> xr.DataArray:
-        return by_year(np.array([_shortfall_of_row(col, shortfall_level) for col in values.T]))
-
+    # the compiled pass and NumPy's partition release the GIL: two years at once
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(one_year, range(years)))
     table = xr.Dataset(
         {
             "n_unknown": nonfinite.sel(output="balance", drop=True),
@@ -544,51 +554,31 @@ def _plain_tables(  # type: ignore[no-untyped-def]
             "p_deficit_lower": per_year.lower,
             "p_deficit_upper": per_year.upper,
             # over all draws, a surplus as zero: never more than the worst-5 % average
-            "expected_deficit": mean(loss),
-            "expected_deficit_share": mean(share),
-            "expected_shortfall": shortfall(loss),
-            "expected_shortfall_share": shortfall(share),
+            "expected_deficit": by_year(mean_loss),
+            "expected_deficit_share": by_year(mean_share),
+            "expected_shortfall": by_year(es_loss),
+            "expected_shortfall_share": by_year(es_share),
         }
     )
-    if all(v in cube for v in _multiplier_needs(adjust)):
-        scaled_rev = array(_multiplier_needs(adjust)[1])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            # analysis.solver.equilibrium_multiplier with a target balance of 0
-            k = (array("total_expenditure") + 0.0 - (rev - scaled_rev)) / np.where(
-                scaled_rev != 0, scaled_rev, np.nan
-            )
-        k = np.where(known, np.where(np.isnan(k), np.inf, k), np.nan)
-        table["required_premium_multiplier"] = _multiplier_table(k, level, adjust, by_year)
+    if with_multiplier:
+        table["required_premium_multiplier"] = _multiplier_table(quantile, level, adjust, by_year)
     else:
         table["required_premium_multiplier"] = xr.full_like(table.p_deficit, np.nan)
     p_ruin = None
     # ruin needs a reserve fund; without one, "reserve" is just the cumulated balance
     if "reserve" in cube and int(cube.attrs.get("reserve_fund", 0)):
-        reserve = array("reserve")
-        known_reserve = np.isfinite(reserve)
-        negative = (reserve < 0) & known_reserve
+        answered, negative, n_ruin, n_unknown_ruin = _tally.sign_counts(array("reserve"))
         with np.errstate(invalid="ignore", divide="ignore"):
-            answered = known_reserve.sum(axis=0)
             table["p_reserve_negative"] = by_year(
-                negative.sum(axis=0) / np.where(known_reserve.any(axis=0), answered, np.nan)
+                negative / np.where(answered > 0, answered, np.nan)
             )
-        n_event, n_unknown = horizon_counts(negative, known_reserve)
-        p_ruin = counted_probability(
-            xr.DataArray(n_event), reserve.shape[0] - n_unknown, confidence
-        )
-    n_event, n_unknown_any = horizon_counts(deficit, known)
-    p_any = counted_probability(xr.DataArray(n_event), bal.shape[0] - n_unknown_any, confidence)
+        p_ruin = counted_probability(xr.DataArray(n_ruin), n_draws - n_unknown_ruin, confidence)
+    p_any = counted_probability(xr.DataArray(n_event), n_draws - n_unknown_any, confidence)
     return table, p_ruin, p_any, n_unknown_any, nonfinite
 
 
-def _multiplier_table(k: np.ndarray, level: float, adjust, by_year) -> xr.DataArray:  # type: ignore[no-untyped-def]
-    """:func:`required_multiplier` from the break-even multipliers ``k`` (draws x years; NaN unknown)."""
-    q = np.full(k.shape[1], np.nan)
-    for j in range(k.shape[1]):
-        col = k[:, j]
-        col = col[~np.isnan(col)]
-        if col.size:  # a year with no known draw: NaN, said by the report
-            q[j] = np.quantile(col, 1.0 - level, method="inverted_cdf")
+def _multiplier_table(q: np.ndarray, level: float, adjust, by_year) -> xr.DataArray:  # type: ignore[no-untyped-def]
+    """:func:`required_multiplier` from each year's quantile of the break-even multipliers (NaN: none known)."""
     q = q + 1e-12 * abs(q)
     return (
         by_year(q)
