@@ -736,9 +736,9 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
                 f"(schemerisk risk {args.source} DISTRIBUTIONS -n N), or a cube"
             )
         cube = _open_cube(source, summary_ok=True, lazy=True)
-        space = None
+        space = design = None
     else:
-        cube, space = _risk_run(args, multiplier, write_cube=book is None)
+        cube, space, design = _risk_run(args, multiplier, write_cube=book is None)
     if multiplier is not None:
         cube = _scaled_cube(cube, args, multiplier)
     if _is_summary(cube):
@@ -749,7 +749,15 @@ def _risk(args: argparse.Namespace, book) -> int:  # type: ignore[no-untyped-def
     else:
         report = _risk_of_cube(cube, args)
     # the inputs behind too many non-finite draws (a summary store keeps no drawn inputs)
-    found = None if report.trustworthy or _is_summary(cube) else _suspects_of(cube)
+    if report.trustworthy or _is_summary(cube):
+        found = None
+    elif design is not None and not any(str(v).startswith("input_") for v in cube.data_vars):
+        # a run for the report alone keeps no drawn inputs: make them again, the same draws
+        from schemerisk.uncertainty.montecarlo import drawn_inputs
+
+        found = _suspects_of(cube.assign(drawn_inputs(space, design)))  # type: ignore[arg-type]
+    else:
+        found = _suspects_of(cube)
     if found:
         import dataclasses
 
@@ -885,7 +893,7 @@ def _risk_run(  # type: ignore[no-untyped-def]
     multiplier: float | dict[str, float] | None = None,
     write_cube: bool = True,
 ):
-    """The Monte Carlo run behind ``schemerisk risk SCENARIO DISTRIBUTIONS``: (cube, space).
+    """The Monte Carlo run behind ``schemerisk risk SCENARIO DISTRIBUTIONS``: (cube, space, design).
 
     ``multiplier`` is ``--premium-multiplier`` as parsed: multipliers by category are
     checked against the scenario's categories before any work, and keep each
@@ -932,6 +940,7 @@ def _risk_run(  # type: ignore[no-untyped-def]
             threads=args.threads,
             progress=False if args.no_progress else None,
             memoranda=out is not None,  # the report reads none of them; a written cube has them
+            inputs=out is not None,  # nor the drawn inputs (remade if too many draws fail)
         )
         if out is not None:
             out.write_dataset(cube)
@@ -941,7 +950,7 @@ def _risk_run(  # type: ignore[no-untyped-def]
         f"{len(space.entries)} uncertain inputs ({space.source})\n",
         file=sys.stderr if args.json else sys.stdout,  # with --json, stdout holds only the JSON
     )
-    return cube, space
+    return cube, space, design
 
 
 def _bound_space(  # type: ignore[no-untyped-def]

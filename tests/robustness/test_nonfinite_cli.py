@@ -161,6 +161,23 @@ def test_risk_counts_unknowns_exits_3_and_names_the_culprit(
     assert CULPRIT in run.err
 
 
+def test_risk_without_a_cube_remakes_the_draws_to_name_the_culprit(
+    cli: Callable[..., Run], overflowing: dict[str, Path], tmp_path: Path
+) -> None:
+    """A run for the report keeps no drawn inputs: they are made again, the same draws."""
+    args = ("risk", NAME, overflowing["one_overflowing_input"], "-n", "800", "--seed", "2")
+    kept = cli(*args, "--no-progress", "--json", "-o", tmp_path / "cube.nc")
+    remade = cli(*args, "--no-progress", "--json")
+    assert remade.code == kept.code == EXIT_UNTRUSTWORTHY
+    assert "Traceback" not in remade.text
+    with_cube = json.loads(kept.out[kept.out.index("{") :])
+    without = json.loads(remade.out[remade.out.index("{") :])
+    assert without["suspects"][0]["input"] == CULPRIT
+    # the same suspects with the same statistics: the draws were the same, bit for bit
+    assert without["suspects"] == with_cube["suspects"]
+    assert without["n_unknown"] == with_cube["n_unknown"]
+
+
 def test_sigma_1e308_half_the_draws_unknown_never_zero_percent(
     cli: Callable[..., Run], overflowing: dict[str, Path], tmp_path: Path
 ) -> None:

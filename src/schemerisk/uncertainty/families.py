@@ -170,6 +170,31 @@ class Marginal:
         return f"{self.family}({inner})"
 
 
+def closed_form(m: Marginal) -> tuple[str, float, float] | None:
+    """The closed-form inverse CDF of ``m`` as :func:`_closed_form_ppf` evaluates it, or None.
+
+    Returns
+    -------
+    tuple or None
+        ``("fixed", value, 0)``; ``("normal", scale, loc)`` for ``ndtri(q) scale + loc``;
+        ``("lognormal", sigma, scale)`` for ``exp(sigma ndtri(q)) scale + loc`` with
+        ``loc`` 0 (a lognormal with another ``loc`` gives None); ``("uniform", scale, loc)``
+        for ``q scale + loc``. None for the families that need scipy.stats, and for
+        any other object with a ``ppf`` (the explorer's moved marginals).
+    """
+    if not isinstance(m, Marginal):
+        return None
+    if m._dist is None:
+        return "fixed", float(m.params["value"]), 0.0
+    if m.family not in ("normal", "lognormal", "uniform") or m._values is not None:
+        return None
+    kw = m._dist.kwds
+    loc, scale = float(kw.get("loc", 0.0)), float(kw.get("scale", 1.0))
+    if m.family == "lognormal":
+        return ("lognormal", float(kw["s"]), scale) if loc == 0.0 else None
+    return m.family, scale, loc
+
+
 def _closed_form_ppf(m: Marginal, u: np.ndarray) -> np.ndarray | None:
     """The inverse CDF of a normal, lognormal or uniform marginal without scipy.stats' overhead.
 

@@ -106,6 +106,7 @@ def run_design(
     threads: int | None = None,
     progress: bool | None = None,
     memoranda: bool = True,
+    inputs: bool = True,
 ) -> xr.Dataset:
     """Project every row of a design and return the cube.
 
@@ -127,47 +128,33 @@ def run_design(
         Add the memoranda computed from the kept outputs
         (:func:`~schemerisk.model.results.add_memoranda`); a caller that reads
         none of them (``schemerisk risk`` without ``-o``) saves their time and memory.
+    inputs : bool
+        Keep every drawn input as ``input_<entry>``. A caller that reads none of
+        them saves draws x columns floats (376 MB for 10^6 draws of Hai Phong's
+        47 columns); :func:`drawn_inputs` makes them again, the same bit for bit,
+        if they are wanted after all.
 
     Returns
     -------
     xarray.Dataset
         The cube: kept outputs with a leading ``draw`` dimension, every drawn
-        input as ``input_<entry>``, and provenance attributes.
+        input as ``input_<entry>`` (with ``inputs``), and provenance attributes.
     """
-    inputs = space.inputs
     names = _keep_names(keep)
-    positions, where = kept_positions(inputs, names)
-    n, k = design.n_rows, space.n_columns
+    positions, where = kept_positions(space.inputs, names)
+    n = design.n_rows
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    # The drawn values are kept input by input (one row of `drawn` per column), so each
-    # input_<entry> variable of the cube is a view, not a copy; the kernel takes each chunk's
-    # draws as to_values made them (draws x columns).
-    drawn = np.empty((k, n))
     # The kernel writes only the kept outputs, straight into one (draws, kept) array;
     # each variable of the cube is a view of its columns.
     values = np.empty((n, positions.size))
-    starts = range(0, n, chunk_size)
-
-    def draw(start: int) -> tuple[int, np.ndarray]:
-        stop = min(start + chunk_size, n)
-        theta = to_values(space, design.rows(start, stop))
-        drawn[:, start:stop] = theta.T
-        return stop, theta
-
-    with (
-        numba_threads(threads),
-        _progress(n, progress, "projecting") as bar,
-        ThreadPoolExecutor(max_workers=1) as pool,
-    ):
-        # draw the next chunk's inputs while the kernel (which releases the GIL) projects this one
-        pending = pool.submit(draw, starts[0])
-        for i, start in enumerate(starts):
-            stop, theta = pending.result()
-            if i + 1 < len(starts):
-                pending = pool.submit(draw, starts[i + 1])
+    # The drawn values are kept input by input (one row of `drawn` per column), so each
+    # input_<entry> variable of the cube is a view, not a copy.
+    drawn = np.empty((space.n_columns, n)) if inputs else None
+    with numba_threads(threads), _progress(n, progress, "projecting") as bar:
+        for start, stop, theta in _drawn_chunks(space, design, chunk_size, drawn):
             run_kernel(
-                inputs,
+                space.inputs,
                 theta,
                 space.modifications,
                 out=values[start:stop],
@@ -175,13 +162,72 @@ def run_design(
             )
             bar.update(stop - start)
     kept = {name: values[:, sl] for name, sl in where.items()}
-    ds = blocks_to_dataset(space.scenario, inputs, kept, draw_dim=True)
+    ds = blocks_to_dataset(space.scenario, space.inputs, kept, draw_dim=True)
     if memoranda:
         ds = add_memoranda(ds)
-    ds = ds.assign(_input_variables(space, drawn))
+    if drawn is not None:
+        ds = ds.assign(_input_variables(space, drawn))
     ds = ds.assign_coords({DRAW: np.arange(n)})
     ds.attrs.update(_provenance(space, design, names))
     return ds
+
+
+def _drawn_chunks(
+    space: ParameterSpace, design: Design, chunk_size: int, drawn: np.ndarray | None = None
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(start, stop, theta)`` for each chunk of the design: its rows as drawn input values.
+
+    The next chunk is drawn (:func:`~schemerisk.uncertainty.sampling.to_values`, its
+    compiled steps shared by as many threads as numba has) while the caller works
+    on this one: the kernel releases the GIL. With ``drawn``, the values are also
+    copied there, one row per column, in the same thread. The values depend on
+    neither.
+    """
+    threads = numba.get_num_threads()
+    starts = range(0, design.n_rows, chunk_size)
+
+    def draw(start: int) -> np.ndarray:
+        stop = min(start + chunk_size, design.n_rows)
+        theta = to_values(space, design.rows(start, stop), threads)
+        if drawn is not None:  # kept input by input: one row of `drawn` per column
+            drawn[:, start:stop] = theta.T
+        return theta
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(draw, starts[0])
+        for i, start in enumerate(starts):
+            theta = pending.result()
+            if i + 1 < len(starts):
+                pending = pool.submit(draw, starts[i + 1])
+            yield start, min(start + chunk_size, design.n_rows), theta
+
+
+def drawn_inputs(
+    space: ParameterSpace, design: Design, chunk_size: int = DEFAULT_CHUNK
+) -> dict[str, xr.Variable]:
+    """The ``input_<entry>`` variables of a run of ``design``, made again without projecting.
+
+    The same values bit for bit as :func:`run_design` keeps with ``inputs=True``:
+    the design hands out the same rows and they are mapped the same way.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        The uncertain inputs.
+    design : Design
+        The run's design.
+    chunk_size : int
+        Draws mapped at once.
+
+    Returns
+    -------
+    dict of str to xarray.Variable
+        ``input_<entry>`` -> the drawn values, (draw,) or (draw, year).
+    """
+    drawn = np.empty((space.n_columns, design.n_rows))
+    for _ in _drawn_chunks(space, design, chunk_size, drawn):
+        pass
+    return _input_variables(space, drawn)
 
 
 def _keep_names(keep: Iterable[str] | str | None) -> list[str]:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import enum
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -27,6 +29,8 @@ from schemerisk.uncertainty.space import ParameterSpace, Time
 MC_BLOCK = 4096
 #: unit-cube points are kept this far from 0 and 1 so that normal scores stay finite
 _EPS = 2.0**-53
+#: fewest rows a thread of :func:`to_values` takes
+_MIN_SHARE = 1024
 
 
 class Sampler(enum.Enum):
@@ -188,8 +192,146 @@ def salib_problem(space: ParameterSpace) -> dict[str, object]:
     }
 
 
-def to_values(space: ParameterSpace, unit: np.ndarray) -> np.ndarray:
+def to_values(space: ParameterSpace, unit: np.ndarray, threads: int = 1) -> np.ndarray:
     """Map unit-cube rows to drawn input values (the ``theta`` the kernel takes).
+
+    Normal scores, the Gaussian copula within each correlation block, the AR(1)
+    recursion over years, then each marginal's inverse CDF: the steps of
+    :func:`to_values_numpy`, with the same values bit for bit, the first ones
+    compiled (:mod:`schemerisk.uncertainty._unitmap`: no temporaries, no GIL) and
+    the numerical inverse CDFs in SciPy on contiguous columns.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        The uncertain inputs.
+    unit : numpy.ndarray
+        Design rows, shape (rows, columns), in [0, 1].
+    threads : int
+        Threads that share the compiled steps, row by row (the values do not depend on it).
+
+    Returns
+    -------
+    numpy.ndarray
+        Drawn values, same shape.
+    """
+    unit = np.ascontiguousarray(unit, dtype=np.float64)
+    compiled = _compiled_map()
+    if compiled is None or unit.ndim != 2 or unit.shape[1] != space.n_columns:
+        return to_values_numpy(space, unit)
+    from schemerisk.uncertainty import _unitmap
+
+    plan, post = _plan_of(space)
+    out = np.empty_like(unit)
+    n = unit.shape[0]
+    parts = max(1, min(threads, n // _MIN_SHARE))
+    cuts = [n * i // parts for i in range(parts + 1)]
+
+    def part(i: int) -> None:
+        lo, hi = cuts[i], cuts[i + 1]
+        _unitmap.map_rows(*compiled, unit[lo:hi], out[lo:hi], _EPS, *plan.arrays())
+
+    if parts == 1:
+        part(0)
+    else:
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            list(pool.map(part, range(parts)))
+    for cols, kind, marginal, scale, loc in post:
+        block = np.ascontiguousarray(out[:, cols])
+        with np.errstate(over="ignore"):  # an overflowing draw is inf, counted downstream
+            value = np.exp(block) * scale + loc if kind == "lognormal" else marginal.ppf(block)
+        out[:, cols] = value
+    return out
+
+
+_COMPILED: list[Any] = []
+
+
+def _compiled_map() -> tuple[Any, Any] | None:
+    """SciPy's ``ndtri`` and ``ndtr`` for the compiled map, found once (None: use NumPy)."""
+    if not _COMPILED:
+        from schemerisk.uncertainty import _unitmap
+
+        _COMPILED.append(_unitmap.scipy_functions())
+    return _COMPILED[0]
+
+
+_PLANS: dict[int, tuple[ParameterSpace, Any, list[Any]]] = {}
+
+
+def _plan_of(space: ParameterSpace) -> tuple[Any, list[Any]]:
+    """The compiled map's plan for ``space``, and what NumPy and SciPy do after it, column by column."""
+    known = _PLANS.get(id(space))
+    if known is not None and known[0] is space:
+        return known[1], known[2]
+    from schemerisk.uncertainty import _unitmap
+    from schemerisk.uncertainty.families import closed_form
+
+    k = space.n_columns
+    normal = np.zeros(k, dtype=np.bool_)
+    kind = np.full(k, _unitmap.PASS, dtype=np.int64)
+    a, b = np.zeros(k), np.zeros(k)
+    codes = {"normal": _unitmap.NORMAL, "lognormal": _unitmap.LOGNORMAL}
+    codes.update(uniform=_unitmap.UNIFORM, fixed=_unitmap.FIXED)
+    needs_normal = {e.name for e in space.entries if e.time is Time.AR1}
+    for block in space.correlations:
+        needs_normal.update(block.entries)
+    post: list[Any] = []
+    for e in space.entries:
+        cols = np.asarray(space.columns[e.name], dtype=np.int64)
+        normal[cols] = e.name in needs_normal
+        form = closed_form(e.marginal)
+        if form is None:
+            post.append((slice(int(cols[0]), int(cols[-1]) + 1), "ppf", e.marginal, 1.0, 0.0))
+            continue
+        name, first, second = form
+        kind[cols] = codes[name]
+        if name == "lognormal":  # a = sigma; exp, the scale (the median) and loc 0 after
+            a[cols] = first
+            post.append((slice(int(cols[0]), int(cols[-1]) + 1), name, e.marginal, second, 0.0))
+        else:
+            a[cols], b[cols] = first, second
+    m = max((len(blk.entries) for blk in space.correlations), default=1)
+    blocks = space.correlations
+    factors = np.zeros((len(blocks), m, m))
+    innovations = np.zeros((len(blocks), m, m))
+    members, offsets, width = [], [0], []
+    for i, blk in enumerate(blocks):
+        size = len(blk.entries)
+        factors[i, :size, :size] = blk.factor
+        innov = blk.factor if blk.innovation_factor is None else blk.innovation_factor
+        innovations[i, :size, :size] = innov
+        members += [int(space.columns[name][0]) for name in blk.entries]
+        offsets.append(len(members))
+        width.append(len(space.columns[blk.entries[0]]))
+    paths = [e for e in space.entries if e.time is Time.AR1]
+    plan = _unitmap.Plan(
+        normal=normal,
+        kind=kind,
+        a=a,
+        b=b,
+        block_offsets=np.asarray(offsets, dtype=np.int64),
+        block_members=np.asarray(members, dtype=np.int64),
+        block_width=np.asarray(width, dtype=np.int64),
+        factors=factors,
+        innovations=innovations,
+        ar_start=np.asarray([int(space.columns[e.name][0]) for e in paths], dtype=np.int64),
+        ar_width=np.asarray([len(space.columns[e.name]) for e in paths], dtype=np.int64),
+        ar_phi=np.asarray([e.persistence for e in paths], dtype=np.float64),
+        ar_scale=np.asarray([np.sqrt(1.0 - e.persistence * e.persistence) for e in paths]),
+    )
+    if len(_PLANS) > 64:  # spaces come and go (the explorer, the tests): keep the newest
+        _PLANS.clear()
+    _PLANS[id(space)] = (space, plan, post)
+    return plan, post
+
+
+def to_values_numpy(space: ParameterSpace, unit: np.ndarray) -> np.ndarray:
+    """Map unit-cube rows to drawn input values with NumPy and SciPy arrays: :func:`to_values`' reference.
+
+    The map as first written, step by step on whole columns; :func:`to_values`
+    gives the same values bit for bit (tested), and falls back to this when
+    SciPy's C functions cannot be found.
 
     Parameters
     ----------

@@ -1,0 +1,200 @@
+"""The compiled part of :func:`schemerisk.uncertainty.sampling.to_values`: design rows to probabilities.
+
+For each row it clips the unit values, takes normal scores where a copula or an
+AR(1) path needs them, correlates them, runs the AR(1) recursions, maps the
+scores back to probabilities and evaluates the closed-form inverse CDFs
+(normal, uniform, fixed; the lognormal up to its ``exp``). Every value takes the
+same operations in the same order as the array version (:func:`~schemerisk.uncertainty.sampling.to_values_numpy`),
+with SciPy's own ``ndtri`` and ``ndtr`` (the ``scipy.special.cython_special``
+functions, the same code as the ufuncs) and no ``fastmath``, so the values are
+the same bit for bit (tested). It runs without the GIL, row by row, with no
+temporary arrays: about 3x cheaper than the array version, whose NumPy and
+SciPy loops also serialise on the GIL when two threads share the work.
+
+What stays in NumPy and SciPy, on contiguous columns: the lognormal's ``exp``
+(NumPy's vectorised ``exp`` may round differently from the C library's) and the
+numerical and discrete inverse CDFs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+from numba.extending import get_cython_function_address
+
+#: how a column's probability becomes its value in the compiled pass
+PASS, NORMAL, LOGNORMAL, UNIFORM, FIXED = 0, 1, 2, 3, 4
+
+_DOUBLE_FUNCTION = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)
+
+
+def _special(name: str) -> Any:
+    return _DOUBLE_FUNCTION(get_cython_function_address("scipy.special.cython_special", name))
+
+
+def scipy_functions() -> tuple[Any, Any] | None:
+    """SciPy's ``ndtri`` and real ``ndtr`` as C functions, or None if this SciPy names them otherwise.
+
+    They are handed to the compiled pass as arguments (not globals), so numba
+    can cache it: the addresses change from process to process.
+    """
+    try:
+        # cython_special's fused ndtr: 0 is the complex version, 1 the real one
+        ndtri, ndtr = _special("ndtri"), _special("__pyx_fuse_1ndtr")
+    except (ValueError, KeyError, ImportError, AttributeError):  # pragma: no cover - other SciPy
+        return None
+    from scipy import special
+
+    probe = np.array([1e-300, 1e-10, 0.025, 0.5, 0.975, 1.0 - 2.0**-53])
+    same = all(ndtri(p) == special.ndtri(p) for p in probe) and all(
+        ndtr(z) == special.ndtr(z) for z in (-38.0, -1.96, 0.0, 0.3, 8.5)
+    )
+    return (ndtri, ndtr) if same else None  # pragma: no branch
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the compiled pass does to each column of a design row (from a bound space).
+
+    Attributes
+    ----------
+    normal : numpy.ndarray
+        bool (columns,): the column goes through a normal score (a copula or an AR(1) path).
+    kind, a, b : numpy.ndarray
+        (columns,): :data:`PASS`, :data:`NORMAL` (``ndtri(q) a + b``), :data:`LOGNORMAL`
+        (``a ndtri(q)``, the ``exp`` and ``b`` applied after), :data:`UNIFORM`
+        (``q a + b``) or :data:`FIXED` (``a``).
+    block_offsets, block_members : numpy.ndarray
+        Copula blocks: block ``i``'s members' first columns are
+        ``block_members[block_offsets[i]:block_offsets[i + 1]]``.
+    block_width : numpy.ndarray
+        Columns of each member of a block (1, or one per year).
+    factors, innovations : numpy.ndarray
+        (blocks, m, m): each block's copula factor, and its factor for the
+        innovations after the first year (the same factor when it has none).
+    ar_start, ar_width, ar_phi, ar_scale : numpy.ndarray
+        AR(1) paths: first column, years, persistence and ``sqrt(1 - phi^2)``.
+    """
+
+    normal: np.ndarray
+    kind: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    block_offsets: np.ndarray
+    block_members: np.ndarray
+    block_width: np.ndarray
+    factors: np.ndarray
+    innovations: np.ndarray
+    ar_start: np.ndarray
+    ar_width: np.ndarray
+    ar_phi: np.ndarray
+    ar_scale: np.ndarray
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The arrays in the order :func:`map_rows` takes them."""
+        return (
+            self.normal,
+            self.kind,
+            self.a,
+            self.b,
+            self.block_offsets,
+            self.block_members,
+            self.block_width,
+            self.factors,
+            self.innovations,
+            self.ar_start,
+            self.ar_width,
+            self.ar_phi,
+            self.ar_scale,
+        )
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _clip(x: float, eps: float) -> float:
+    """``np.clip(x, eps, 1 - eps)``."""
+    x = eps if x < eps else x
+    hi = 1.0 - eps
+    return hi if x > hi else x
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def map_rows(
+    ndtri: Any,
+    ndtr: Any,
+    unit: np.ndarray,
+    out: np.ndarray,
+    eps: float,
+    normal: np.ndarray,
+    kind: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    block_offsets: np.ndarray,
+    block_members: np.ndarray,
+    block_width: np.ndarray,
+    factors: np.ndarray,
+    innovations: np.ndarray,
+    ar_start: np.ndarray,
+    ar_width: np.ndarray,
+    ar_phi: np.ndarray,
+    ar_scale: np.ndarray,
+) -> None:
+    """Map design rows to probabilities and closed-form values, row by row (see the module).
+
+    ``z_0 = e_0``, ``z_t = phi z_{t-1} + sqrt(1 - phi^2) e_t`` for an AR(1) path;
+    ``z'_i = sum_j L_ij z_j`` within a copula block, year by year (UNCERTAINTY.md).
+
+    Parameters
+    ----------
+    ndtri, ndtr : function pointer
+        SciPy's functions (:func:`scipy_functions`).
+    unit : numpy.ndarray
+        (rows, columns) design rows in [0, 1].
+    out : numpy.ndarray
+        (rows, columns) output: each column as its :class:`Plan` kind says.
+    eps : float
+        Probabilities are clipped to ``[eps, 1 - eps]``.
+    normal, kind, a, b, block_offsets, block_members, block_width, factors, innovations,
+    ar_start, ar_width, ar_phi, ar_scale : numpy.ndarray
+        The :class:`Plan`.
+    """
+    rows, k = unit.shape
+    z = np.empty(k)
+    zs = np.empty(max(factors.shape[1], 1))
+    for r in range(rows):
+        for c in range(k):
+            u = _clip(unit[r, c], eps)
+            out[r, c] = u
+            if normal[c]:
+                z[c] = ndtri(u)
+        for blk in range(block_offsets.size - 1):
+            lo, hi = block_offsets[blk], block_offsets[blk + 1]
+            for t in range(block_width[blk]):
+                f = factors[blk] if t == 0 else innovations[blk]
+                for j in range(hi - lo):
+                    zs[j] = z[block_members[lo + j] + t]
+                for i in range(hi - lo):
+                    acc = 0.0
+                    for j in range(hi - lo):
+                        acc += f[i, j] * zs[j]
+                    z[block_members[lo + i] + t] = acc
+        for p in range(ar_start.size):
+            s = ar_start[p]
+            for t in range(1, ar_width[p]):
+                z[s + t] = ar_phi[p] * z[s + t - 1] + ar_scale[p] * z[s + t]
+        for c in range(k):
+            q = _clip(ndtr(z[c]), eps) if normal[c] else out[r, c]
+            how = kind[c]
+            if how == NORMAL:
+                out[r, c] = ndtri(q) * a[c] + b[c]
+            elif how == LOGNORMAL:
+                out[r, c] = a[c] * ndtri(q)
+            elif how == UNIFORM:
+                out[r, c] = q * a[c] + b[c]
+            elif how == FIXED:
+                out[r, c] = a[c]
+            else:
+                out[r, c] = q
