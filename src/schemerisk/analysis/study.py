@@ -25,7 +25,7 @@ from schemerisk.analysis.voi import PremiumDecision
 from schemerisk.model.kernel import run_kernel
 from schemerisk.model.results import DEFAULT_KEEP, add_memoranda, rows_to_dataset
 from schemerisk.scenario.types import Scenario
-from schemerisk.uncertainty.montecarlo import bind_space, run_design
+from schemerisk.uncertainty.montecarlo import Run, bind_space, run_design
 from schemerisk.uncertainty.sampling import Design, Sampler, unit_design
 from schemerisk.uncertainty.space import ParameterSpace
 
@@ -131,6 +131,14 @@ def deciding_imprecise(indices: xr.Dataset) -> list[str]:
     return out
 
 
+def _saltelli_rows(space: ParameterSpace, n_start: int, n_max: int) -> int:
+    """Rows of the largest Saltelli design doubling from ``n_start`` can reach: N (G + 2)."""
+    n = n_start
+    while 2 * n <= n_max:
+        n *= 2
+    return n * (len(space.groups()) + 2)
+
+
 def sobol_until_precise(
     space: ParameterSpace,
     seed: int,
@@ -159,7 +167,10 @@ def sobol_until_precise(
         warnings.simplefilter("always", UserWarning)
         design = unit_design(space, n_start, seed, Sampler.SALTELLI)
     notes += [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-    cube = run_design(space, design, keep=PRIORITY_KEEP, threads=threads, progress=progress)
+    # room for the largest design doubling may reach: each doubling adds its rows after these
+    run = Run(space, PRIORITY_KEEP, capacity=_saltelli_rows(space, n_start, n_max))
+    run.extend(design, threads=threads, progress=progress)
+    cube = run.cube(design)
     sizes = [n_start]
     while True:
         with warnings.catch_warnings():
@@ -183,10 +194,8 @@ def sobol_until_precise(
             bigger.matrix[design.n_rows :],
             2 * n,
         )
-        more = run_design(space, new_rows, keep=PRIORITY_KEEP, threads=threads, progress=progress)
-        cube = xr.concat([cube, more], dim="draw", combine_attrs="override")
-        cube = cube.assign_coords(draw=np.arange(cube.sizes["draw"]))
-        cube.attrs.update(n_draws=bigger.n_rows, saltelli_n=2 * n)
+        run.extend(new_rows, threads=threads, progress=progress)
+        cube = run.cube(bigger)
         design = bigger
         sizes.append(2 * n)
     if wide:

@@ -140,36 +140,127 @@ def run_design(
         The cube: kept outputs with a leading ``draw`` dimension, every drawn
         input as ``input_<entry>`` (with ``inputs``), and provenance attributes.
     """
-    names = _keep_names(keep)
-    positions, where = kept_positions(space.inputs, names)
-    n = design.n_rows
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    # The kernel writes only the kept outputs, straight into one (draws, kept) array;
-    # each variable of the cube is a view of its columns.
-    values = np.empty((n, positions.size))
-    # The drawn values are kept input by input (one row of `drawn` per column), so each
-    # input_<entry> variable of the cube is a view, not a copy.
-    drawn = np.empty((space.n_columns, n)) if inputs else None
-    with numba_threads(threads), _progress(n, progress, "projecting") as bar:
-        for start, stop, theta in _drawn_chunks(space, design, chunk_size, drawn):
-            run_kernel(
-                space.inputs,
-                theta,
-                space.modifications,
-                out=values[start:stop],
-                keep=positions,
-            )
-            bar.update(stop - start)
-    kept = {name: values[:, sl] for name, sl in where.items()}
-    ds = blocks_to_dataset(space.scenario, space.inputs, kept, draw_dim=True)
-    if memoranda:
-        ds = add_memoranda(ds)
-    if drawn is not None:
-        ds = ds.assign(_input_variables(space, drawn))
-    ds = ds.assign_coords({DRAW: np.arange(n)})
-    ds.attrs.update(_provenance(space, design, names))
-    return ds
+    run = Run(space, keep, capacity=design.n_rows, inputs=inputs)
+    run.extend(design, chunk_size=chunk_size, threads=threads, progress=progress)
+    return run.cube(design, memoranda=memoranda)
+
+
+class Run:
+    """A Monte Carlo run that grows: designs projected one after another into the same arrays.
+
+    :func:`run_design` is one :meth:`extend` and one :meth:`cube`. A caller that
+    adds rows to a design (the Sobol' doubling of
+    :func:`~schemerisk.analysis.study.sobol_until_precise`) extends the run with the
+    new rows only, and each :meth:`cube` is a view of the rows so far: nothing
+    is copied or concatenated. With a ``capacity`` large enough for the last
+    design, the arrays are made once (untouched rows cost no memory); past it
+    they are made anew, twice as large, and the rows so far copied over.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        The uncertain inputs, bound to their scenario.
+    keep : iterable of str, optional
+        Outputs to keep, as :func:`run_design`'s ``keep``.
+    capacity : int
+        Rows to make room for at first.
+    inputs : bool
+        Keep the drawn inputs, as :func:`run_design`'s ``inputs``.
+    """
+
+    def __init__(
+        self,
+        space: ParameterSpace,
+        keep: Iterable[str] | None = None,
+        *,
+        capacity: int = 0,
+        inputs: bool = True,
+    ) -> None:
+        self.space = space
+        self.names = _keep_names(keep)
+        self.positions, self.where = kept_positions(space.inputs, self.names)
+        self.n = 0
+        self.inputs = inputs
+        # The kernel writes only the kept outputs, straight into one (rows, kept) array; each
+        # variable of a cube is a view of its columns. The drawn values are kept input by input
+        # (one row of `drawn` per column), so each input_<entry> variable is a view too.
+        self.values = np.empty((max(capacity, 0), self.positions.size))
+        self.drawn = np.empty((space.n_columns, max(capacity, 0))) if inputs else None
+
+    def _room(self, rows: int) -> None:
+        if self.n + rows <= self.values.shape[0]:
+            return
+        size = max(self.n + rows, 2 * self.values.shape[0])
+        values = np.empty((size, self.positions.size))
+        values[: self.n] = self.values[: self.n]
+        self.values = values
+        if self.drawn is not None:
+            drawn = np.empty((self.space.n_columns, size))
+            drawn[:, : self.n] = self.drawn[:, : self.n]
+            self.drawn = drawn
+
+    def extend(
+        self,
+        design: Design,
+        *,
+        chunk_size: int = DEFAULT_CHUNK,
+        threads: int | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        """Project every row of ``design`` after the rows so far.
+
+        Parameters
+        ----------
+        design : Design
+            The rows to add.
+        chunk_size, threads, progress
+            As :func:`run_design`'s.
+        """
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        self._room(design.n_rows)
+        at = self.n
+        drawn = None if self.drawn is None else self.drawn[:, at : at + design.n_rows]
+        with numba_threads(threads), _progress(design.n_rows, progress, "projecting") as bar:
+            for start, stop, theta in _drawn_chunks(self.space, design, chunk_size, drawn):
+                run_kernel(
+                    self.space.inputs,
+                    theta,
+                    self.space.modifications,
+                    out=self.values[at + start : at + stop],
+                    keep=self.positions,
+                )
+                bar.update(stop - start)
+        self.n += design.n_rows
+
+    def cube(self, design: Design, *, memoranda: bool = True) -> xr.Dataset:
+        """The cube of the rows so far (views of the run's arrays, not copies).
+
+        Parameters
+        ----------
+        design : Design
+            The design the rows so far make up, for the provenance attributes.
+        memoranda : bool
+            As :func:`run_design`'s.
+
+        Returns
+        -------
+        xarray.Dataset
+            As :func:`run_design` returns.
+        """
+        if design.n_rows != self.n:
+            raise ValueError(f"the design has {design.n_rows} rows, the run {self.n}")
+        values = self.values[: self.n]
+        kept = {name: values[:, sl] for name, sl in self.where.items()}
+        space = self.space
+        ds = blocks_to_dataset(space.scenario, space.inputs, kept, draw_dim=True)
+        if memoranda:
+            ds = add_memoranda(ds)
+        if self.drawn is not None:
+            ds = ds.assign(_input_variables(space, self.drawn[:, : self.n]))
+        ds = ds.assign_coords({DRAW: np.arange(self.n)})
+        ds.attrs.update(_provenance(space, design, self.names))
+        return ds
 
 
 def _drawn_chunks(
