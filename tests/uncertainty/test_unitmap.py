@@ -141,3 +141,29 @@ def test_without_scipys_c_functions_the_numpy_map_is_used(
     monkeypatch.setattr(sampling, "_COMPILED", [None])
     monkeypatch.setattr("schemerisk.uncertainty._unitmap.map_rows", fail)
     np.testing.assert_array_equal(to_values(space, u), expected)
+
+
+def test_inverses_built_two_at_a_time_are_those_built_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """prepare_inverses builds in threads: the same inverses, and the same check verdicts."""
+    from schemerisk.uncertainty import families
+
+    params = [
+        ("pert", {"low": 0.0, "mode": 0.15, "high": 0.35}),
+        ("pert", {"low": 1.0, "mode": 1.12, "high": 1.30}),
+        ("truncated_normal", {"mean": 0.0, "sd": 0.1, "low": -0.3, "high": 0.3}),
+        ("beta", {"mean": 0.2, "sd": 0.05}),
+        ("gamma", {"mean": 0.15, "sd": 0.03}),
+    ]
+    u = np.linspace(0.0, 1.0, 10_001)[1:-1]
+
+    def values(threads: int) -> list[np.ndarray]:
+        monkeypatch.setattr(families, "_INVERSE_CACHE", {})
+        marginals = [families.make_marginal(f, p) for f, p in params]
+        families.prepare_inverses(marginals, threads)
+        assert all(m._inverse is not None for m in marginals)  # every one decided
+        return [m.ppf(u) for m in marginals]
+
+    for threaded, serial in zip(values(3), values(1), strict=True):
+        np.testing.assert_array_equal(threaded.view(np.int64), serial.view(np.int64))

@@ -111,12 +111,15 @@ class Marginal:
             if self.family not in _NUMERICAL_INVERSE:
                 self._inverse = False
             else:
-                key = (self.family, tuple(sorted(self.params.items())))
+                key = self._inverse_key()
                 with _INVERSE_LOCK:
                     if key not in _INVERSE_CACHE:
                         _INVERSE_CACHE[key] = _build_inverse(self)
                     self._inverse = _INVERSE_CACHE[key]
         return self._inverse or None
+
+    def _inverse_key(self) -> tuple[str, tuple[tuple[str, Any], ...]]:
+        return (self.family, tuple(sorted(self.params.items())))
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Cumulative distribution function."""
@@ -273,6 +276,39 @@ def _build_inverse(m: Marginal) -> Any:
     if not (np.all(np.isfinite(x)) and float(np.max(error)) <= INVERSION_U_ERROR):
         return False
     return inverse
+
+
+def prepare_inverses(marginals: Sequence[Any], threads: int) -> None:
+    """Build and check the numerical inverses of ``marginals`` not built yet, ``threads`` at a time.
+
+    The same inverses as each marginal's first :meth:`Marginal.ppf` builds (the
+    build is deterministic); SciPy's part of the set-up and the check on the grid
+    run partly without the GIL, so two threads take about 0.7 of the time of one.
+
+    Parameters
+    ----------
+    marginals : sequence
+        Marginals (anything else is left alone).
+    threads : int
+        Builds at once.
+    """
+    todo: dict[tuple[str, tuple[tuple[str, Any], ...]], Marginal] = {}
+    for m in marginals:
+        if isinstance(m, Marginal) and m._inverse is None and m.family in _NUMERICAL_INVERSE:
+            key = m._inverse_key()
+            if key not in _INVERSE_CACHE:
+                todo.setdefault(key, m)
+    if len(todo) > 1 and threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(threads, len(todo))) as pool:
+            built = dict(zip(todo, pool.map(_build_inverse, todo.values()), strict=True))
+        with _INVERSE_LOCK:
+            for key, inverse in built.items():
+                _INVERSE_CACHE.setdefault(key, inverse)
+    for m in marginals:
+        if isinstance(m, Marginal):
+            m._fast_inverse()
 
 
 def _short(v: Any) -> str:

@@ -14,6 +14,7 @@ seed gives bitwise-identical values whatever the chunk size or thread count.
 from __future__ import annotations
 
 import enum
+import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -265,8 +266,10 @@ def _plan_of(space: ParameterSpace) -> tuple[Any, list[Any]]:
     if known is not None and known[0] is space:
         return known[1], known[2]
     from schemerisk.uncertainty import _unitmap
-    from schemerisk.uncertainty.families import closed_form
+    from schemerisk.uncertainty.families import closed_form, prepare_inverses
 
+    # the numerical inverse CDFs, built and checked two (or more) at a time
+    prepare_inverses([e.marginal for e in space.entries], os.cpu_count() or 1)
     k = space.n_columns
     normal = np.zeros(k, dtype=np.bool_)
     kind = np.full(k, _unitmap.PASS, dtype=np.int64)
