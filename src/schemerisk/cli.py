@@ -1025,6 +1025,7 @@ def _sobol(args: argparse.Namespace, space, second_order: bool = False):  # type
             threads=args.threads,
             progress=False if args.no_progress else None,
             keep=SOBOL_OUTPUTS,  # the indices read these alone
+            inputs=False,  # nor the drawn inputs
         )
     for w in caught:  # ours: imprecise indices, an N that is not a power of two
         if issubclass(w.category, UserWarning):

@@ -416,3 +416,26 @@ def test_given_data_rejects_an_unknown_method() -> None:
     # delta ranks no deficit: left out by default, refused when asked for
     with pytest.raises(ValueError, match="delta cannot rank the deficit"):
         given_data_indices(cube, "delta", outputs=("balance", "deficit"))
+
+
+@pytest.mark.parametrize("year_major", [False, True])
+def test_model_outputs_are_the_xarray_expressions_bit_for_bit(model_sobol, year_major) -> None:  # type: ignore[no-untyped-def]
+    """model_outputs builds one array in NumPy: the same values as the xarray definition."""
+    cube = model_sobol.cube[["balance", "premium_revenue"]].copy(deep=True)
+    bal, rev = cube["balance"].values, cube["premium_revenue"].values
+    # every special case of the share: no revenue, unknown revenue, unknown or infinite balance
+    rev[:5, 0], rev[5:8, 1], rev[8:10, 2] = 0.0, np.nan, np.inf
+    bal[10:13, 0], bal[13:15, 1], bal[15:17, 2] = np.nan, np.inf, -np.inf
+    bal[17, 3], rev[17, 3] = 0.0, 0.0
+    if year_major:
+        cube = cube.transpose("year", "draw")
+    b, r = cube["balance"], cube["premium_revenue"]
+    reference = xr.concat(
+        [b, (b / r.where(r != 0)).fillna(0.0), (b < 0).astype(np.float64)],
+        dim=xr.DataArray(list(OUTPUTS), dims="output"),
+    ).transpose("draw", "output", "year")
+    got = model_outputs(cube)
+    xr.testing.assert_equal(got, reference)  # values, dims and coordinates (not the name)
+    assert got.dims == reference.dims
+    np.testing.assert_array_equal(got.values.view(np.int64), reference.values.view(np.int64))
+    assert got.values.flags.c_contiguous

@@ -151,7 +151,8 @@ def sobol_indices(
     # centre and scale each output (SALib does this for its one output): the indices are
     # unchanged, the estimators' rounding error is not
     sd = y.std(axis=0)
-    y = (y - y.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    y = y - y.mean(axis=0)  # a copy, divided in place: one (rows x outputs) temporary, not two
+    y /= np.where(sd > 0, sd, 1.0)
     a, b, ab, ba = _saltelli_blocks(y, d, n_base, second_order)
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
     r = rng.integers(n_base, size=(n_base, num_resamples))
@@ -197,12 +198,19 @@ def model_outputs(cube: xr.Dataset) -> xr.DataArray:
     xarray.DataArray
         Dims (draw, output, year).
     """
-    bal, rev = cube["balance"], cube["premium_revenue"]
-    share = (bal / rev.where(rev != 0)).fillna(0.0)
-    deficit = (bal < 0).astype(np.float64)
-    return xr.concat(
-        [bal, share, deficit], dim=xr.DataArray(list(OUTPUTS), dims="output")
-    ).transpose(DRAW, "output", "year")
+    bal = cube["balance"].transpose(DRAW, "year")
+    b = bal.values
+    r = cube["premium_revenue"].transpose(DRAW, "year").values
+    # one C-ordered (draw, output, year) array, so a row of outputs is a view, not a copy
+    out = np.empty((b.shape[0], len(OUTPUTS), b.shape[1]))
+    out[:, 0] = b
+    share = out[:, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(b, r, out=share)
+    share[(r == 0) | np.isnan(share)] = 0.0  # no revenue, or an unknown balance: 0
+    out[:, 2] = b < 0
+    coords = {DRAW: bal[DRAW].values, "output": list(OUTPUTS), "year": bal["year"].values}
+    return xr.DataArray(out, dims=(DRAW, "output", "year"), coords=coords)
 
 
 @dataclass(frozen=True)
@@ -250,6 +258,7 @@ def sobol_analysis(
     threads: int | None = None,
     progress: bool | None = None,
     keep: Sequence[str] | None = None,
+    inputs: bool = True,
 ) -> SobolResult:
     """Run the model on a Saltelli design and compute Sobol' indices for every output and year.
 
@@ -277,6 +286,8 @@ def sobol_analysis(
         need only :data:`SOBOL_OUTPUTS`: keeping just those (22 numbers per
         projection over 10 years, against about 400) makes the run faster and
         its memory a twentieth, and the indices are the same, bit for bit.
+    inputs : bool
+        Keep the drawn inputs in the cube (``input_<entry>``); the indices do not read them.
 
     Returns
     -------
@@ -285,7 +296,7 @@ def sobol_analysis(
     """
     space = bind_space(scenario, distributions, horizon)
     design = unit_design(space, n_base, seed, Sampler.SALTELLI, second_order=second_order)
-    cube = run_design(space, design, keep=keep, threads=threads, progress=progress)
+    cube = run_design(space, design, keep=keep, threads=threads, progress=progress, inputs=inputs)
     return analyse_design(space, design, cube, num_resamples=num_resamples, conf_level=conf_level)
 
 

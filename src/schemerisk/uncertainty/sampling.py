@@ -169,13 +169,21 @@ def saltelli_matrix(groups: list[str], n: int, seed: int, second_order: bool) ->
         warnings.simplefilter("ignore", UserWarning)
         base = qmc.Sobol(d=2 * k, scramble=True, seed=seed).random(n)
     a, b = base[:, :k], base[:, k:]
-    member = np.array([[g == name for g in groups] for name in names])  # (G, k)
-    ab = np.where(member[None, :, :], b[:, None, :], a[:, None, :])  # (N, G, k)
-    blocks = [a[:, None, :], ab]
+    g = len(names)
+    # each base point's rows, written in place (no (N, G, k) temporaries): A, the G rows AB_g
+    # (A with group g's columns from B), with second order the G rows BA_g, then B
+    out = np.empty((n, 2 * g + 2 if second_order else g + 2, k))
+    out[:, 0] = a
+    out[:, 1 : g + 1] = a[:, None, :]
     if second_order:
-        blocks.append(np.where(member[None, :, :], a[:, None, :], b[:, None, :]))
-    blocks.append(b[:, None, :])
-    return np.ascontiguousarray(np.concatenate(blocks, axis=1).reshape(-1, k))
+        out[:, g + 1 : 2 * g + 1] = b[:, None, :]
+    for i, name in enumerate(names):
+        cols = np.flatnonzero([c == name for c in groups])
+        out[:, 1 + i, cols] = b[:, cols]
+        if second_order:
+            out[:, g + 1 + i, cols] = a[:, cols]
+    out[:, -1] = b
+    return out.reshape(-1, k)
 
 
 def salib_problem(space: ParameterSpace) -> dict[str, object]:
