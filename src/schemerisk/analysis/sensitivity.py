@@ -85,8 +85,11 @@ class _Bootstrap:
 
     def __init__(self, r: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         n, resamples = r.shape
-        flat = (np.arange(resamples)[None, :] * n + r).ravel()
-        self.counts = np.bincount(flat, minlength=n * resamples).reshape(resamples, n) / n
+        # resample by resample: no (N x resamples) index temporaries
+        self.counts = np.empty((resamples, n))
+        for q in range(resamples):
+            self.counts[q] = np.bincount(r[:, q], minlength=n)
+        self.counts /= n
         # variance of the 2N stacked values r_[A[r], B[r]] (ddof 0, as np.var in SALib)
         mean = 0.5 * (self.counts @ a + self.counts @ b)
         square = 0.5 * (self.counts @ (a * a) + self.counts @ (b * b))
