@@ -439,3 +439,18 @@ def test_model_outputs_are_the_xarray_expressions_bit_for_bit(model_sobol, year_
     assert got.dims == reference.dims
     np.testing.assert_array_equal(got.values.view(np.int64), reference.values.view(np.int64))
     assert got.values.flags.c_contiguous
+
+
+@pytest.mark.parametrize("shape", [(7, 2), (1000, 3), (16385, 33), (262_144, 5)])
+def test_compiled_standardise_is_numpys_bit_for_bit(shape) -> None:  # type: ignore[no-untyped-def]
+    """The outputs standardised for the estimators: NumPy's mean and std, to the last bit."""
+    from schemerisk.analysis._tally import standardise
+
+    rng = np.random.default_rng(shape[0])
+    y = rng.lognormal(0.0, 2.0, shape) * rng.choice([-1.0, 1.0], shape) + 1e6
+    y[:, -1] = 3.0  # a constant column: sd 0, divided by 1
+    z, sd = standardise(y)
+    want_sd = y.std(axis=0)
+    want = (y - y.mean(axis=0)) / np.where(want_sd > 0, want_sd, 1.0)
+    np.testing.assert_array_equal(sd.view(np.int64), want_sd.view(np.int64))
+    np.testing.assert_array_equal(z.view(np.int64), want.view(np.int64))

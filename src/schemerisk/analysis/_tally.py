@@ -1,4 +1,6 @@
-"""Compiled passes of the deficit-risk tables (:func:`schemerisk.analysis.risk.deficit_risk`).
+"""Compiled passes over (draws x outputs) arrays: the deficit-risk tables
+(:func:`schemerisk.analysis.risk.deficit_risk`) and the standardised outputs of the
+Sobol' estimators (:func:`schemerisk.analysis.sensitivity.sobol_indices`).
 
 Each pass reads a (draws x years) output once, draw after draw, and keeps its
 sums in the order NumPy's ``sum(axis=0)`` of a C-ordered array adds them (one
@@ -189,3 +191,49 @@ def year_columns(
             loss[d] = np.nan
             share[d] = np.nan
     return m
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def standardise(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column centred on its mean and divided by its standard deviation (1 where it is 0).
+
+    ``(y - y.mean(axis=0)) / sd`` with ``sd = y.std(axis=0)``, NumPy's
+    population standard deviation, computed as NumPy computes it for a
+    C-ordered array (sums draw after draw; the mean, then the mean of the
+    squared deviations, then its square root), so the same values bit for bit,
+    without NumPy's two (rows x columns) temporaries.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        (rows, columns).
+
+    Returns
+    -------
+    z : numpy.ndarray
+        (rows, columns) the standardised values.
+    sd : numpy.ndarray
+        (columns,) the standard deviations.
+    """
+    n, k = y.shape
+    mean = np.zeros(k)
+    for i in range(n):
+        for c in range(k):
+            mean[c] += y[i, c]
+    for c in range(k):
+        mean[c] = mean[c] / n
+    square = np.zeros(k)
+    for i in range(n):
+        for c in range(k):
+            d = y[i, c] - mean[c]
+            square[c] += d * d
+    sd = np.empty(k)
+    scale = np.empty(k)
+    for c in range(k):
+        sd[c] = np.sqrt(square[c] / n)
+        scale[c] = sd[c] if sd[c] > 0.0 else 1.0
+    z = np.empty((n, k))
+    for i in range(n):
+        for c in range(k):
+            z[i, c] = (y[i, c] - mean[c]) / scale[c]
+    return z, sd
