@@ -56,3 +56,14 @@ def test_a_cube_needs_the_design_of_the_rows_so_far(space_of: Space) -> None:
     np.testing.assert_array_equal(
         cube.balance.values, run_design(space, design, keep=["balance"], progress=False).balance
     )
+
+
+def test_a_design_of_no_rows_adds_nothing(space_of: Space) -> None:
+    space = space_of(EVERY_FAMILY)
+    first = unit_design(space, 20, 3)
+    run = Run(space, ["balance"])
+    run.extend(first, progress=False)
+    none = Design(Sampler.LHS, 0, 0, space.n_columns, np.empty((0, space.n_columns)))
+    run.extend(none, progress=False)  # the Sobol' doubling never asks this; a caller may
+    assert run.n == 20
+    assert Run(space, ["balance"]).cube(none).sizes["draw"] == 0

@@ -180,7 +180,6 @@ class Run:
         self.names = _keep_names(keep)
         self.positions, self.where = kept_positions(space.inputs, self.names)
         self.n = 0
-        self.inputs = inputs
         # The kernel writes only the kept outputs, straight into one (rows, kept) array; each
         # variable of a cube is a view of its columns. The drawn values are kept input by input
         # (one row of `drawn` per column), so each input_<entry> variable is a view too.
@@ -276,6 +275,8 @@ def _drawn_chunks(
     """
     threads = numba.get_num_threads()
     starts = range(0, design.n_rows, chunk_size)
+    if not starts:  # a design of no rows: nothing to draw
+        return
 
     def draw(start: int) -> np.ndarray:
         stop = min(start + chunk_size, design.n_rows)
