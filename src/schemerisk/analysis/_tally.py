@@ -194,25 +194,25 @@ def year_columns(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def standardise(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def standardise(y: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Each column centred on its mean and divided by its standard deviation (1 where it is 0).
 
     ``(y - y.mean(axis=0)) / sd`` with ``sd = y.std(axis=0)``, NumPy's
     population standard deviation, computed as NumPy computes it for a
-    C-ordered array (sums draw after draw; the mean, then the mean of the
-    squared deviations, then its square root), so the same values bit for bit,
-    without NumPy's two (rows x columns) temporaries.
+    C-ordered array of two columns or more (sums draw after draw; the mean, then
+    the mean of the squared deviations, then its square root), so the same values
+    bit for bit, without NumPy's two (rows x columns) temporaries.
 
     Parameters
     ----------
     y : numpy.ndarray
         (rows, columns).
+    out : numpy.ndarray
+        (rows, columns) output: the standardised values (it may be ``y`` itself).
 
     Returns
     -------
-    z : numpy.ndarray
-        (rows, columns) the standardised values.
-    sd : numpy.ndarray
+    numpy.ndarray
         (columns,) the standard deviations.
     """
     n, k = y.shape
@@ -232,8 +232,7 @@ def standardise(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for c in range(k):
         sd[c] = np.sqrt(square[c] / n)
         scale[c] = sd[c] if sd[c] > 0.0 else 1.0
-    z = np.empty((n, k))
     for i in range(n):
         for c in range(k):
-            z[i, c] = (y[i, c] - mean[c]) / scale[c]
-    return z, sd
+            out[i, c] = (y[i, c] - mean[c]) / scale[c]
+    return sd

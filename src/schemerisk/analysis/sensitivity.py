@@ -128,6 +128,7 @@ def sobol_indices(
     num_resamples: int = 200,
     conf_level: float = 0.95,
     seed: int = 0,
+    overwrite: bool = False,
 ) -> dict[str, np.ndarray]:
     """First-, total- (and second-) order Sobol' indices with bootstrap intervals, every output at once.
 
@@ -148,6 +149,9 @@ def sobol_indices(
         Confidence level of the intervals.
     seed : int
         Seed of the bootstrap.
+    overwrite : bool
+        ``y`` may be overwritten by its standardised values (a caller's own
+        temporary: saves one copy of it).
 
     Returns
     -------
@@ -168,7 +172,9 @@ def sobol_indices(
     if y.shape[1] > 1 and y.flags.c_contiguous:  # NumPy sums such columns draw after draw
         from schemerisk.analysis._tally import standardise
 
-        y, _ = standardise(y)
+        standardised = y if overwrite and y.flags.writeable else np.empty_like(y)
+        standardise(y, standardised)
+        y = standardised
     else:  # one column (NumPy sums it pairwise), or another layout
         sd = y.std(axis=0)
         y = (y - y.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
@@ -341,6 +347,7 @@ def analyse_design(
         num_resamples=num_resamples,
         conf_level=conf_level,
         seed=design.seed,
+        overwrite=True,  # model_outputs made it for this alone
     )
     coords = {"output": list(OUTPUTS), "input": groups, "year": cube.year.values}
     data: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
