@@ -236,3 +236,30 @@ def standardise(y: np.ndarray, out: np.ndarray) -> np.ndarray:
         for c in range(k):
             out[i, c] = (y[i, c] - mean[c]) / scale[c]
     return sd
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sobol_outputs(balance: np.ndarray, revenue: np.ndarray, out: np.ndarray) -> None:
+    """The outputs the Sobol' indices explain, in one pass: balance, its share of revenue, deficit.
+
+    ``out[:, 0]`` the balance; ``out[:, 1]`` the balance over premium revenue, 0
+    where the revenue is 0 or the ratio is NaN (an unknown balance or revenue);
+    ``out[:, 2]`` 1 for a deficit (a balance below 0), else 0
+    (:func:`~schemerisk.analysis.sensitivity.model_outputs`).
+
+    Parameters
+    ----------
+    balance, revenue : numpy.ndarray
+        (draws, years).
+    out : numpy.ndarray
+        (draws, 3, years) output.
+    """
+    n, years = balance.shape
+    for d in range(n):
+        for y in range(years):
+            b = balance[d, y]
+            r = revenue[d, y]
+            share = b / r
+            out[d, 0, y] = b
+            out[d, 1, y] = 0.0 if r == 0.0 or np.isnan(share) else share
+            out[d, 2, y] = 1.0 if b < 0.0 else 0.0

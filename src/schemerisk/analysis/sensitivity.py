@@ -228,12 +228,10 @@ def model_outputs(cube: xr.Dataset) -> xr.DataArray:
     r = cube["premium_revenue"].transpose(DRAW, "year").values
     # one C-ordered (draw, output, year) array, so a row of outputs is a view, not a copy
     out = np.empty((b.shape[0], len(OUTPUTS), b.shape[1]))
-    out[:, 0] = b
-    share = out[:, 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(b, r, out=share)
-    share[(r == 0) | np.isnan(share)] = 0.0  # no revenue, or an unknown balance: 0
-    out[:, 2] = b < 0
+    from schemerisk.analysis._tally import sobol_outputs
+
+    # balance; share (0 with no revenue, or an unknown balance); deficit (1 or 0)
+    sobol_outputs(np.asarray(b, dtype=np.float64), np.asarray(r, dtype=np.float64), out)
     coords = {DRAW: bal[DRAW].values, "output": list(OUTPUTS), "year": bal["year"].values}
     return xr.DataArray(out, dims=(DRAW, "output", "year"), coords=coords)
 
