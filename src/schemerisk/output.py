@@ -47,6 +47,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -574,8 +575,29 @@ def write_aside(target: Path, write: Callable[[Path], object], option: str = "-o
             raise
         swap_into_place(work, target, aside)
     finally:
-        shutil.rmtree(aside, ignore_errors=True)
+        remove_aside(aside)
     return target
+
+
+#: how long :func:`remove_aside` waits for writers still finishing in the folder
+_REMOVE_WAIT_S = 2.0
+
+
+def remove_aside(aside: Path) -> None:
+    """Remove an aside folder of ours, again while files still appear in it.
+
+    A writer that failed part-way (Zarr on a full disk) may have chunks still
+    being written by its threads when the error reaches us; they land after the
+    first removal and leave the folder behind. Removing again until it is gone
+    (for at most :data:`_REMOVE_WAIT_S`) leaves nothing; a folder that outlives
+    that is removed by the next run (:func:`clean_leftovers`).
+    """
+    deadline = time.monotonic() + _REMOVE_WAIT_S
+    while True:
+        shutil.rmtree(aside, ignore_errors=True)
+        if not os.path.lexists(aside) or time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
 
 
 # --- CSV safety ---------------------------------------------------------------------------

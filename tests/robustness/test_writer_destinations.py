@@ -380,3 +380,41 @@ def test_risk_of_a_cube_accepts_no_overwrite_and_refuses_it_given(
     capsys.readouterr()
     assert main(["risk", str(cube), "--overwrite"]) == 2
     assert "--overwrite only apply" in capsys.readouterr().err
+
+
+def _late_writer(aside: Path, seconds: float) -> Callable[[], None]:
+    """A writer's thread still adding chunks to ``aside/c.zarr/balance`` after its run failed."""
+    import time
+
+    def write() -> None:
+        stop, i = time.monotonic() + seconds, 0
+        while time.monotonic() < stop:
+            try:  # only inside folders that still exist, as a store's chunk writer does
+                (aside / "c.zarr" / "balance" / str(i)).write_bytes(b"chunk")
+            except OSError:
+                pass
+            i += 1
+
+    return write
+
+
+def test_an_aside_is_removed_while_a_writer_still_finishes(tmp_path: Path) -> None:
+    """On a full disk Zarr's threads may still write chunks after the error: nothing stays.
+
+    With one removal alone (``_REMOVE_WAIT_S = 0``, what ``write_aside`` did before)
+    the folder stayed in 2 rounds of the 5, in each of three runs on this machine.
+    """
+    import threading
+
+    from schemerisk import output
+
+    left = 0
+    for _ in range(5):
+        aside = output.make_aside(tmp_path / "c.zarr")
+        (aside / "c.zarr" / "balance").mkdir(parents=True)
+        writer = threading.Thread(target=_late_writer(aside, 0.05))
+        writer.start()
+        output.remove_aside(aside)
+        writer.join()
+        left += aside.exists()
+    assert left == 0
