@@ -66,29 +66,6 @@ def sign_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def nonfinite_counts(values: np.ndarray) -> np.ndarray:
-    """Draws whose value is NaN or +-inf, by year (:func:`~schemerisk.uncertainty.nonfinite.count_nonfinite`).
-
-    Parameters
-    ----------
-    values : numpy.ndarray
-        (draws, years).
-
-    Returns
-    -------
-    numpy.ndarray
-        int64 (years,).
-    """
-    n, years = values.shape
-    out = np.zeros(years, dtype=np.int64)
-    for d in range(n):
-        for y in range(years):
-            if not np.isfinite(values[d, y]):
-                out[y] += 1
-    return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def _loss_and_share(b: float, r: float) -> tuple[float, float]:
     """A known draw's deficit (a surplus as zero) and the deficit's share of premium revenue.
 

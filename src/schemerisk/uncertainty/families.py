@@ -173,29 +173,26 @@ class Marginal:
         return f"{self.family}({inner})"
 
 
-def closed_form(m: Marginal) -> tuple[str, float, float] | None:
-    """The closed-form inverse CDF of ``m`` as :func:`_closed_form_ppf` evaluates it, or None.
+def closed_form(m: Any) -> tuple[str, float, float, float] | None:
+    """The closed-form inverse CDF of ``m``: ``(family, shape, scale, loc)``, or None.
 
-    Returns
-    -------
-    tuple or None
-        ``("fixed", value, 0)``; ``("normal", scale, loc)`` for ``ndtri(q) scale + loc``;
-        ``("lognormal", sigma, scale)`` for ``exp(sigma ndtri(q)) scale + loc`` with
-        ``loc`` 0 (a lognormal with another ``loc`` gives None); ``("uniform", scale, loc)``
-        for ``q scale + loc``. None for the families that need scipy.stats, and for
-        any other object with a ``ppf`` (the explorer's moved marginals).
+    ``F^{-1}(q) = core(q) scale + loc`` with ``core`` ``ndtri(q)`` for the normal,
+    ``exp(shape ndtri(q))`` for the lognormal (scipy's ``lognorm._ppf``, ``shape`` its
+    sigma) and ``q`` for the uniform; a ``fixed`` marginal is ``shape`` whatever ``q``.
+    :func:`_closed_form_ppf` and the compiled map of
+    :func:`~schemerisk.uncertainty.sampling.to_values` both read it. None for the
+    families that need scipy.stats, and for any other object with a ``ppf`` (the
+    explorer's moved marginals).
     """
     if not isinstance(m, Marginal):
         return None
     if m._dist is None:
-        return "fixed", float(m.params["value"]), 0.0
+        return "fixed", float(m.params["value"]), 1.0, 0.0
     if m.family not in ("normal", "lognormal", "uniform") or m._values is not None:
         return None
     kw = m._dist.kwds
-    loc, scale = float(kw.get("loc", 0.0)), float(kw.get("scale", 1.0))
-    if m.family == "lognormal":
-        return ("lognormal", float(kw["s"]), scale) if loc == 0.0 else None
-    return m.family, scale, loc
+    shape = float(kw["s"]) if m.family == "lognormal" else 1.0
+    return m.family, shape, float(kw.get("scale", 1.0)), float(kw.get("loc", 0.0))
 
 
 def _closed_form_ppf(m: Marginal, u: np.ndarray) -> np.ndarray | None:
@@ -213,17 +210,17 @@ def _closed_form_ppf(m: Marginal, u: np.ndarray) -> np.ndarray | None:
     for the uniform. None for other families or other probabilities: the
     caller then uses scipy.stats.
     """
-    if m.family not in ("normal", "lognormal", "uniform") or m._values is not None or not u.size:
+    form = closed_form(m)
+    if form is None or form[0] == "fixed" or not u.size:
         return None
     q = np.ascontiguousarray(u).reshape(-1)
     if not (q.min() > 0.0 and q.max() < 1.0):  # also False with a NaN
         return None
-    kw = m._dist.kwds
-    loc, scale = float(kw.get("loc", 0.0)), float(kw.get("scale", 1.0))
-    if m.family == "normal":
+    family, shape, scale, loc = form
+    if family == "normal":
         core = special.ndtri(q)
-    elif m.family == "lognormal":
-        core = np.exp(float(kw["s"]) * special.ndtri(q))
+    elif family == "lognormal":
+        core = np.exp(shape * special.ndtri(q))
     else:
         core = q
     return (core * scale + loc).reshape(u.shape)

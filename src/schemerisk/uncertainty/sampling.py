@@ -295,13 +295,15 @@ def _plan_of(space: ParameterSpace) -> tuple[Any, list[Any]]:
         if form is None:
             post.append((slice(int(cols[0]), int(cols[-1]) + 1), "ppf", e.marginal, 1.0, 0.0))
             continue
-        name, first, second = form
+        name, shape, scale, loc = form
         kind[cols] = codes[name]
-        if name == "lognormal":  # a = sigma; exp, the scale (the median) and loc 0 after
-            a[cols] = first
-            post.append((slice(int(cols[0]), int(cols[-1]) + 1), name, e.marginal, second, 0.0))
+        if name == "lognormal":  # a = sigma; the exp, scale (the median) and loc after
+            a[cols] = shape
+            post.append((slice(int(cols[0]), int(cols[-1]) + 1), name, e.marginal, scale, loc))
+        elif name == "fixed":
+            a[cols] = shape
         else:
-            a[cols], b[cols] = first, second
+            a[cols], b[cols] = scale, loc
     m = max((len(blk.entries) for blk in space.correlations), default=1)
     blocks = space.correlations
     factors = np.zeros((len(blocks), m, m))
