@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 
 from schemerisk.analysis.sensitivity import SOBOL_OUTPUTS, PrecisionWarning, sobol_analysis
 from schemerisk.model.results import DEFAULT_KEEP
@@ -46,3 +47,32 @@ def test_run_without_memoranda_keeps_the_same_outputs_and_inputs() -> None:
         cols = space.columns[e.name]
         got = b[f"input_{e.name}"].values
         np.testing.assert_array_equal(got.reshape(700, -1), theta[:, cols])
+
+
+def test_a_years_indices_are_the_same_computed_alone_or_with_every_year() -> None:
+    """``years=`` (what ``schemerisk sensitivity`` prints) changes which indices, not their values."""
+    from schemerisk.analysis.sensitivity import analyse_design
+    from schemerisk.uncertainty.sampling import Sampler
+
+    name = "hai_phong_1993_1997"
+    space = bind_space(name, name, horizon=10)
+    for second_order in (False, True):
+        design = unit_design(space, 256, 3, Sampler.SALTELLI, second_order=second_order)
+        cube = run_design(space, design, keep=SOBOL_OUTPUTS, progress=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PrecisionWarning)
+            full = analyse_design(space, design, cube, num_resamples=50)
+            for years in ([2003], [1995, 1993], [1999]):
+                alone = analyse_design(space, design, cube, num_resamples=50, years=years)
+                assert list(alone.indices.year.values) == years
+                assert set(alone.indices.data_vars) == set(full.indices.data_vars)
+                for v in full.indices.data_vars:
+                    np.testing.assert_array_equal(
+                        alone.indices[v].values,
+                        full.indices[v].sel(year=years).values,
+                        err_msg=f"{v} {years} second order {second_order}",
+                    )
+                # the imprecise indices reported: those of the years asked for
+                assert sorted(alone.imprecise) == sorted(x for x in full.imprecise if x[1] in years)
+    with pytest.raises(ValueError, match=r"years \[2030\] are not in the cube \(1993-2003\)"):
+        analyse_design(space, design, cube, years=[2030])

@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import html5lib
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -449,3 +451,38 @@ def test_help_lists_every_builtin_name_from_the_package_list() -> None:
         text = flat(sub.choices[command].format_help())
         missing = [n for n in found["scenarios"] if n not in text]
         assert missing == [], (command, missing)
+
+
+def test_sensitivity_checks_the_year_before_any_work(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import schemerisk.analysis.sensitivity as sensitivity
+
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the design was run before --year was checked")
+
+    monkeypatch.setattr(sensitivity, "sobol_analysis", no_run)
+    bad = cli("sensitivity", BUILTIN, BUILTIN, "-N", "64", "--no-progress", "--year", "2050")
+    assert bad.code == 2 and bad.out == ""
+    assert "--year 2050 is outside the projection (1993-1997)" in bad.err
+
+
+def test_sensitivity_prints_the_same_indices_with_or_without_every_years_table(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Without --csv or -o only the printed year is computed: the same lines, a shorter warning."""
+    args = ("sensitivity", BUILTIN, BUILTIN, "-N", "64", "--no-progress", "--year", "1995")
+    alone = cli(*args)
+    every = cli(*args, "--csv", tmp_path / "s")
+    assert alone.code == every.code == 0, alone.err + every.err
+    assert alone.out == every.out and "Balance, 1995" in alone.out
+    table = pd.read_csv(tmp_path / "s" / "sobol_indices.csv")
+    assert sorted(table["year"].unique()) == [1993, 1994, 1995, 1996, 1997]
+
+    def imprecise(err: str) -> int:
+        found = re.search(r"warning: (\d+) Sobol' indices have confidence intervals", err)
+        assert found, err
+        return int(found.group(1))
+
+    # the warning counts the indices computed: the printed year's, or every year's
+    assert 0 < imprecise(alone.err) < imprecise(every.err)
