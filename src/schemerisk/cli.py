@@ -1227,6 +1227,8 @@ def _priorities(args, sc, space, decision, year, n_start, n_max, book) -> int:  
         n_max=n_max,
         threads=args.threads,
         progress=False if (args.no_progress or args.json) else None,
+        # the JSON and the workbook hold every year; the screen one (the same ranking, bit for bit)
+        years=None if (args.json or book is not None) else [year],
     )
     for w in ps.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -1451,6 +1453,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                 decision=decision,
                 threads=args.threads,
                 progress=False if args.no_progress else None,
+                # the page ranks the data for the last year; the tables and workbook every year
+                priority_years=(
+                    [sc.base_year + sc.horizon] if args.csv is None and args.xlsx is None else None
+                ),
             )
             for sc, space in bound
         ]

@@ -155,3 +155,25 @@ def test_indexed_premiums_computed_with_the_model(
     np.testing.assert_allclose(rerun.balance.values, identity.values, rtol=1e-9)
     # indexing to prices protects against inflation: fewer deficits in the last year
     assert float(prot.p_deficit_prices.isel(year=-1)) < float(prot.p_deficit_plan.isel(year=-1))
+
+
+def test_a_years_ranking_is_the_same_ranked_alone_or_with_every_year(
+    study: PriorityStudy, space: ParameterSpace
+) -> None:
+    """``years=`` (what ``priorities`` and ``report`` show) changes which years, not the values."""
+    from schemerisk.analysis.priorities import rank_priorities
+
+    full = study.priorities
+    for years in ([1997], [1994], [1993, 1996]):
+        alone = rank_priorities(study.sobol, space, seed=5, years=years)
+        assert [int(y) for y in alone.table.year.values] == years
+        assert [int(y) for y in alone.voi.table.year.values] == years
+        xr.testing.assert_identical(alone.table, full.table.sel(year=years))
+        xr.testing.assert_identical(alone.voi.table, full.voi.table.sel(year=years))
+        for y in years:
+            assert alone.sentences(y) == full.sentences(y)
+            assert alone.ranking(y) == full.ranking(y)
+    # through priority_study, the one code path of the commands
+    one = priority_study(space, 5, n_start=128, n_max=256, progress=False, years=[1995])
+    xr.testing.assert_identical(one.priorities.table, full.table.sel(year=[1995]))
+    xr.testing.assert_identical(one.sobol.indices, study.sobol.indices)  # every year still

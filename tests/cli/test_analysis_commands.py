@@ -79,6 +79,32 @@ def test_report_writes_csv_tables(
     for name in CSV_FILES:
         assert f"wrote {Path('tables') / name}" in run.err
     assert (tmp_path / "r.html").exists()
+    # the tables rank the data every year; a page alone ranks only the year it shows: the
+    # same page and messages, byte for byte
+    plain = cli(
+        "report", BUILTIN, BUILTIN, "-o", "plain.html", "-n", "200", "-N", "16", "--seed", "3",
+        "--max-base-samples", "16", "--no-progress",
+    )  # fmt: skip
+    assert plain.code == 0, plain.err
+    assert plain.out == run.out
+    assert (tmp_path / "plain.html").read_bytes() == (tmp_path / "r.html").read_bytes()
+    ranked = pd.read_csv(tmp_path / "tables" / "priorities.csv")
+    assert sorted(ranked["year"].unique()) == [1993, 1994, 1995, 1996, 1997]
+
+
+def test_priorities_prints_the_same_ranking_with_or_without_every_year(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """On screen only the year shown is ranked; the JSON and the workbook rank every year."""
+    args = ("priorities", BUILTIN, BUILTIN, "-N", "16", "--max-base-samples", "16", "--no-progress")
+    for year in ("1997", "1994"):
+        alone = cli(*args, "--year", year)
+        every = cli(*args, "--year", year, "-o", tmp_path / f"p{year}.xlsx")
+        assert alone.code == every.code == 0, alone.err + every.err
+        assert alone.out == every.out
+        assert f"for the {year} premium decision" in alone.out
+    doc = json.loads(cli(*args, "--json").out)
+    assert sorted(doc["years"]) == ["1993", "1994", "1995", "1996", "1997"]
 
 
 @pytest.mark.parametrize("name", ["report.pdf", "report.txt", "report"])

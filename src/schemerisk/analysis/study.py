@@ -6,6 +6,7 @@ This is what ``schemerisk report`` runs; its result holds everything a report sh
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,6 +216,7 @@ def priority_study(
     n_max: int = N_SOBOL_MAX,
     threads: int | None = None,
     progress: bool | None = None,
+    years: Sequence[int] | None = None,
 ) -> PriorityStudy:
     """Which data to collect first: the one code path of ``schemerisk priorities`` and ``report``.
 
@@ -230,6 +232,9 @@ def priority_study(
         Sobol' base sample size to start from and the most doubling may reach.
     threads, progress
         As for :func:`~schemerisk.uncertainty.montecarlo.run_design`.
+    years : sequence of int, optional
+        The years of the ranking (default every year; see :func:`rank_priorities`).
+        The Sobol' indices and the protection cover every year whatever it is.
 
     Returns
     -------
@@ -239,7 +244,7 @@ def priority_study(
     sobol, sizes, notes = sobol_until_precise(
         space, seed, n_start=n_start, n_max=n_max, threads=threads, progress=progress
     )
-    pri = rank_priorities(sobol, space, decision, seed=seed, threads=threads)
+    pri = rank_priorities(sobol, space, decision, seed=seed, threads=threads, years=years)
     planned = add_memoranda(
         rows_to_dataset(space.scenario, space.inputs, run_kernel(space.inputs), draw_dim=False)
     )
@@ -262,6 +267,7 @@ def run_study(
     decision: PremiumDecision | None = None,
     threads: int | None = None,
     progress: bool | None = None,
+    priority_years: Sequence[int] | None = None,
 ) -> Study:
     """Run the whole study a report needs.
 
@@ -288,6 +294,9 @@ def run_study(
         Loss function of the value of information.
     threads, progress
         As for :func:`~schemerisk.uncertainty.montecarlo.run_design`.
+    priority_years : sequence of int, optional
+        The years of the data-collection ranking (default every year; the page
+        shows the last, the tables and the workbook every year).
 
     Returns
     -------
@@ -329,6 +338,7 @@ def run_study(
         n_max=n_sobol_max,
         threads=threads,
         progress=progress,
+        years=priority_years,
     )
     return Study(
         sc,
