@@ -340,11 +340,13 @@ def analyse_design(
     """Sobol' indices from a cube computed on a Saltelli design (see :func:`sobol_analysis`).
 
     ``years`` (default every year of the cube) limits the indices, and the
-    imprecise ones reported, to those years. Each output column is estimated on
-    its own and every column shares the bootstrap's resamples, so a year's
-    indices are the same whichever other years are computed with it (tested bit
-    for bit); ``schemerisk sensitivity`` computes only the year it prints when it
-    writes no table or workbook (a tenth of the work over 10 years).
+    imprecise ones reported, to those years. Each (output, year) column is
+    estimated on its own with the bootstrap's shared resamples, and a year brings
+    its three outputs (at least three columns, which NumPy reduces draw after
+    draw as it does the whole set; one or two columns alone it may sum in pairs),
+    so a year's indices are the same whichever other years are computed with it
+    (tested bit for bit); ``schemerisk sensitivity`` computes only the year it
+    prints when it writes no table or workbook (a tenth of the work over 10 years).
     """
     problem = salib_problem(space)
     groups = list(dict.fromkeys(problem["groups"]))  # type: ignore[call-overload]
