@@ -1882,11 +1882,19 @@ def build_parser() -> argparse.ArgumentParser:
         n_help="base sample size N of the Saltelli design (default 1024; the model runs N (G+2) times)",
     )
     p.add_argument("--second-order", action="store_true", help="also compute second-order indices")
-    p.add_argument("--year", type=OPTIONS.YEAR, help="year to print (default the last)")
     p.add_argument(
-        "--csv", type=Path, metavar="DIR", help="write the indices as CSV files into DIR"
+        "--year",
+        type=OPTIONS.YEAR,
+        help="year to print (default the last); only its indices are computed unless --csv "
+        "or -o asks for every year's",
     )
-    _xlsx_arg(p, "the indices")
+    p.add_argument(
+        "--csv",
+        type=Path,
+        metavar="DIR",
+        help="write the indices of every year as CSV files into DIR",
+    )
+    _xlsx_arg(p, "the indices of every year")
     _overwrite_arg(p, "the CSV tables and the workbook")
     p.set_defaults(func=cmd_sensitivity)
 
