@@ -183,6 +183,34 @@ def test_report_comparison_refuses_unmatched_files_before_any_work(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_report_comparison_writes_its_page_and_replaces_it_with_overwrite(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The comparison page is a schemerisk page: written, refused again, replaced with --overwrite.
+
+    It once lacked the generator tag every page of ours carries, so the writer refused it
+    with a traceback after the whole run."""
+    monkeypatch.chdir(tmp_path)
+    args = (
+        "report", "hai_phong_1993_1997", "khanh_hoa_2020_2030", "--distributions",
+        "hai_phong_1993_1997", "khanh_hoa_2020_2030", "-o", "c.html", "-n", "200", "-N", "8",
+        "--max-base-samples", "8", "--no-progress",
+    )  # fmt: skip
+    run = cli(*args)
+    assert run.code == 0, run.text
+    assert "Traceback" not in run.text and "wrote c.html" in run.err
+    page = (tmp_path / "c.html").read_text(encoding="utf-8")
+    assert '<meta name="generator" content="schemerisk ' in page
+    assert "Deficit risk: hai_phong_1993_1997 vs khanh_hoa_2020_2030" in page
+    html5lib.HTMLParser(strict=True).parse(page)
+    again = cli(*args)
+    assert again.code == 2 and "c.html" in again.err and "--overwrite" in again.err
+    assert (tmp_path / "c.html").read_text(encoding="utf-8") == page
+    replaced = cli(*args, "--overwrite")
+    assert replaced.code == 0, replaced.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.html"]
+
+
 # --- risk -------------------------------------------------------------------------------------
 
 
