@@ -268,6 +268,12 @@ def test_risk_prints_the_table(cli: Cli, cube_file: Path) -> None:
     lines = {ln.split()[0]: ln for ln in run.out.splitlines() if ln.strip()[:4].isdigit()}
     for i, year in enumerate(range(1993, 1998)):
         assert lines[str(year)].split()[1] == f"{(bal[:, i] < 0).mean():.1%}"
+    # the footnote names the premiums --adjust scales, and only those
+    assert "Premium x: multiplier on the flat premiums (contributions as planned)" in run.out
+    assert "multiplier on all premiums" not in run.out
+    for adjust, words in (("all-premiums", "all premiums"), ("contribution-rates", "the contr")):
+        other = cli("risk", cube_file, "--adjust", adjust)
+        assert f"Premium x: multiplier on {words}" in other.out, other.err
 
 
 def _table_lines(text: str) -> list[str]:

@@ -593,6 +593,20 @@ def _multiplier_table(q: np.ndarray, level: float, adjust, by_year) -> xr.DataAr
     )
 
 
+#: what the premium multiplier scales, by ``--adjust`` (the rest stays as planned)
+_SCALED = {
+    Adjust.ALL_PREMIUMS.value: "all premiums",
+    Adjust.FLAT_PREMIUMS.value: "the flat premiums (contributions as planned)",
+    Adjust.CONTRIBUTION_RATES.value: "the contribution rates (flat premiums as planned)",
+}
+
+
+def _scaled_premiums(table: xr.Dataset) -> str:
+    """The premiums the table's multiplier scales, in words (all premiums unless it says otherwise)."""
+    adjust = table["required_premium_multiplier"].attrs.get("adjust", Adjust.ALL_PREMIUMS.value)
+    return _SCALED.get(str(adjust), "all premiums")
+
+
 def format_risk(report: RiskReport, scale: float = 1e6) -> str:
     """The risk report as readable text tables.
 
@@ -637,7 +651,8 @@ def format_risk(report: RiskReport, scale: float = 1e6) -> str:
         "",
         f"Amounts in {unit}{cur}.",
         *DEFICIT_SIZES.values(),
-        f"Premium x: multiplier on all premiums that keeps P(deficit) at or below {report.level:.0%} that year.",
+        f"Premium x: multiplier on {_scaled_premiums(t)} that keeps P(deficit) at or below "
+        f"{report.level:.0%} that year.",
         f"P(at least one deficit over the horizon) = {_pct(float(pa.p))} "
         f"(95 % interval {_pct(float(pa.lower))} - {_pct(float(pa.upper))})",
     ]
