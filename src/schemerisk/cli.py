@@ -13,6 +13,7 @@ import functools
 import math
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -1010,7 +1011,6 @@ def _load_study(args: argparse.Namespace, keep=None):  # type: ignore[no-untyped
 
 
 def _sobol(args: argparse.Namespace, space, second_order: bool = False, years=None):  # type: ignore[no-untyped-def]
-    import warnings
 
     from schemerisk.analysis.sensitivity import SOBOL_OUTPUTS, PrecisionWarning, sobol_analysis
 
@@ -2186,6 +2186,24 @@ def _study_args(p: argparse.ArgumentParser, n_help: str) -> None:
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 
 
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
+
+def _show_warning(  # type: ignore[no-untyped-def]
+    previous, message, category, filename, lineno, file=None, line=None
+) -> None:
+    """Show a warning of schemerisk's code as ``warning: <message>``, like the errors.
+
+    Python's own format adds the file, line and source of the call that warned,
+    which means nothing to a user; a warning raised elsewhere (a library's) is shown
+    by ``previous``, as before.
+    """
+    if str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
+        print(f"warning: {message}", file=sys.stderr if file is None else file)
+    else:
+        previous(message, category, filename, lineno, file, line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``schemerisk`` command line and return its exit code.
 
@@ -2211,7 +2229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet = args.no_progress or getattr(args, "json", False)
         kernel.compile_notice = False if quiet else None
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():  # ours as one line, as the errors are
+            warnings.showwarning = functools.partial(_show_warning, warnings.showwarning)
+            return int(args.func(args))
     except OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -546,3 +546,23 @@ def test_sensitivity_prints_the_same_indices_with_or_without_every_years_table(
 
     # the warning counts the indices computed: the printed year's, or every year's
     assert 0 < imprecise(alone.err) < imprecise(every.err)
+
+
+def test_our_warnings_read_as_one_line_and_a_librarys_as_python_shows_them(
+    cli: Cli, tmp_path: Path
+) -> None:
+    run = cli(
+        "risk", BUILTIN, BUILTIN, "-n", "500", "--sampler", "sobol", "--no-progress",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    note = "warning: Sobol' points keep their balance only for a power of two; 500 is not"
+    assert note in run.err
+    assert "UserWarning" not in run.err and "cli.py" not in run.err
+    # a warning raised outside the package goes to the handler that was there before
+    from schemerisk import cli as command_line
+
+    shown: list[tuple[object, ...]] = []
+    command_line._show_warning(
+        lambda *a: shown.append(a), "deprecated", DeprecationWarning, "/elsewhere/lib.py", 3
+    )
+    assert shown == [("deprecated", DeprecationWarning, "/elsewhere/lib.py", 3, None, None)]
