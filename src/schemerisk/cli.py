@@ -1270,12 +1270,13 @@ def _priorities(args, sc, space, decision, year, n_start, n_max, book) -> int:  
         noisy = noisy or bool(note)
         mark = "*" if note else " "
         return (
-            f"{name:<56}{float(r.evppi) / 1e6:>12,.1f}{float(r.evppi_se) / 1e6:>8,.1f}"
+            # a space before each figure: a large EVPPI and its s.e. never run together
+            f"{name:<56} {float(r.evppi) / 1e6:>11,.1f} {float(r.evppi_se) / 1e6:>9,.1f}"
             f"{s1:>7.2f}{mark}{st:>6.2f}{mark}"
         )
 
     print("Data the scheme can collect, by EVPPI (what knowing it exactly is worth)")
-    print(f"{'rank':>4}  {'input':<56}{'EVPPI (M)':>12}{'+- se':>8}{'S1':>7} {'ST':>6}")
+    print(f"{'rank':>4}  {'input':<56}{'EVPPI (M)':>12}{'+- se':>10}{'S1':>7} {'ST':>6}")
     for name in pri.ranking(year):
         print(f"{int(t['rank'].sel(input=name)):>4}  {cells(name)}")
     print("\nEnvironment the scheme can only prepare for")

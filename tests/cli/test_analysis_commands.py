@@ -566,3 +566,23 @@ def test_our_warnings_read_as_one_line_and_a_librarys_as_python_shows_them(
         lambda *a: shown.append(a), "deprecated", DeprecationWarning, "/elsewhere/lib.py", 3
     )
     assert shown == [("deprecated", DeprecationWarning, "/elsewhere/lib.py", 3, None, None)]
+
+
+def test_priorities_table_keeps_large_figures_apart(cli: Cli) -> None:
+    """Lao's EVPPI runs to tens of thousands of millions of kip: each figure still its own column."""
+    lao = "lao_nhi_merger_2017"
+    args = (lao, lao, "-N", "16", "--max-base-samples", "16", "--no-progress")
+    run = cli("priorities", *args)
+    assert run.code == 0, run.err
+    doc = json.loads(cli("priorities", *args, "--json").out)
+    year = str(max(int(y) for y in doc["years"]))
+    want = {r["input"]: r for r in doc["years"][year]["inputs"]}
+    lines = run.out.splitlines()
+    first = lines.index(next(ln for ln in lines if ln.startswith("rank")))
+    rows = [ln for ln in lines[first + 1 :] if ln.strip() and ln[:4].strip().isdigit()]
+    assert rows and max(want[r.split()[1]]["evppi"] for r in rows) > 1e10  # the case exercised
+    for row in rows:
+        fields = row.split()
+        evppi, se = (float(x.replace(",", "")) for x in fields[-4:-2])
+        r = want[fields[1]]
+        assert evppi == round(r["evppi"] / 1e6, 1) and se == round(r["evppi_se"] / 1e6, 1), row
