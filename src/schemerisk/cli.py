@@ -1079,10 +1079,18 @@ def _sensitivity(args: argparse.Namespace, space, year: int, tables, book=None) 
                 f"{t.input.values[i]!s:<58}{float(t.S1[i]):>10.3f} +- {float(t.S1_conf[i]):.3f}"
                 f"{float(t.ST[i]):>10.3f} +- {float(t.ST_conf[i]):.3f}"
             )
+        if "S2" in t:
+            _print_second_order(t)
     if tables is not None:
         from schemerisk.io import to_long_frame
 
         frame = to_long_frame(ind[["S1", "S1_conf", "ST", "ST_conf"]])  # the long CSV format
+        if "S2" in ind:  # the pairs (input, input_2), input first in design order; S2 alone
+            import pandas as pd
+
+            pairs = to_long_frame(ind[["S2", "S2_conf"]]).dropna(subset=["value"])
+            frame = pd.concat([frame, pairs], ignore_index=True)
+            frame = frame[[c for c in frame.columns if c != "input_2"] + ["input_2"]]
         for path in tables.write_tables({"sobol_indices.csv": frame}, index=False):
             print(f"\nwrote {args.csv / path.name}", file=sys.stderr)
     if book is not None:
@@ -1094,7 +1102,36 @@ def _sensitivity(args: argparse.Namespace, space, year: int, tables, book=None) 
         prov.n_draws = int(ind.attrs["n_runs"])
         book.write_workbook(sensitivity_workbook(ind, prov))
         print(f"wrote {args.output}", file=sys.stderr)
+        if "S2" in ind:
+            print(
+                f"note: {args.output} holds the first- and total-order indices; the second-order "
+                "ones are printed above, and written with every year's by --csv DIR",
+                file=sys.stderr,
+            )
     return 0
+
+
+#: how many pairs of inputs ``sensitivity --second-order`` prints for each output
+SECOND_ORDER_SHOWN = 5
+
+
+def _print_second_order(t) -> None:  # type: ignore[no-untyped-def]
+    """The pairs of inputs with the largest second-order indices S2 of one output and year."""
+    s2, conf, names = t.S2.values, t.S2_conf.values, [str(n) for n in t.input.values]
+    pairs = [
+        (float(s2[j, k]), float(conf[j, k]), names[j], names[k])
+        for j in range(len(names))
+        for k in range(j + 1, len(names))
+        if np.isfinite(s2[j, k])
+    ]
+    pairs.sort(key=lambda p: -p[0])
+    shown = pairs[:SECOND_ORDER_SHOWN]
+    print(
+        f"second order S2 (the share due to the pair's interaction alone): the {len(shown)} "
+        f"largest of {len(pairs)} pairs"
+    )
+    for value, half, a, b in shown:
+        print(f"{value:>10.3f} +- {half:.3f}  {a} x {b}")
 
 
 def cmd_drivers(args: argparse.Namespace) -> int:
@@ -1882,7 +1919,12 @@ def build_parser() -> argparse.ArgumentParser:
         p,
         n_help="base sample size N of the Saltelli design (default 1024; the model runs N (G+2) times)",
     )
-    p.add_argument("--second-order", action="store_true", help="also compute second-order indices")
+    p.add_argument(
+        "--second-order",
+        action="store_true",
+        help="also compute second-order indices S2 (the model runs N (2G+2) times): the "
+        f"{SECOND_ORDER_SHOWN} largest pairs are printed, every pair is in the --csv table",
+    )
     p.add_argument(
         "--year",
         type=OPTIONS.YEAR,

@@ -586,3 +586,25 @@ def test_priorities_table_keeps_large_figures_apart(cli: Cli) -> None:
         evppi, se = (float(x.replace(",", "")) for x in fields[-4:-2])
         r = want[fields[1]]
         assert evppi == round(r["evppi"] / 1e6, 1) and se == round(r["evppi_se"] / 1e6, 1), row
+
+
+def test_sensitivity_second_order_is_printed_and_written(cli: Cli, tmp_path: Path) -> None:
+    """--second-order once ran the extra projections and showed their indices nowhere."""
+    run = cli(
+        "sensitivity", BUILTIN, BUILTIN, "-N", "32", "--second-order", "--no-progress",
+        "--csv", tmp_path / "t", "-o", tmp_path / "s.xlsx",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    heads = [i for i, ln in enumerate(lines) if ln.startswith("second order S2")]
+    assert len(heads) == 3 and all("the 5 largest of 105 pairs" in lines[i] for i in heads)
+    table = pd.read_csv(tmp_path / "t" / "sobol_indices.csv")
+    s2 = table[(table["variable"] == "S2") & (table["year"] == 1997)]
+    assert len(s2) == 3 * 105 and s2["input_2"].notna().all()
+    assert set(table["variable"]) == {"S1", "S1_conf", "ST", "ST_conf", "S2", "S2_conf"}
+    for head, output in zip(heads, ("balance", "balance_share", "deficit"), strict=True):
+        rows = s2[s2["output"] == output].sort_values("value", ascending=False, kind="stable")
+        for line, (_, row) in zip(lines[head + 1 : head + 6], rows.head(5).iterrows(), strict=True):
+            assert line.split()[0] == f"{row['value']:.3f}", line
+            assert line.endswith(f"{row['input']} x {row['input_2']}"), line
+    assert "the second-order ones are printed above" in run.err
