@@ -1348,12 +1348,24 @@ def _open_cube(path: Path, summary_ok: bool = False, lazy: bool = False):  # typ
                 "simulate' command again to finish it"
             )
         raise CliError(f"{path}: no such cube (write one with 'schemerisk simulate ... -o {path}')")
+    if path.suffix.lower() in (".csv", ".xlsx"):  # results of ours, but tables, not a cube
+        raise CliError(
+            f"{path}: a {path.suffix.lower()[1:].upper()} table, not a cube; this command reads "
+            f"the netCDF file or Zarr store of 'schemerisk simulate ... -o {path.stem}.nc' (or "
+            ".zarr)"
+        )
     try:
         cube = open_lazily(path) if lazy else open_dataset(path)
     except (OSError, ValueError) as exc:
         raise CliError(f"{path}: cannot be read as a netCDF file or Zarr store ({exc})") from None
     if summary_ok and _is_summary(cube):
         return cube
+    if _is_summary(cube):  # summary_ok is False: this command needs the draws themselves
+        raise CliError(
+            f"{path}: a store of streaming summaries (simulate --keep summary), which keeps no "
+            "draws; this command needs a cube of draws: schemerisk simulate ... -o CUBE.nc (or "
+            ".zarr) without --keep summary"
+        )
     missing = [v for v in ("balance", "premium_revenue") if v not in cube]
     if "draw" not in cube.dims or missing:
         extra = f"; missing {', '.join(missing)}" if missing else ""

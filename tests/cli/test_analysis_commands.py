@@ -608,3 +608,28 @@ def test_sensitivity_second_order_is_printed_and_written(cli: Cli, tmp_path: Pat
             assert line.split()[0] == f"{row['value']:.3f}", line
             assert line.endswith(f"{row['input']} x {row['input_2']}"), line
     assert "the second-order ones are printed above" in run.err
+
+
+def test_cube_commands_say_what_a_table_or_a_summary_store_is(
+    cli: Cli, cube_file: Path, tmp_path: Path
+) -> None:
+    """risk and drivers name the kind of file they were given, and what they need instead."""
+    table = tmp_path / "cube.csv"
+    assert cli("project", BUILTIN, "-o", table).code == 0
+    for command in ("risk", "drivers"):
+        run = cli(command, table)
+        assert run.code == 2 and "Traceback" not in run.text
+        assert f"{table}: a CSV table, not a cube" in run.err
+        assert "simulate ... -o cube.nc" in run.err and "engine" not in run.err
+    store = tmp_path / "s.zarr"
+    made = cli(
+        "simulate", BUILTIN, BUILTIN, "-n", "300", "--keep", "summary", "-o", store, "--no-progress"
+    )
+    assert made.code == 0, made.err
+    drivers = cli("drivers", store)
+    assert drivers.code == 2 and "a store of streaming summaries" in drivers.err
+    assert cli("risk", store).code == 0  # risk reads summaries
+    other = cli("risk", store, "--adjust", "flat-premiums")
+    assert other.code == 2
+    assert "holds the multiplier on all premiums, not on flat premiums" in other.err
+    assert "schemerisk risk SCENARIO DISTRIBUTIONS --adjust flat-premiums" in other.err

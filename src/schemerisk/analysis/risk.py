@@ -823,7 +823,10 @@ def risk_from_summary(
     if adjust is not None and Adjust(adjust).value != made_for:
         raise ValueError(
             f"this summary holds the multiplier on {made_for.replace('-', ' ')}, not on "
-            f"{Adjust(adjust).value.replace('-', ' ')}: run the simulation again, or use that one"
+            f"{Adjust(adjust).value.replace('-', ' ')} (a summary keeps one multiplier); for "
+            f"--adjust {Adjust(adjust).value}, run 'schemerisk risk SCENARIO DISTRIBUTIONS "
+            f"--adjust {Adjust(adjust).value}', or risk on a cube of draws (simulate -o CUBE.nc), "
+            f"or leave --adjust out"
         )
     n = int(attrs["n_draws"])
     stored_level = float(attrs["required_premium_multiplier_level"])
