@@ -624,7 +624,14 @@ def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # 
             bal = cube[["balance"]].load()  # one variable, not the cube
         table = balance_summary(bal)
         _print_balance_table(args, space, table)
-    if args.output:
+    if args.output and report.computed == 0 and report.already_done:
+        # the same run, finished before: its store is read as it is, nothing written
+        print(
+            f"\n{args.output} was already complete (the same run): nothing computed, nothing "
+            "written",
+            file=sys.stderr,
+        )
+    elif args.output:
         print(f"\nwrote {args.output}", file=sys.stderr)
     if job.summary:
         return _unknown_verdict(table["n_unknown"], args.draws, None)

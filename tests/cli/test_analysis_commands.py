@@ -622,10 +622,15 @@ def test_cube_commands_say_what_a_table_or_a_summary_store_is(
         assert f"{table}: a CSV table, not a cube" in run.err
         assert "simulate ... -o cube.nc" in run.err and "engine" not in run.err
     store = tmp_path / "s.zarr"
-    made = cli(
-        "simulate", BUILTIN, BUILTIN, "-n", "300", "--keep", "summary", "-o", store, "--no-progress"
-    )
+    args = ("simulate", BUILTIN, BUILTIN, "-n", "300", "--keep", "summary", "-o", store)
+    made = cli(*args, "--no-progress")
     assert made.code == 0, made.err
+    assert f"wrote {store}" in made.err
+    # the same run again: the finished store is read, and said to be, not "written"
+    again = cli(*args, "--no-progress")
+    assert again.code == 0, again.err
+    assert f"{store} was already complete (the same run): nothing computed" in again.err
+    assert "wrote" not in again.err and again.out == made.out
     drivers = cli("drivers", store)
     assert drivers.code == 2 and "a store of streaming summaries" in drivers.err
     assert cli("risk", store).code == 0  # risk reads summaries
