@@ -90,6 +90,9 @@ NOUNS = {
     "scenario_xlsx": "scenario workbook",
     "scenario_yaml": "YAML file",
 }
+#: the other kind of file of ours a destination of a kind may hold (the same suffix)
+_KIN = {"xlsx": "scenario_xlsx", "scenario_xlsx": "xlsx"}
+_KIN_NOUNS = {"xlsx": "results workbook", "scenario_xlsx": "scenario workbook (a template)"}
 #: the document properties that mark an Excel workbook as ours: creator, and subject by kind
 #: (``results`` for what schemerisk computed, ``scenario`` for a scenario template)
 WORKBOOK_CREATOR = "schemerisk"
@@ -341,6 +344,14 @@ def check_destination(
             "schemerisk never replaces it: choose another name"
         )
     if not is_ours(target, kind):
+        # a file of ours of another kind (a template where results go) is kept all the same
+        other = _KIN.get(kind)
+        if other is not None and is_ours(target, other):
+            raise OutputError(
+                f"{option} {target}: already exists and is a schemerisk {_KIN_NOUNS[other]}, "
+                f"not a {_KIN_NOUNS[kind]}; one never replaces the other, even with "
+                "--overwrite: move it away or choose another name"
+            )
         raise OutputError(
             f"{option} {target}: already exists and was not written by schemerisk; it is never "
             "replaced or deleted, even with --overwrite: move it away or choose another name"

@@ -62,8 +62,11 @@ def test_a_users_workbook_is_never_replaced(
     code, text = run(
         capsys, "project", SCENARIO, "-o", str(path), *(["--overwrite"] if overwrite else [])
     )
-    assert code == 2
-    assert "was not written by schemerisk" in text and str(path) in text
+    assert code == 2 and str(path) in text
+    if (creator, subject) == ("schemerisk", "scenario"):  # ours, but a template: said so
+        assert "is a schemerisk scenario workbook (a template), not a results workbook" in text
+    else:
+        assert "was not written by schemerisk" in text
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["hp.xlsx"]  # nothing left beside it
 
@@ -199,3 +202,15 @@ def test_risk_of_a_scenario_lists_its_distributions(capsys, tmp_path: Path, spac
     assert wb.sheetnames == [SHEETS[k] for k in ("about", "fan", "risk")]
     names = {r[0].value for r in wb[SHEETS["about"]].iter_rows(max_col=1)}
     assert {e.name for e in space.entries} <= names
+
+
+def test_a_template_never_replaces_results_and_says_why(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "r.xlsx"
+    code, text = run(capsys, "project", SCENARIO, "-o", str(path))
+    assert code == 0, text
+    before = path.read_bytes()
+    code, text = run(capsys, "template", "-o", str(path), "--overwrite")
+    assert code == 2
+    assert "is a schemerisk results workbook, not a scenario workbook (a template)" in text
+    assert "not written by schemerisk" not in text
+    assert path.read_bytes() == before
