@@ -1300,7 +1300,8 @@ def _priorities(args, sc, space, decision, year, n_start, n_max, book) -> int:  
     print(f"Loss: {decision.describe(cur)}.")
     print(
         f"Sobol' indices from a Saltelli design with N = {ps.sobol.n_base} "
-        f"(doubled from {ps.sizes[0]} until the quoted indices were precise, at most {n_max}); "
+        f"(doubled from {ps.sizes[0]} until the quoted indices were precise or N reached "
+        f"{n_max}); "
         f"EVPPI from {int(pri.voi.table.attrs['n_draws']):,} projections."
     )
     evpi = float(pri.voi.table.evpi.sel(year=year)) / 1e6

@@ -94,6 +94,10 @@ def test_indices_outside_their_range_are_called_noise() -> None:
     # ... and enough digits to show the problem: not "S1 = 0.85, ST = 0.85" or "ST = 1"
     assert "S1 = 0.851, ST = 0.846 " in shown_index(0.851, 0.846)[2]
     assert "ST = 1.004 " in shown_index(0.5, 1.004)[2]
+    # an input without effect: both indices 0 up to rounding, in either order, is not noise
+    assert shown_index(9.6e-18, 1.4e-32) == (1.4e-32, 1.4e-32, "")
+    assert shown_index(-3e-17, 2e-16) == (0.0, 2e-16, "")
+    assert "sampling noise" in shown_index(-2e-9, 0.0)[2]  # beyond rounding: said
 
 
 def test_the_design_doubles_by_extending_the_sequence(

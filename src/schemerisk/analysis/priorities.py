@@ -49,6 +49,11 @@ def group_kind(members: tuple[str, ...], space: ParameterSpace) -> InputKind:
     return InputKind.DATA if InputKind.DATA in kinds else InputKind.ENVIRONMENT
 
 
+#: how far an index may leave 0 <= S1 <= ST <= 1 by floating-point rounding alone (an input
+#: with no effect gets indices of 1e-17 or so, in either order): not called sampling noise
+ROUNDING = 1e-12
+
+
 def shown_index(s1: float, st: float) -> tuple[float, float, str]:
     """S1 and ST as printed, in [0, 1] with S1 <= ST, and a note when the estimates were not.
 
@@ -59,6 +64,8 @@ def shown_index(s1: float, st: float) -> tuple[float, float, str]:
     s1_c = min(max(s1, 0.0), st_c)
     if (s1_c, st_c) == (s1, st):
         return s1, st, ""
+    if max(abs(s1 - s1_c), abs(st - st_c)) <= ROUNDING:  # e.g. S1 = 1e-17 > ST = 1e-32: both 0
+        return s1_c, st_c, ""
     for digits in (2, 3, 4, 6, 17):  # the fewest significant figures that still show why
         a, b = f"{s1:.{digits}g}", f"{st:.{digits}g}"
         if not 0.0 <= float(a) <= float(b) <= 1.0:
