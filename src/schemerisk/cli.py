@@ -1638,8 +1638,8 @@ def _update_parser(sub) -> None:  # type: ignore[no-untyped-def]
     p.add_argument(
         "distributions",
         nargs="?",
-        help="distributions file (YAML) or built-in name (hai_phong_1993_1997); default for a "
-        "workbook scenario: its Distributions sheet",
+        help=f"distributions file (YAML) or built-in name: {_builtin('distributions')}; default "
+        "for a workbook scenario: its Distributions sheet",
     )
     p.add_argument(
         "observed",
