@@ -41,3 +41,18 @@ def test_an_unknown_label_or_dimension_is_a_key_error() -> None:
         values_of("members", category="no_such_category")(ds)
     with pytest.raises(KeyError):
         values_of("balance", category="dependants")(ds)
+
+
+def test_a_value_that_rounds_to_zero_is_shown_without_a_sign() -> None:
+    """solve's balanced years printed '-0' where rounding left -1e-9 (issue found by a new user)."""
+    from schemerisk.reports.tables import _format
+
+    assert _format(-1e-9, "amount", 1e3) == "0"
+    assert _format(-0.4, "amount", 1.0) == "0"
+    assert _format(-0.0004, "people", 1e3) == "0.000"
+    assert _format(-1e-7, "percent", 1.0) == "0.00 %"
+    assert _format(-0.004, "index", 1.0) == "0.00"
+    # a real negative figure keeps its sign
+    assert _format(-0.6, "amount", 1.0) == "-1"
+    assert _format(-1500.0, "amount", 1.0) == "-1,500"
+    assert _format(-0.006, "index", 1.0) == "-0.01"

@@ -199,13 +199,16 @@ def _format(value: float, kind: str, scale: float) -> str:
     if not np.isfinite(value):
         return "-"
     if kind == "percent":
-        return f"{100 * value:.2f} %"
-    if kind == "index":
-        return f"{value:,.2f}"
-    if kind in ("amount", "people"):
+        text = f"{100 * value:.2f} %"
+    elif kind == "index":
+        text = f"{value:,.2f}"
+    elif kind in ("amount", "people"):
         value = value / scale
-        return f"{value:,.3f}" if kind == "people" and scale > 1 else f"{value:,.0f}"
-    return f"{value:,.0f}"
+        text = f"{value:,.3f}" if kind == "people" and scale > 1 else f"{value:,.0f}"
+    else:
+        text = f"{value:,.0f}"
+    # a value that rounds to zero is shown as 0, whatever its sign (a balanced year printed -0)
+    return text[1:] if text.startswith("-") and not any(c in text for c in "123456789") else text
 
 
 def format_sheet_c(
