@@ -279,6 +279,7 @@ def cmd_project(args: argparse.Namespace) -> int:
             out.write_workbook(project_workbook(ds, _provenance("schemerisk project", sc)))
         elif out is not None:
             out.write_dataset(ds)
+        if out is not None:
             print(f"\nwrote {args.output}", file=sys.stderr)
     return _deterministic_verdict(ds)
 

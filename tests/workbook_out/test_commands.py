@@ -75,6 +75,7 @@ def test_project_writes_sheet_c_and_overwrite_replaces_only_ours(capsys, tmp_pat
     path = tmp_path / "hp.xlsx"
     code, text = run(capsys, "project", SCENARIO, "-o", str(path))
     assert code == 0, text
+    assert f"wrote {path}" in text  # as for the .nc, .zarr and .csv outputs
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == [SHEETS["about"], SHEETS["sheet_c"]]
     assert workbook_marked(path)
