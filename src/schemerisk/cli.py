@@ -1058,9 +1058,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     year = _check_year(args.year, _scenario_years(space))  # before any work
     _check_xlsx(args.output)
     with contextlib.ExitStack() as stack:
-        tables = _reserve(
-            stack, args.csv, args.overwrite, "tables", "--csv", tables=["sobol_indices.csv"]
-        )
+        names = ["sobol_indices.csv"] + (["sobol_second_order.csv"] if args.second_order else [])
+        tables = _reserve(stack, args.csv, args.overwrite, "tables", "--csv", tables=names)
         book = _reserve(stack, args.output, args.overwrite)
         return _sensitivity(args, space, year, tables, book)
 
@@ -1089,17 +1088,11 @@ def _sensitivity(args: argparse.Namespace, space, year: int, tables, book=None) 
             )
         if "S2" in t:
             _print_second_order(t)
-    if tables is not None:
-        from schemerisk.io import to_long_frame
+    if tables is not None:  # the report's format: one row per output, input and year
+        from schemerisk.reports.html import sobol_frames
 
-        frame = to_long_frame(ind[["S1", "S1_conf", "ST", "ST_conf"]])  # the long CSV format
-        if "S2" in ind:  # the pairs (input, input_2), input first in design order; S2 alone
-            import pandas as pd
-
-            pairs = to_long_frame(ind[["S2", "S2_conf"]]).dropna(subset=["value"])
-            frame = pd.concat([frame, pairs], ignore_index=True)
-            frame = frame[[c for c in frame.columns if c != "input_2"] + ["input_2"]]
-        for path in tables.write_tables({"sobol_indices.csv": frame}, index=False):
+        frames = sobol_frames(ind, space.scenario.currency)
+        for path in tables.write_tables(frames, index=False):
             print(f"\nwrote {args.csv / path.name}", file=sys.stderr)
     if book is not None:
         from schemerisk.workbook.results import sensitivity_workbook
@@ -1113,7 +1106,8 @@ def _sensitivity(args: argparse.Namespace, space, year: int, tables, book=None) 
         if "S2" in ind:
             print(
                 f"note: {args.output} holds the first- and total-order indices; the second-order "
-                "ones are printed above, and written with every year's by --csv DIR",
+                "ones are printed above, and written for every year by --csv DIR "
+                "(sobol_second_order.csv)",
                 file=sys.stderr,
             )
     return 0
@@ -1944,7 +1938,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--second-order",
         action="store_true",
         help="also compute second-order indices S2 (the model runs N (2G+2) times): the "
-        f"{SECOND_ORDER_SHOWN} largest pairs are printed, every pair is in the --csv table",
+        f"{SECOND_ORDER_SHOWN} largest pairs are printed, every pair goes into --csv's "
+        "sobol_second_order.csv",
     )
     p.add_argument(
         "--year",
@@ -1956,7 +1951,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--csv",
         type=Path,
         metavar="DIR",
-        help="write the indices of every year as CSV files into DIR",
+        help="write the indices of every year as CSV files into DIR (sobol_indices.csv, as "
+        "the report writes it)",
     )
     _xlsx_arg(p, "the indices of every year")
     _overwrite_arg(p, "the CSV tables and the workbook")

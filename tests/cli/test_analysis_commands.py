@@ -26,6 +26,8 @@ from tests.support import CliRun
 from .conftest import BUILTIN
 
 Cli = Callable[..., CliRun]
+#: the header of sobol_indices.csv, whichever command writes it
+SOBOL_HEADER = ["output", "input", "year", "S1 [1]", "S1_conf [1]", "ST [1]", "ST_conf [1]"]
 CSV_FILES = [
     "balance_quantiles.csv",
     "deficit_risk.csv",
@@ -88,6 +90,7 @@ def test_report_writes_csv_tables(
     assert plain.code == 0, plain.err
     assert plain.out == run.out
     assert (tmp_path / "plain.html").read_bytes() == (tmp_path / "r.html").read_bytes()
+    assert list(pd.read_csv(tmp_path / "tables" / "sobol_indices.csv").columns) == SOBOL_HEADER
     ranked = pd.read_csv(tmp_path / "tables" / "priorities.csv")
     assert sorted(ranked["year"].unique()) == [1993, 1994, 1995, 1996, 1997]
 
@@ -538,6 +541,10 @@ def test_sensitivity_prints_the_same_indices_with_or_without_every_years_table(
     assert alone.out == every.out and "Balance, 1995" in alone.out
     table = pd.read_csv(tmp_path / "s" / "sobol_indices.csv")
     assert sorted(table["year"].unique()) == [1993, 1994, 1995, 1996, 1997]
+    assert list(table.columns) == SOBOL_HEADER  # the report's format (the README's table)
+    printed = [ln.split() for ln in alone.out.splitlines() if ln.startswith("insured_use ")]
+    row = table[(table["year"] == 1995) & (table["input"] == "insured_use")].iloc[0]
+    assert abs(float(printed[0][1]) - row["S1 [1]"]) <= 0.0005 + 1e-6  # three decimals, six
 
     def imprecise(err: str) -> int:
         found = re.search(r"warning: (\d+) Sobol' indices have confidence intervals", err)
@@ -598,15 +605,23 @@ def test_sensitivity_second_order_is_printed_and_written(cli: Cli, tmp_path: Pat
     lines = run.out.splitlines()
     heads = [i for i, ln in enumerate(lines) if ln.startswith("second order S2")]
     assert len(heads) == 3 and all("the 5 largest of 105 pairs" in lines[i] for i in heads)
-    table = pd.read_csv(tmp_path / "t" / "sobol_indices.csv")
-    s2 = table[(table["variable"] == "S2") & (table["year"] == 1997)]
-    assert len(s2) == 3 * 105 and s2["input_2"].notna().all()
-    assert set(table["variable"]) == {"S1", "S1_conf", "ST", "ST_conf", "S2", "S2_conf"}
+    first = pd.read_csv(tmp_path / "t" / "sobol_indices.csv")  # as the report writes it
+    assert list(first.columns) == SOBOL_HEADER and len(first) == 3 * 15 * 5
+    pairs = pd.read_csv(tmp_path / "t" / "sobol_second_order.csv")
+    assert list(pairs.columns) == [
+        "output", "input", "input_2", "year", "S2 [1]", "S2_conf [1]",
+    ]  # fmt: skip
+    s2 = pairs[pairs["year"] == 1997]
+    assert len(s2) == 3 * 105 and len(pairs) == 5 * 3 * 105
     for head, output in zip(heads, ("balance", "balance_share", "deficit"), strict=True):
-        rows = s2[s2["output"] == output].sort_values("value", ascending=False, kind="stable")
-        for line, (_, row) in zip(lines[head + 1 : head + 6], rows.head(5).iterrows(), strict=True):
-            assert line.split()[0] == f"{row['value']:.3f}", line
-            assert line.endswith(f"{row['input']} x {row['input_2']}"), line
+        mine = s2[s2["output"] == output].set_index(["input", "input_2"])["S2 [1]"]
+        sixth = mine.sort_values(ascending=False).iloc[5]
+        for line in lines[head + 1 : head + 6]:  # "  0.047 +- 0.071  a x b"
+            value, pair = float(line.split()[0]), line.split("  ")[-1].strip()
+            a, b = pair.split(" x ")
+            # the CSV keeps six decimals, the screen three
+            assert abs(mine[(a, b)] - value) <= 0.0005 + 1e-6, line
+            assert mine[(a, b)] >= sixth - 1e-6, line  # among the five largest
     assert "the second-order ones are printed above" in run.err
 
 

@@ -889,6 +889,18 @@ TABLE_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "note": ("", "the user's source or rationale"),
     },
 }
+#: the table ``schemerisk sensitivity --second-order --csv`` adds (the report computes no S2),
+#: documented as the report's are
+SECOND_ORDER_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "sobol_second_order.csv": {
+        "output": ("", "balance, balance_share (of revenue) or deficit (indicator)"),
+        "input": ("", "the first input of the pair (in the distributions file's order)"),
+        "input_2": ("", "the second input of the pair"),
+        "year": ("", "projection year"),
+        "S2": ("1", "second-order Sobol' index: the share due to the pair's interaction alone"),
+        "S2_conf": ("1", "half-width of its 95 % bootstrap interval"),
+    },
+}
 #: decimals kept in the CSV files: whole currency units, six decimals for shares
 _DECIMALS = {"{cur}/yr": 0, "{cur}": 0, "1": 6}
 
@@ -901,7 +913,7 @@ def _sig(x: float) -> float:
 def _with_units(frame: pd.DataFrame, name: str, currency: str) -> pd.DataFrame:
     """``frame`` (index reset) with ``name [unit]`` headers and numbers rounded to what they mean."""
     frame = frame.reset_index()
-    spec = TABLE_COLUMNS[name]
+    spec = {**TABLE_COLUMNS, **SECOND_ORDER_COLUMNS}[name]
     out = {}
     for col in frame.columns:
         # a column not yet in TABLE_COLUMNS keeps its bare name (the tests ask for its entry)
@@ -911,6 +923,34 @@ def _with_units(frame: pd.DataFrame, name: str, currency: str) -> pd.DataFrame:
             values = values.round(_DECIMALS[unit])
         out[f"{col} [{unit.format(cur=currency)}]" if unit else col] = values
     return pd.DataFrame(out)
+
+
+def _sobol_frame(indices: xr.Dataset) -> pd.DataFrame:
+    return indices[["S1", "S1_conf", "ST", "ST_conf"]].to_dataframe()
+
+
+def sobol_frames(indices: xr.Dataset, currency: str) -> dict[str, pd.DataFrame]:
+    """The Sobol' tables of ``schemerisk sensitivity --csv``, as the report writes its own.
+
+    Parameters
+    ----------
+    indices : xarray.Dataset
+        :attr:`schemerisk.analysis.sensitivity.SobolResult.indices`.
+    currency : str
+        The scenario's currency (for the headers' units).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``sobol_indices.csv``, in the report's format, and with second-order indices
+        ``sobol_second_order.csv``: one row per pair of inputs (the first before the
+        second in the file's order), output and year.
+    """
+    frames = {"sobol_indices.csv": _sobol_frame(indices)}
+    if "S2" in indices:
+        pairs = indices[["S2", "S2_conf"]].to_dataframe().dropna(subset=["S2"])
+        frames["sobol_second_order.csv"] = pairs
+    return {name: _with_units(frame, name, currency) for name, frame in frames.items()}
 
 
 def table_frames(study: Study) -> dict[str, pd.DataFrame]:
@@ -940,9 +980,7 @@ def table_frames(study: Study) -> dict[str, pd.DataFrame]:
         "balance_quantiles.csv": q.to_pandas().T.rename(columns=lambda p: f"p{round(100 * p):02d}"),
         **(
             {
-                "sobol_indices.csv": study.sobol.indices[
-                    ["S1", "S1_conf", "ST", "ST_conf"]
-                ].to_dataframe(),
+                "sobol_indices.csv": _sobol_frame(study.sobol.indices),
                 "priorities.csv": study.priorities.table.to_dataframe(),
             }
             if study.sobol is not None and study.priorities is not None
