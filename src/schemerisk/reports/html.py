@@ -893,12 +893,12 @@ TABLE_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
 #: documented as the report's are
 SECOND_ORDER_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "sobol_second_order.csv": {
-        "output": ("", "balance, balance_share (of revenue) or deficit (indicator)"),
+        "output": TABLE_COLUMNS["sobol_indices.csv"]["output"],
         "input": ("", "the first input of the pair (in the distributions file's order)"),
         "input_2": ("", "the second input of the pair"),
-        "year": ("", "projection year"),
+        "year": TABLE_COLUMNS["sobol_indices.csv"]["year"],
         "S2": ("1", "second-order Sobol' index: the share due to the pair's interaction alone"),
-        "S2_conf": ("1", "half-width of its 95 % bootstrap interval"),
+        "S2_conf": TABLE_COLUMNS["sobol_indices.csv"]["S1_conf"],
     },
 }
 #: decimals kept in the CSV files: whole currency units, six decimals for shares
