@@ -612,7 +612,9 @@ def _simulate_chunked(args: argparse.Namespace, space, design, keep) -> int:  # 
         )
         _print_balance_table(args, space, table)
         print(
-            f"\nQuantiles from a streaming sketch (relative error <= {job.bins.relative_accuracy:g}); "
+            f"\nQuantiles from a streaming sketch: each is the draw of that rank (numpy's "
+            f"'inverted_cdf'), to within a relative {job.bins.relative_accuracy:g}; a cube's "
+            "table interpolates between draws, so with few draws the two can differ; "
             f"P(at least one deficit) = {float(ds['p_any_deficit']):.1%}; "
             + (
                 f"for the whole risk report: schemerisk risk {args.output}"

@@ -641,6 +641,9 @@ def test_cube_commands_say_what_a_table_or_a_summary_store_is(
     made = cli(*args, "--no-progress")
     assert made.code == 0, made.err
     assert f"wrote {store}" in made.err
+    # the sketch's quantiles are nearest-rank ones (tests/distributed/test_summary.py), and
+    # the note says so rather than promising the cube's interpolated figures
+    assert "each is the draw of that rank (numpy's 'inverted_cdf')" in made.out
     # the same run again: the finished store is read, and said to be, not "written"
     again = cli(*args, "--no-progress")
     assert again.code == 0, again.err
