@@ -1353,11 +1353,10 @@ def _open_cube(path: Path, summary_ok: bool = False, lazy: bool = False):  # typ
                 "simulate' command again to finish it"
             )
         raise CliError(f"{path}: no such cube (write one with 'schemerisk simulate ... -o {path}')")
-    if path.suffix.lower() in (".csv", ".xlsx"):  # results of ours, but tables, not a cube
+    if path.suffix.lower() == ".csv":  # a result of ours perhaps, but a table, not a cube
         raise CliError(
-            f"{path}: a {path.suffix.lower()[1:].upper()} table, not a cube; this command reads "
-            f"the netCDF file or Zarr store of 'schemerisk simulate ... -o {path.stem}.nc' (or "
-            ".zarr)"
+            f"{path}: a CSV table, not a cube; this command reads the netCDF file or Zarr "
+            f"store of 'schemerisk simulate ... -o {path.stem}.nc' (or .zarr)"
         )
     try:
         cube = open_lazily(path) if lazy else open_dataset(path)
@@ -2248,7 +2247,7 @@ def _study_args(p: argparse.ArgumentParser, n_help: str) -> None:
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 
 
-_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def _show_warning(  # type: ignore[no-untyped-def]
@@ -2260,7 +2259,7 @@ def _show_warning(  # type: ignore[no-untyped-def]
     which means nothing to a user; a warning raised elsewhere (a library's) is shown
     by ``previous``, as before.
     """
-    if str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
+    if Path(filename).resolve().is_relative_to(_PACKAGE_DIR):  # not a sibling 'schemerisk_x'/
         print(f"warning: {message}", file=sys.stderr if file is None else file)
     else:
         previous(message, category, filename, lineno, file, line)
