@@ -457,3 +457,32 @@ def test_compiled_standardise_is_numpys_bit_for_bit(shape) -> None:  # type: ign
     np.testing.assert_array_equal(z.view(np.int64), want.view(np.int64))
     standardise(y, y)  # in place: the same values
     np.testing.assert_array_equal(y.view(np.int64), want.view(np.int64))
+
+
+def test_model_second_order_indices_equal_salib(space) -> None:  # type: ignore[no-untyped-def]
+    """What ``sensitivity --second-order`` prints and writes: SALib's S2 on the real model.
+
+    Hai Phong 1993-1997 with its 15 groups, the year the command prints alone (and
+    another), against ``SALib.analyze.sobol.analyze`` on the same model outputs; the
+    tolerances of ``test_model_indices_equal_salib_on_each_output_and_year``.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)  # N = 128 is small on purpose
+        res = sobol_analysis(NAME, NAME, 128, seed=2, second_order=True, progress=False)
+        alone = sobol_analysis(
+            NAME, NAME, 128, seed=2, second_order=True, progress=False, years=[1997]
+        )
+    y = model_outputs(res.cube)
+    problem = salib_problem(space)
+    iu = np.triu_indices(len(res.indices.input), 1)
+    for out in OUTPUTS:
+        for year in (1995, 1997):
+            col = y.sel(output=out, year=year).values
+            ref = salib_sobol.analyze(problem, col, calc_second_order=True, seed=2)
+            got = res.indices.sel(output=out, year=year)
+            np.testing.assert_allclose(got.S2.values[iu], ref["S2"][iu], rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(got.S1.values, ref["S1"], rtol=1e-9, atol=1e-12)
+    for v in ("S2", "S2_conf"):  # the printed year computed alone: the same bits
+        np.testing.assert_array_equal(
+            alone.indices[v].values, res.indices[v].sel(year=[1997]).values
+        )
