@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import sys
 import threading
 import time
@@ -708,6 +709,65 @@ def _ix(i: int) -> Any:
     return np.uint64(i) * np.uint64(LANES)
 
 
+# A lane block's values as tuples of LANES floats. Read together (:func:`_get`), combined
+# lane by lane and written together (:func:`_put`), each lane's arithmetic is a separate
+# scalar expression that no store to the lane array comes between: LLVM's SLP vectoriser
+# then packs the LANES expressions into vector instructions, and sums carried in tuples
+# stay in registers. The functions are written out for LANES (one expression per lane),
+# from one template, and inlined where they are called.
+
+
+def _written_out(
+    name: str, params: list[str], body: str, doc: str, statement: bool = False
+) -> Callable[..., Any]:
+    """Declare kernel function ``name(params)``: ``body`` written out for each lane.
+
+    ``body`` is one lane's expression, with ``{k}`` for the lane and ``{u}``
+    for it as an unsigned index; the function returns the tuple of the LANES
+    expressions, or with ``statement`` runs them one after another.
+    """
+    lanes = [body.format(k=k, u=f"np.uint64({k})") for k in range(LANES)]
+    if statement:
+        code = "\n    ".join(lanes)
+    else:
+        code = f"return ({', '.join(lanes)},)"
+    source = f"def {name}({', '.join(params)}):\n    {code}\n"
+    scope: dict[str, Any] = {}
+    exec(compile(source, __file__, "exec"), globals(), scope)  # our own template, above
+    fn = scope[name]
+    fn.__doc__ = doc
+    globals()[name] = _kernel(cache=True, inline="always")(fn)
+    return fn
+
+
+_get = _written_out("_get", ["W", "i"], "W[i + {u}]", "The LANES values of ``W`` from ``i``.")
+_put = _written_out(
+    "_put", ["W", "i", "v"], "W[i + {u}] = v[{k}]", "Write the LANES values ``v`` to ``W``.", True
+)
+_plus = _written_out("_plus", ["a", "b"], "a[{k}] + b[{k}]", "Lane by lane ``a + b``.")
+#: the tuple of LANES zeros
+_ZERO = (0.0,) * LANES
+
+
+def _lanewise(formula: Callable[..., Any]) -> Callable[..., Any]:
+    """``formula`` of :mod:`schemerisk.equations` lane by lane: each argument a tuple of LANES values."""
+    params = list(inspect.signature(formula).parameters)
+    one_lane = f"{formula.__name__}({', '.join(f'{p}[{{k}}]' for p in params)})"
+    name = f"_{formula.__name__}_lanes"
+    return _written_out(name, params, one_lane, f":func:`{formula.__name__}` lane by lane.")
+
+
+_services_used_lanes = _lanewise(services_used)
+_cost_of_services_lanes = _lanewise(cost_of_services)
+_insured_use_rate_lanes = _lanewise(insured_use_rate)
+_uninsured_services_lanes = _lanewise(uninsured_services)
+_paying_members_lanes = _lanewise(paying_members)
+_scheme_payment_per_member_lanes = _lanewise(scheme_payment_per_member)
+_copayments_paid_lanes = _lanewise(copayments_paid)
+_fees_paid_lanes = _lanewise(fees_paid)
+_share_of_lanes = _lanewise(share_of)
+
+
 @_kernel(**_OPTIONS)
 def _lanes_agree(P: np.ndarray, position: np.ndarray, switch: np.ndarray) -> bool:
     """True when every lane holds the same value at every modified switch position.
@@ -1118,8 +1178,7 @@ def services_and_costs_lanes(
         has_target[S + s] = _any_lane_set(W, gct + s)
     for j in range(C * S):
         has_target[2 * S + j] = _any_lane_set(W, rt + j)
-    a_patient, a_government, a_constant = _ix(acc0), _ix(acc0 + 1), _ix(acc0 + 2)
-    a_services, a_exri, a_pc, a_gc = _ix(acc0 + 3), _ix(acc0 + 4), _ix(acc0 + 5), _ix(acc0 + 6)
+    a_exri, a_pc, a_gc = _ix(acc0 + 4), _ix(acc0 + 5), _ix(acc0 + 6)
     i_exr0 = _ix(o_exr)
     for t in range(n_years):
         year = float(base_year + t)
@@ -1129,7 +1188,7 @@ def services_and_costs_lanes(
         for lane in range(LANES):
             u = np.uint64(lane)
             W[a_exri + u] = exchange_rate_index(W[i_exr + u], W[i_exr0 + u])
-            W[a_patient + u], W[a_government + u], W[a_constant + u] = 0.0, 0.0, 0.0
+        patient = government = constant = _ZERO
         for s in range(S):
             i_pc0, i_gc0 = _ix(pc0 + s), _ix(gc0 + s)
             for lane in range(LANES):
@@ -1158,7 +1217,9 @@ def services_and_costs_lanes(
                 dpi, epi, exri = W[i_dpi + u], W[i_epi + u], W[a_exri + u]
                 W[i_upc + u] = current_price(W[a_pc + u], W[i_a + u], dpi, epi, exri)
                 W[i_ugc + u] = current_price(W[a_gc + u], W[i_b + u], dpi, epi, exri)
-                W[a_services + u] = 0.0
+            upc, ugc = _get(W, i_upc), _get(W, i_ugc)
+            pc_gc = _plus(_get(W, a_pc), _get(W, a_gc))
+            services = _ZERO
             for c in range(C):
                 j = c * S + s
                 i_hsu = _ix(hsu0 + j)
@@ -1178,27 +1239,18 @@ def services_and_costs_lanes(
                     for lane in range(LANES):
                         u = np.uint64(lane)
                         W[i + u] = W[i_hsu + u]
-                for lane in range(LANES):
-                    u = np.uint64(lane)
-                    rate = W[i + u]
-                    n = services_used(rate, W[i_pop + u], W[i_members + u], W[i_loading + u])
-                    W[i_n + u] = n
-                    W[a_services + u] += n
-                    W[a_patient + u] += cost_of_services(n, W[i_upc + u])
-                    W[a_government + u] += cost_of_services(n, W[i_ugc + u])
-                    W[a_constant + u] += cost_of_services(n, W[a_pc + u] + W[a_gc + u])
-            i_services = _ix(o_services + t * S + s)
-            for lane in range(LANES):
-                u = np.uint64(lane)
-                W[i_services + u] = W[a_services + u]
-        i_p = _ix(ooff[Out.PATIENT_COST] + t)
-        i_g = _ix(ooff[Out.GOVERNMENT_COST] + t)
-        i_k = _ix(ooff[Out.TOTAL_COST_CONSTANT] + t)
-        for lane in range(LANES):
-            u = np.uint64(lane)
-            W[i_p + u] = W[a_patient + u]
-            W[i_g + u] = W[a_government + u]
-            W[i_k + u] = W[a_constant + u]
+                n = _services_used_lanes(
+                    _get(W, i), _get(W, i_pop), _get(W, i_members), _get(W, i_loading)
+                )
+                _put(W, i_n, n)
+                services = _plus(services, n)
+                patient = _plus(patient, _cost_of_services_lanes(n, upc))
+                government = _plus(government, _cost_of_services_lanes(n, ugc))
+                constant = _plus(constant, _cost_of_services_lanes(n, pc_gc))
+            _put(W, _ix(o_services + t * S + s), services)
+        _put(W, _ix(ooff[Out.PATIENT_COST] + t), patient)
+        _put(W, _ix(ooff[Out.GOVERNMENT_COST] + t), government)
+        _put(W, _ix(ooff[Out.TOTAL_COST_CONSTANT] + t), constant)
 
 
 @_kernel(**_OPTIONS)
@@ -1236,7 +1288,7 @@ def payments_by_tier_lanes(
     a_ffs, a_cap, a_case, a_bonus = _ix(acc0), _ix(acc0 + 1), _ix(acc0 + 2), _ix(acc0 + 3)
     a_cop, a_fees, a_gov, a_exri = _ix(acc0 + 4), _ix(acc0 + 5), _ix(acc0 + 6), _ix(acc0 + 7)
     a_pay, a_margin, a_capitated = _ix(acc0 + 8), _ix(acc0 + 9), _ix(acc0 + 10)
-    a_ffs_now, a_use_now = _ix(acc0 + 11), _ix(acc0 + 12)  # this service's, per category
+    a_use_now = _ix(acc0 + 12)  # this service's, per category
     i_ffs0, i_paid0 = _ix(tier_ffs), _ix(tier_paid)
     i_exr0 = _ix(o_exr)
     for t in range(n_years):
@@ -1250,49 +1302,48 @@ def payments_by_tier_lanes(
         for lane in range(LANES):
             u = np.uint64(lane)
             W[a_exri + u] = exchange_rate_index(W[i_exr + u], W[i_exr0 + u])
+        loading = _get(W, i_loading)
+        copay, fees, government, ffs_paid = _ZERO, _ZERO, _ZERO, _ZERO
         for s in range(S):
             i_upc, i_ugc = _ix(o_upc + t * S + s), _ix(o_ugc + t * S + s)
+            unit_pc, unit_gc = _get(W, i_upc), _get(W, i_ugc)
             in_patient = W[_ix(inpatient + s)] > 0.5
             k = int(W[_ix(tier_of + s)])
             method = int(W[_ix(method_of + k)])
-            i_cop, i_case = _ix(copayment + s), _ix(case_rate + s)
+            cop = _get(W, _ix(copayment + s))
+            i_case = _ix(case_rate + s)
             i_ffs, i_paid = _ix(tier_ffs + k), _ix(tier_paid + k)
             for c in range(C):
                 i, i_n = _ix(rates + (t * S + s) * C + c), _ix(used + (t * S + s) * C + c)
                 j = t * C + c
-                i_pop, i_members = _ix(o_pop + j), _ix(o_members + j)
-                i_exempted, i_fe = _ix(o_exempted + j), _ix(fee_exempt + j)
+                n = _get(W, i_n)
+                gc = _cost_of_services_lanes(n, unit_gc)  # Figure 1: GC
+                fe = _get(W, _ix(fee_exempt + j))
                 if in_patient or W[_ix(cover + c)] > 0.5:
-                    for lane in range(LANES):
-                        # every value read first and each sum written once, in the
-                        # scalar stage's order: the 4 lanes then vectorise as one
-                        u = np.uint64(lane)
-                        n, rate, unit_pc = W[i_n + u], W[i + u], W[i_upc + u]
-                        gc = cost_of_services(n, W[i_ugc + u])  # Figure 1: GC
-                        members, exempted = W[i_members + u], W[i_exempted + u]
-                        use_per_member = insured_use_rate(rate, W[i_loading + u])
-                        n_uninsured = uninsured_services(rate, W[i_pop + u], members)
-                        paying = paying_members(members, exempted)
-                        cop = W[i_cop + u]
-                        ffs = scheme_payment_per_member(
-                            use_per_member, unit_pc, cop, paying, exempted
-                        )  # Annex I.3: CHS
-                        gross_fees = cost_of_services(n_uninsured, unit_pc)
-                        fe = W[i_fe + u]
-                        W[a_ffs_now + u], W[a_use_now + u] = ffs, use_per_member
-                        W[a_cop + u] += copayments_paid(cop, use_per_member, unit_pc, paying)
-                        W[a_fees + u] += fees_paid(fe, gross_fees)  # Section 3.5
-                        # GC, then the fees of the exempted (Figure 1 box e, extension)
-                        W[a_gov + u] = (W[a_gov + u] + gc) + share_of(fe, gross_fees)
-                    for lane in range(LANES):  # the tier's row: an index read from the inputs
-                        u = np.uint64(lane)
-                        W[i_ffs + u] += W[a_ffs_now + u]
+                    # the lanes as tuples (read together, summed in registers), each lane
+                    # in the scalar stage's order
+                    rate, members = _get(W, i), _get(W, _ix(o_members + j))
+                    exempted = _get(W, _ix(o_exempted + j))
+                    use_per_member = _insured_use_rate_lanes(rate, loading)
+                    n_uninsured = _uninsured_services_lanes(rate, _get(W, _ix(o_pop + j)), members)
+                    paying = _paying_members_lanes(members, exempted)
+                    ffs = _scheme_payment_per_member_lanes(
+                        use_per_member, unit_pc, cop, paying, exempted
+                    )  # Annex I.3: CHS
+                    gross_fees = _cost_of_services_lanes(n_uninsured, unit_pc)
+                    copay = _plus(
+                        copay, _copayments_paid_lanes(cop, use_per_member, unit_pc, paying)
+                    )
+                    fees = _plus(fees, _fees_paid_lanes(fe, gross_fees))  # Section 3.5
+                    # GC, then the fees of the exempted (Figure 1 box e, extension)
+                    government = _plus(_plus(government, gc), _share_of_lanes(fe, gross_fees))
+                    _put(W, i_ffs, _plus(_get(W, i_ffs), ffs))  # the tier's row: what FFS would pay
                     if method == _FEE_FOR_SERVICE:
-                        for lane in range(LANES):
-                            u = np.uint64(lane)
-                            W[i_paid + u] += W[a_ffs_now + u]
-                            W[a_ffs + u] += W[a_ffs_now + u]
+                        _put(W, i_paid, _plus(_get(W, i_paid), ffs))
+                        ffs_paid = _plus(ffs_paid, ffs)
                     elif method == _PER_CASE:  # (extension) a flat amount per insured case
+                        _put(W, a_use_now, use_per_member)
+                        i_members = _ix(o_members + j)
                         for lane in range(LANES):
                             u = np.uint64(lane)
                             rate_now = current_price(
@@ -1302,15 +1353,14 @@ def payments_by_tier_lanes(
                             W[i_paid + u] += paid
                             W[a_case + u] += paid
                 else:  # the insured pay in full for what is not covered
-                    for lane in range(LANES):
-                        u = np.uint64(lane)
-                        n = W[i_n + u]
-                        gc = cost_of_services(n, W[i_ugc + u])  # Figure 1: GC
-                        gross_fees = cost_of_services(n, W[i_upc + u])
-                        fe = W[i_fe + u]
-                        W[a_fees + u] += fees_paid(fe, gross_fees)  # Section 3.5
-                        # GC, then the fees of the exempted (Figure 1 box e, extension)
-                        W[a_gov + u] = (W[a_gov + u] + gc) + share_of(fe, gross_fees)
+                    gross_fees = _cost_of_services_lanes(n, unit_pc)
+                    fees = _plus(fees, _fees_paid_lanes(fe, gross_fees))  # Section 3.5
+                    # GC, then the fees of the exempted (Figure 1 box e, extension)
+                    government = _plus(_plus(government, gc), _share_of_lanes(fe, gross_fees))
+        _put(W, a_cop, copay)
+        _put(W, a_fees, fees)
+        _put(W, a_gov, government)
+        _put(W, a_ffs, ffs_paid)
         for lane in range(LANES):
             u = np.uint64(lane)
             W[a_pay + u], W[a_margin + u] = 0.0, 0.0
