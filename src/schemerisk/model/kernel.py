@@ -766,6 +766,10 @@ _scheme_payment_per_member_lanes = _lanewise(scheme_payment_per_member)
 _copayments_paid_lanes = _lanewise(copayments_paid)
 _fees_paid_lanes = _lanewise(fees_paid)
 _share_of_lanes = _lanewise(share_of)
+_grown_lanes = _lanewise(grown)
+_premium_per_person_lanes = _lanewise(premium_per_person)
+_amount_for_lanes = _lanewise(amount_for)
+_contribution_revenue_lanes = _lanewise(contribution_revenue)
 
 
 @_kernel(**_OPTIONS)
@@ -960,7 +964,7 @@ def membership_and_premiums_lanes(
                 subsidised = True
         W[_ix(flag0) + u] = 1.0 if subsidised else 0.0
         any_subsidy = any_subsidy or subsidised
-    a_rev, a_flat, a_contrib = _ix(acc0), _ix(acc0 + 1), _ix(acc0 + 2)
+    a_rev = _ix(acc0)  # the year's sums by who pays (with subsidies): from acc0 + 3
     a_members, a_gov, a_donors = _ix(acc0 + 3), _ix(acc0 + 4), _ix(acc0 + 5)
     for t in range(n_years):
         row = t * C
@@ -986,73 +990,58 @@ def membership_and_premiums_lanes(
                     W[i_sh + u] = W[i_ins + u]
         for j in range(6 * LANES):
             W[a_rev + np.uint64(j)] = 0.0
+        revenue, flat_revenue, contributions, from_members = _ZERO, _ZERO, _ZERO, _ZERO
         for c in range(C):
             i = row + c
             i_income = _ix(o_income + i)
             if t == 0:
-                i_0 = _ix(income0 + c)
-                for lane in range(LANES):
-                    u = np.uint64(lane)
-                    W[i_income + u] = W[i_0 + u]
+                income = _get(W, _ix(income0 + c))
             else:
-                i_prev, i_g = _ix(o_income + i - C), _ix(income_growth + i)
-                for lane in range(LANES):
-                    u = np.uint64(lane)
-                    W[i_income + u] = grown(W[i_prev + u], W[i_g + u])
-            i_sh, i_pop, i_exempt = _ix(sh0 + c), _ix(o_pop + i), _ix(exempt + i)
-            i_flat, i_rate = _ix(flat_premium + i), _ix(contribution_rate + i)
+                income = _grown_lanes(
+                    _get(W, _ix(o_income + i - C)), _get(W, _ix(income_growth + i))
+                )
+            _put(W, i_income, income)
             i_members, i_exempted = _ix(o_members + i), _ix(o_exempted + i)
-            i_premium, i_cat = _ix(o_premium + i), _ix(o_cat_revenue + i)
-            for lane in range(LANES):
-                u = np.uint64(lane)
-                income = W[i_income + u]
-                members = share_of(W[i_sh + u], W[i_pop + u])  # Annex I: M_it = m_it POP_it
-                exempted = share_of(W[i_exempt + u], members)  # Annex I: POPE_it = e_it M_it
-                flat, rate = W[i_flat + u], W[i_rate + u]
-                premium = premium_per_person(flat, rate, income)
-                paying = paying_members(members, exempted)  # Annex I: POPM_it = M_it - POPE_it
-                cat_revenue = amount_for(premium, paying)  # Annex I.3: HIR terms
-                W[i_members + u], W[i_exempted + u] = members, exempted
-                W[i_premium + u], W[i_cat + u] = premium, cat_revenue
-                W[a_flat + u] += amount_for(flat, paying)
-                W[a_contrib + u] += contribution_revenue(rate, income, paying)
-                W[a_rev + u] += cat_revenue
+            i_premium = _ix(o_premium + i)
+            # Annex I: M_it = m_it POP_it, POPE_it = e_it M_it, POPM_it = M_it - POPE_it
+            members = _share_of_lanes(_get(W, _ix(sh0 + c)), _get(W, _ix(o_pop + i)))
+            exempted = _share_of_lanes(_get(W, _ix(exempt + i)), members)
+            flat, rate = _get(W, _ix(flat_premium + i)), _get(W, _ix(contribution_rate + i))
+            premium = _premium_per_person_lanes(flat, rate, income)
+            paying = _paying_members_lanes(members, exempted)
+            category_revenue = _amount_for_lanes(premium, paying)  # Annex I.3: HIR terms
+            _put(W, i_members, members)
+            _put(W, i_exempted, exempted)
+            _put(W, i_premium, premium)
+            _put(W, _ix(o_cat_revenue + i), category_revenue)
+            flat_revenue = _plus(flat_revenue, _amount_for_lanes(flat, paying))
+            contributions = _plus(contributions, _contribution_revenue_lanes(rate, income, paying))
+            revenue = _plus(revenue, category_revenue)
             if any_subsidy:  # (extension) who pays the premium: the state, a donor, the member
                 i_gs, i_ga = _ix(gov_share + i), _ix(gov_amount + i)
                 i_ds, i_da = _ix(donor_share + i), _ix(donor_amount + i)
                 for lane in range(LANES):
                     u = np.uint64(lane)
-                    premium = W[i_premium + u]
-                    paying = paying_members(W[i_members + u], W[i_exempted + u])
+                    premium_now = W[i_premium + u]
+                    paying_now = paying_members(W[i_members + u], W[i_exempted + u])
                     if W[_ix(flag0) + u] != 0.0:
-                        by_gov = premium_subsidy(premium, W[i_gs + u], W[i_ga + u], 0.0)
-                        by_donor = premium_subsidy(premium, W[i_ds + u], W[i_da + u], by_gov)
-                        W[a_gov + u] += amount_for(by_gov, paying)
-                        W[a_donors + u] += amount_for(by_donor, paying)
-                        W[a_members + u] += amount_for(premium - by_gov - by_donor, paying)
+                        by_gov = premium_subsidy(premium_now, W[i_gs + u], W[i_ga + u], 0.0)
+                        by_donor = premium_subsidy(premium_now, W[i_ds + u], W[i_da + u], by_gov)
+                        W[a_gov + u] += amount_for(by_gov, paying_now)
+                        W[a_donors + u] += amount_for(by_donor, paying_now)
+                        W[a_members + u] += amount_for(premium_now - by_gov - by_donor, paying_now)
                     else:
-                        W[a_members + u] += amount_for(premium, paying)
+                        W[a_members + u] += amount_for(premium_now, paying_now)
             else:
-                for lane in range(LANES):
-                    u = np.uint64(lane)
-                    paying = paying_members(W[i_members + u], W[i_exempted + u])
-                    W[a_members + u] += amount_for(W[i_premium + u], paying)
-        i_rev, i_flat_rev = (
-            _ix(ooff[Out.PREMIUM_REVENUE] + t),
-            _ix(ooff[Out.FLAT_PREMIUM_REVENUE] + t),
-        )
-        i_contrib = _ix(ooff[Out.CONTRIBUTION_REVENUE] + t)
-        i_from_m = _ix(ooff[Out.PREMIUM_FROM_MEMBERS] + t)
-        i_from_g = _ix(ooff[Out.PREMIUM_FROM_GOVERNMENT] + t)
-        i_from_d = _ix(ooff[Out.PREMIUM_FROM_DONORS] + t)
-        for lane in range(LANES):
-            u = np.uint64(lane)
-            W[i_rev + u] = W[a_rev + u]
-            W[i_flat_rev + u] = W[a_flat + u]
-            W[i_contrib + u] = W[a_contrib + u]
-            W[i_from_m + u] = W[a_members + u]
-            W[i_from_g + u] = W[a_gov + u]
-            W[i_from_d + u] = W[a_donors + u]
+                from_members = _plus(from_members, _amount_for_lanes(premium, paying))
+        _put(W, _ix(ooff[Out.PREMIUM_REVENUE] + t), revenue)
+        _put(W, _ix(ooff[Out.FLAT_PREMIUM_REVENUE] + t), flat_revenue)
+        _put(W, _ix(ooff[Out.CONTRIBUTION_REVENUE] + t), contributions)
+        if any_subsidy:
+            from_members = _get(W, a_members)
+        _put(W, _ix(ooff[Out.PREMIUM_FROM_MEMBERS] + t), from_members)
+        _put(W, _ix(ooff[Out.PREMIUM_FROM_GOVERNMENT] + t), _get(W, a_gov))
+        _put(W, _ix(ooff[Out.PREMIUM_FROM_DONORS] + t), _get(W, a_donors))
 
 
 @_kernel(**_OPTIONS)
