@@ -744,9 +744,24 @@ _get = _written_out("_get", ["W", "i"], "W[i + {u}]", "The LANES values of ``W``
 _put = _written_out(
     "_put", ["W", "i", "v"], "W[i + {u}] = v[{k}]", "Write the LANES values ``v`` to ``W``.", True
 )
+_put_rows = _written_out(
+    "_put_rows",
+    ["out", "i", "step", "v"],
+    "out[i + {u} * step] = v[{k}]",
+    "Write the LANES values ``v`` to ``out`` at ``i``, ``i + step``, ...",
+    True,
+)
 _plus = _written_out("_plus", ["a", "b"], "a[{k}] + b[{k}]", "Lane by lane ``a + b``.")
 #: the tuple of LANES zeros
 _ZERO = (0.0,) * LANES
+#: no lane set (see :func:`_any_set`)
+_NONE_SET = (False,) * LANES
+_any_set = _written_out(
+    "_any_set",
+    ["already", "a", "b", "c", "d"],
+    "already[{k}] | (a[{k}] != 0.0) | (b[{k}] != 0.0) | (c[{k}] != 0.0) | (d[{k}] != 0.0)",
+    "Lane by lane: set ``already``, or any of ``a`` to ``d`` not zero.",
+)
 
 
 def _lanewise(formula: Callable[..., Any]) -> Callable[..., Any]:
@@ -953,17 +968,20 @@ def membership_and_premiums_lanes(
     o_exempted, o_income = ooff[Out.EXEMPTED_MEMBERS], ooff[Out.INCOME]
     o_premium, o_cat_revenue = ooff[Out.PREMIUM], ooff[Out.CATEGORY_REVENUE]
     rule = int(W[_ix(off[In.COVERAGE_RULE])])
-    any_subsidy = False  # (extension) premium subsidies: none is the paper's case
+    # (extension) premium subsidies, lane by lane: none is the paper's case
+    subsidised = _NONE_SET
+    for i in range(n_years * C):
+        subsidised = _any_set(
+            subsidised,
+            _get(W, _ix(gov_share + i)),
+            _get(W, _ix(gov_amount + i)),
+            _get(W, _ix(donor_share + i)),
+            _get(W, _ix(donor_amount + i)),
+        )
+    any_subsidy = False
     for lane in range(LANES):
-        u = np.uint64(lane)
-        subsidised = False
-        for i in range(n_years * C):
-            if W[_ix(gov_share + i) + u] != 0.0 or W[_ix(gov_amount + i) + u] != 0.0:
-                subsidised = True
-            if W[_ix(donor_share + i) + u] != 0.0 or W[_ix(donor_amount + i) + u] != 0.0:
-                subsidised = True
-        W[_ix(flag0) + u] = 1.0 if subsidised else 0.0
-        any_subsidy = any_subsidy or subsidised
+        W[_ix(flag0) + np.uint64(lane)] = 1.0 if subsidised[lane] else 0.0
+        any_subsidy = any_subsidy or subsidised[lane]
     a_rev = _ix(acc0)  # the year's sums by who pays (with subsidies): from acc0 + 3
     a_members, a_gov, a_donors = _ix(acc0 + 3), _ix(acc0 + 4), _ix(acc0 + 5)
     for t in range(n_years):
