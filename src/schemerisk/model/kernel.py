@@ -1320,6 +1320,9 @@ def payments_by_tier_lanes(
             cop = _get(W, _ix(copayment + s))
             i_case = _ix(case_rate + s)
             i_ffs, i_paid = _ix(tier_ffs + k), _ix(tier_paid + k)
+            # the tier's rows: what fee-for-service would pay, and what is paid (summed in
+            # the order of the categories, in registers while this service lasts)
+            tier_ffs_now, tier_paid_now = _get(W, i_ffs), _get(W, i_paid)
             for c in range(C):
                 i, i_n = _ix(rates + (t * S + s) * C + c), _ix(used + (t * S + s) * C + c)
                 j = t * C + c
@@ -1344,12 +1347,13 @@ def payments_by_tier_lanes(
                     fees = _plus(fees, _fees_paid_lanes(fe, gross_fees))  # Section 3.5
                     # GC, then the fees of the exempted (Figure 1 box e, extension)
                     government = _plus(_plus(government, gc), _share_of_lanes(fe, gross_fees))
-                    _put(W, i_ffs, _plus(_get(W, i_ffs), ffs))  # the tier's row: what FFS would pay
+                    tier_ffs_now = _plus(tier_ffs_now, ffs)
                     if method == _FEE_FOR_SERVICE:
-                        _put(W, i_paid, _plus(_get(W, i_paid), ffs))
+                        tier_paid_now = _plus(tier_paid_now, ffs)
                         ffs_paid = _plus(ffs_paid, ffs)
                     elif method == _PER_CASE:  # (extension) a flat amount per insured case
                         _put(W, a_use_now, use_per_member)
+                        _put(W, i_paid, tier_paid_now)
                         i_members = _ix(o_members + j)
                         for lane in range(LANES):
                             u = np.uint64(lane)
@@ -1359,11 +1363,14 @@ def payments_by_tier_lanes(
                             paid = per_case_payment(rate_now, W[a_use_now + u], W[i_members + u])
                             W[i_paid + u] += paid
                             W[a_case + u] += paid
+                        tier_paid_now = _get(W, i_paid)
                 else:  # the insured pay in full for what is not covered
                     gross_fees = _cost_of_services_lanes(n, unit_pc)
                     fees = _plus(fees, _fees_paid_lanes(fe, gross_fees))  # Section 3.5
                     # GC, then the fees of the exempted (Figure 1 box e, extension)
                     government = _plus(_plus(government, gc), _share_of_lanes(fe, gross_fees))
+            _put(W, i_ffs, tier_ffs_now)
+            _put(W, i_paid, tier_paid_now)
         _put(W, a_cop, copay)
         _put(W, a_fees, fees)
         _put(W, a_gov, government)
