@@ -20,6 +20,7 @@ from schemerisk.model.kernel import (
     ELEMENT,
     LANES,
     REPLACE,
+    SCALE,
     SWITCHES,
     Modifications,
     _fill_lanes,
@@ -125,3 +126,39 @@ def test_any_number_of_draws_and_kept_outputs(n: int) -> None:
     keep = np.random.default_rng(n).permutation(full.shape[1])[:25]
     kept = run_kernel(inputs, theta, mods, keep=keep)
     assert np.array_equal(kept, full[:, keep], equal_nan=True)
+
+
+def test_each_lane_block_starts_from_the_base_inputs_whatever_the_block_before_changed() -> None:
+    """A thread fills its lane buffer with the base inputs once, then sets back only
+    what a block may change: the modified positions, and the amounts the indexed
+    amounts stage writes over. Here a scaled input (its base value must be set back
+    before each block scales it) and a year the flat premium is indexed from that
+    changes from one block to the next (a later block reads, as inputs, amounts an
+    earlier block wrote over), over many blocks: every row is the single projection.
+    """
+    inputs = compile_inputs(load_scenario("hai_phong_1993_1997").with_horizon(10))
+    flat, indexed_from = inputs.index(In.FLAT_PREMIUM), inputs.index(In.FLAT_PREMIUM_INDEXED_FROM)
+    c = int(np.argmax(inputs.vector[flat[4]]))  # a category that pays a flat premium
+    assert inputs.vector[indexed_from[c]] == 5.0 and inputs.vector[flat[4, c]] > 0.0
+    growth = int(inputs.index(In.GROWTH_RATE)[3])
+    positions = [int(indexed_from[c]), int(flat[4, c]), growth]
+    n = DRAWS
+    rng = np.random.default_rng(7)
+    block = np.arange(n) // LANES
+    theta = np.column_stack(
+        [np.where(block % 2 == 0, 5.0, 8.0), rng.uniform(0.5, 1.5, n), rng.uniform(0.5, 1.5, n)]
+    )
+    mods = Modifications(
+        column=[0, 1, 2],
+        position=positions,
+        mode=[REPLACE, SCALE, SCALE],
+        kind=[ELEMENT] * 3,
+        weight=[0.0] * 3,
+        reference=[0.0] * 3,
+    )
+    vectors = np.repeat(inputs.vector[None, :], n, axis=0)
+    vectors[:, positions[0]] = theta[:, 0]
+    vectors[:, positions[1]] *= theta[:, 1]
+    vectors[:, positions[2]] *= theta[:, 2]
+    got = run_kernel(inputs, theta, mods)
+    assert_rows_are_single_projections(inputs, got, vectors, "restored")

@@ -808,6 +808,33 @@ def _lanes_agree(P: np.ndarray, position: np.ndarray, switch: np.ndarray) -> boo
 
 
 @_kernel(**_OPTIONS)
+def _restore_lanes(P: np.ndarray, base: np.ndarray, position: np.ndarray, off: np.ndarray) -> None:
+    """Set back to ``base`` every input of ``P`` that a lane block may have changed.
+
+    Those are the modified positions (``position``) and the amounts
+    :func:`indexed_amounts_lanes` writes over (flat premiums and the state's and
+    donors' subsidy amounts, every year and category). Every other input of a
+    lane block is still its base value: the stages write only outputs and scratch.
+    """
+    for k in range(position.shape[0]):
+        i = position[k]
+        b = base[i]
+        for lane in range(LANES):
+            P[_ix(i) + np.uint64(lane)] = b
+    for field in range(3):
+        if field == 0:
+            first, stop = off[In.FLAT_PREMIUM], off[In.FLAT_PREMIUM + 1]
+        elif field == 1:
+            first, stop = off[In.SUBSIDY_GOV_AMOUNT], off[In.SUBSIDY_GOV_AMOUNT + 1]
+        else:
+            first, stop = off[In.SUBSIDY_DONOR_AMOUNT], off[In.SUBSIDY_DONOR_AMOUNT + 1]
+        for i in range(first, stop):
+            b = base[i]
+            for lane in range(LANES):
+                P[_ix(i) + np.uint64(lane)] = b
+
+
+@_kernel(**_OPTIONS)
 def _fill_lanes(
     P: np.ndarray,
     base: np.ndarray,
@@ -827,6 +854,24 @@ def _fill_lanes(
         b = base[i]
         for lane in range(LANES):
             P[_ix(i) + np.uint64(lane)] = b
+    _modify_lanes(P, theta, d, column, position, mode, kind, weight, reference, lower, upper)
+
+
+@_kernel(**_OPTIONS)
+def _modify_lanes(
+    P: np.ndarray,
+    theta: np.ndarray,
+    d: int,
+    column: np.ndarray,
+    position: np.ndarray,
+    mode: np.ndarray,
+    kind: np.ndarray,
+    weight: np.ndarray,
+    reference: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> None:
+    """Apply draw ``d + lane``'s modifications to lane ``lane`` of ``P`` (see :func:`_modify`)."""
     for lane in range(LANES):
         u = np.uint64(lane)
         for k in range(column.shape[0]):
@@ -1719,13 +1764,22 @@ def _project_block(
     ooff_w = ooff + o0  # output offsets within W
     has_target = np.empty(2 * S + C * S, dtype=np.bool_)
     g = start
+    filled = False  # the lane buffer holds the base inputs, but for what a block changes
     while g < stop:
         m = min(LANES, stop - g)
         in_lanes = False
         if m == LANES:  # a lane block when its draws agree on every switch
-            _fill_lanes(
-                W, base, theta, g, column, position, mode, kind, weight, reference, lower, upper
-            )
+            if filled:
+                _restore_lanes(W, base, position, off)
+                _modify_lanes(
+                    W, theta, g, column, position, mode, kind, weight, reference, lower, upper
+                )
+            else:
+                _fill_lanes(
+                    W, base, theta, g, column, position, mode, kind, weight, reference, lower,
+                    upper,
+                )  # fmt: skip
+                filled = True
             in_lanes = _lanes_agree(W, position, switch)
         if in_lanes:
             # LANES projections at once, Carrin, Ron & Murray (1993), Annex I, stage by stage
