@@ -782,6 +782,9 @@ _copayments_paid_lanes = _lanewise(copayments_paid)
 _fees_paid_lanes = _lanewise(fees_paid)
 _share_of_lanes = _lanewise(share_of)
 _grown_lanes = _lanewise(grown)
+_admin_cost_current_lanes = _lanewise(admin_cost_current)
+_dependant_population_lanes = _lanewise(dependant_population)
+_adult_category_population_lanes = _lanewise(adult_category_population)
 _premium_per_person_lanes = _lanewise(premium_per_person)
 _amount_for_lanes = _lanewise(amount_for)
 _contribution_revenue_lanes = _lanewise(contribution_revenue)
@@ -923,27 +926,19 @@ def population_lanes(
     growth, dep_share = off[In.GROWTH_RATE], off[In.DEPENDANT_SHARE]
     adult_share = off[In.ADULT_SHARE]
     o_total, o_pop = ooff[Out.TOTAL_POPULATION], ooff[Out.POPULATION]
-    i0, it = _ix(off[In.POPULATION0]), _ix(o_total)
-    for lane in range(LANES):
-        u = np.uint64(lane)
-        W[it + u] = W[i0 + u]
-    for t in range(1, n_years):
-        it, ig = _ix(o_total + t), _ix(growth + t)
-        for lane in range(LANES):
-            u = np.uint64(lane)
-            W[it + u] = grown(W[it - np.uint64(LANES) + u], W[ig + u])
+    total = _get(W, _ix(off[In.POPULATION0]))
     for t in range(n_years):
-        it, i_d = _ix(o_total + t), _ix(dep_share + t)
-        i_dep = _ix(o_pop + t * n_cat)
-        for lane in range(LANES):
-            u = np.uint64(lane)
-            W[i_dep + u] = dependant_population(W[it + u], W[i_d + u])
+        if t > 0:
+            total = _grown_lanes(total, _get(W, _ix(growth + t)))
+        _put(W, _ix(o_total + t), total)
+        dependants = _get(W, _ix(dep_share + t))
+        _put(W, _ix(o_pop + t * n_cat), _dependant_population_lanes(total, dependants))
         for c in range(1, n_cat):
             i = t * n_cat + c
-            i_o, i_a = _ix(o_pop + i), _ix(adult_share + i)
-            for lane in range(LANES):
-                u = np.uint64(lane)
-                W[i_o + u] = adult_category_population(W[it + u], W[i_d + u], W[i_a + u])
+            adults = _adult_category_population_lanes(
+                total, dependants, _get(W, _ix(adult_share + i))
+            )
+            _put(W, _ix(o_pop + i), adults)
 
 
 @_kernel(**_OPTIONS)
@@ -1501,53 +1496,31 @@ def administration_lanes(
     real_growth = off[In.ADMIN_REAL_GROWTH]
     o_members, o_payments = ooff[Out.MEMBERS], ooff[Out.HEALTH_CARE_PAYMENTS]
     o_dpi = ooff[Out.DOMESTIC_PRICE_INDEX]
-    a_members, a_admin = _ix(acc0), _ix(acc0 + 1)
     for t in range(n_years):
-        for lane in range(LANES):
-            u = np.uint64(lane)
-            W[a_members + u], W[a_admin + u] = 0.0, 0.0
+        members = _ZERO
         for c in range(n_cat):
-            i_m = _ix(o_members + t * n_cat + c)
-            for lane in range(LANES):
-                u = np.uint64(lane)
-                W[a_members + u] += W[i_m + u]
-        i_pay, i_dpi = _ix(o_payments + t), _ix(o_dpi + t)
+            members = _plus(members, _get(W, _ix(o_members + t * n_cat + c)))
+        payments, dpi = _get(W, _ix(o_payments + t)), _get(W, _ix(o_dpi + t))
+        admin = _ZERO
         for a in range(A):
             basis = int(W[_ix(basis_of + a)])
-            i_v, i_a = _ix(value_of + a), _ix(admin_real + a)
+            i_a = _ix(admin_real + a)
+            value = _get(W, _ix(value_of + a))
             if basis == _ADMIN_SHARE_EVERY_YEAR:
-                for lane in range(LANES):
-                    u = np.uint64(lane)
-                    W[a_admin + u] += share_of(W[i_v + u], W[i_pay + u])
+                admin = _plus(admin, _share_of_lanes(value, payments))
                 continue
             if t == 0:
                 if basis == _ADMIN_AMOUNT or basis == _ADMIN_PER_MEMBER:
-                    for lane in range(LANES):
-                        u = np.uint64(lane)
-                        W[i_a + u] = W[i_v + u]
+                    real = value
                 else:  # share of base-year payments; DPI_0 = 100, so current = constant prices
-                    i_pay0 = _ix(o_payments)
-                    for lane in range(LANES):
-                        u = np.uint64(lane)
-                        W[i_a + u] = share_of(W[i_v + u], W[i_pay0 + u])
+                    real = _share_of_lanes(value, _get(W, _ix(o_payments)))
             else:
-                i_g = _ix(real_growth + t * A + a)
-                for lane in range(LANES):
-                    u = np.uint64(lane)
-                    W[i_a + u] = grown(W[i_a + u], W[i_g + u])
+                real = _grown_lanes(_get(W, i_a), _get(W, _ix(real_growth + t * A + a)))
+            _put(W, i_a, real)
             if basis == _ADMIN_PER_MEMBER:
-                for lane in range(LANES):
-                    u = np.uint64(lane)
-                    amount = amount_for(W[i_a + u], W[a_members + u])
-                    W[a_admin + u] += admin_cost_current(amount, W[i_dpi + u])
-            else:
-                for lane in range(LANES):
-                    u = np.uint64(lane)
-                    W[a_admin + u] += admin_cost_current(W[i_a + u], W[i_dpi + u])
-        i_out = _ix(ooff[Out.ADMIN_EXPENDITURE] + t)
-        for lane in range(LANES):
-            u = np.uint64(lane)
-            W[i_out + u] = W[a_admin + u]
+                real = _amount_for_lanes(real, members)
+            admin = _plus(admin, _admin_cost_current_lanes(real, dpi))
+        _put(W, _ix(ooff[Out.ADMIN_EXPENDITURE] + t), admin)
 
 
 @_kernel(**_OPTIONS)
