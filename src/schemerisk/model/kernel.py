@@ -26,7 +26,12 @@ How the hot loop is kept lean (issue 13):
 * draws go in blocks of :data:`LANES` side by side whose stages LLVM turns
   into vector instructions, each lane doing the scalar stage's arithmetic in
   the same order (see the section on lanes); a block whose draws disagree on
-  a switch, and the last few draws, take the scalar stages.
+  a switch, and the last few draws, take the scalar stages;
+* within a lane block, the hot loops hold the LANES values of each quantity as
+  a tuple: read together, combined by each formula lane by lane
+  (:func:`_lanewise`), sums carried in registers and written once;
+* a thread fills its lane buffer with the base inputs once, and between
+  blocks sets back only what a block changes (:func:`_restore_lanes`).
 
 Kernels take arrays and scalars only and fill preallocated output rows;
 :func:`run_kernel` is the checked public wrapper.
@@ -743,13 +748,6 @@ def _written_out(
 _get = _written_out("_get", ["W", "i"], "W[i + {u}]", "The LANES values of ``W`` from ``i``.")
 _put = _written_out(
     "_put", ["W", "i", "v"], "W[i + {u}] = v[{k}]", "Write the LANES values ``v`` to ``W``.", True
-)
-_put_rows = _written_out(
-    "_put_rows",
-    ["out", "i", "step", "v"],
-    "out[i + {u} * step] = v[{k}]",
-    "Write the LANES values ``v`` to ``out`` at ``i``, ``i + step``, ...",
-    True,
 )
 _plus = _written_out("_plus", ["a", "b"], "a[{k}] + b[{k}]", "Lane by lane ``a + b``.")
 #: the tuple of LANES zeros
