@@ -11,7 +11,7 @@ time than its CPU seconds divided by the cores, so::
 
 This script measures every term in fresh child processes (median over
 ``--rounds``) and prints the bound beside the command's own wall time, and
-what the bound would be with the kernel at issue 13's 4x.
+what it would be if the kernel took no time at all.
 
 * **start-up**: ``python -c pass`` (the interpreter alone, ``time.perf_counter``
   around the child).
@@ -35,11 +35,6 @@ Usage (from the repository root)::
     python benchmarks/bound_risk.py               # 3 rounds, about 2 min
     python benchmarks/bound_risk.py --rounds 5
     python benchmarks/bound_risk.py --draws 100000 --rounds 1   # smoke
-    python benchmarks/bound_risk.py --kernel-ratio 2.67   # today's kernel against the baseline
-
-``--kernel-ratio`` is the kernel's speed-up over issue 13's baseline as
-``bench_kernel.py`` prints it (2.67x on 2026-12-01): the "kernel at 4x" line
-scales the kernel's measured CPU seconds by ``ratio / 4``.
 """
 
 from __future__ import annotations
@@ -157,12 +152,6 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3, help="rounds (median taken)")
     ap.add_argument("--draws", type=int, default=1_000_000, help="projections (-n)")
-    ap.add_argument(
-        "--kernel-ratio",
-        type=float,
-        default=2.67,
-        help="today's kernel speed-up over the baseline (bench_kernel.py), for the 4x line",
-    )
     ap.add_argument("--json", type=Path, help="write every round's figures here")
     args = ap.parse_args(argv)
     if args.rounds < 1 or args.draws < 1:
@@ -208,7 +197,6 @@ def main(argv: list[str] | None = None) -> int:
     ]
     serial = sum(s for _, s in one_core)
     bound = serial + run_cpu / cores
-    bound_4x = serial + (run_cpu - kernel_cpu * (1 - args.kernel_ratio / 4)) / cores
     bound_free = serial + (run_cpu - kernel_cpu) / cores
 
     print("\n".join(_machine.machine_lines(m)))
@@ -226,10 +214,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<50}{c:>8.2f}")
     print(f"  {'the run (its wall time: ' + format(run_wall, '.2f') + ' s)':<50}{run_cpu:>8.2f}")
     print(f"\n  {'least wall time: one core + shared / ' + str(cores):<50}{bound:>8.2f}")
-    print(
-        f"  {'the same, kernel at 4x (now ' + format(args.kernel_ratio, 'g') + 'x)':<50}"
-        f"{bound_4x:>8.2f}"
-    )
     print(f"  {'the same, the kernel taking no time at all':<50}{bound_free:>8.2f}")
     print(f"  {'the command (/usr/bin/time)':<50}{med(lambda r: r['command']['wall']):>8.2f}")
     print(f"  {'target':<50}{TARGET_S:>8.2f}")
