@@ -162,3 +162,21 @@ def test_each_lane_block_starts_from_the_base_inputs_whatever_the_block_before_c
     vectors[:, positions[2]] *= theta[:, 2]
     got = run_kernel(inputs, theta, mods)
     assert_rows_are_single_projections(inputs, got, vectors, "restored")
+
+
+@pytest.mark.parametrize("name", [*builtin_names("scenarios"), "rich"])
+def test_no_stage_writes_over_an_input_a_later_block_reads(name: str) -> None:
+    """Between lane blocks, only the modified positions and the indexed amounts are set
+    back: every lever's stages (targets, subsidies, capitation, per-case, reserve in
+    "rich") must leave every other input as it was. One scaled input, many blocks."""
+    inputs = scenario_inputs(name)
+    position = int(inputs.index(In.POPULATION0).ravel()[0])
+    n = DRAWS
+    theta = np.random.default_rng(3).uniform(0.8, 1.2, (n, 1))
+    mods = Modifications(
+        column=[0], position=[position], mode=[SCALE], kind=[ELEMENT], weight=[0.0],
+        reference=[0.0],
+    )  # fmt: skip
+    vectors = np.repeat(inputs.vector[None, :], n, axis=0)
+    vectors[:, position] *= theta[:, 0]
+    assert_rows_are_single_projections(inputs, run_kernel(inputs, theta, mods), vectors, name)
