@@ -66,6 +66,32 @@ def sign_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def nonfinite_counts(values: np.ndarray) -> np.ndarray:
+    """Non-finite (NaN or +-inf) values of each year, in one pass without a temporary.
+
+    The counts of :func:`schemerisk.uncertainty.nonfinite.count_nonfinite`, which
+    builds a (draws x years) boolean array first.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        (draws, years), any strides.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 (years,).
+    """
+    n, years = values.shape
+    counts = np.zeros(years, dtype=np.int64)
+    for d in range(n):
+        for y in range(years):
+            if not np.isfinite(values[d, y]):
+                counts[y] += 1
+    return counts
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _loss_and_share(b: float, r: float) -> tuple[float, float]:
     """A known draw's deficit (a surplus as zero) and the deficit's share of premium revenue.
 
