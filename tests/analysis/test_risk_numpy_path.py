@@ -157,10 +157,10 @@ def _over_horizon(
     return counted_probability(xr.DataArray(n_event), n_answered, confidence), n_unknown
 
 
-def test_compiled_nonfinite_counts_equal_the_chunk_statistic() -> None:
-    """The tables' non-finite counts (one compiled pass) are count_nonfinite's, on a
-    strided (draws, years) view like the run's columns, with NaN, +inf and -inf."""
-    from schemerisk.analysis._tally import nonfinite_counts
+def test_nonfinite_counts_equal_numpys_count() -> None:
+    """The chunk statistic (one compiled pass, what the risk tables and the summaries count)
+    equals NumPy's ``(~isfinite).sum(axis=0)`` on a strided (draws, years) view like the
+    run's columns, with NaN, +inf and -inf."""
     from schemerisk.uncertainty.nonfinite import count_nonfinite
 
     rng = np.random.default_rng(11)
@@ -168,6 +168,6 @@ def test_compiled_nonfinite_counts_equal_the_chunk_statistic() -> None:
     for value in (np.nan, np.inf, -np.inf):
         wide[rng.random(wide.shape) < 0.03] = value
     view = wide[:, 7:18]  # (draws, years) columns of a wider run, not contiguous
-    counts = nonfinite_counts(view)
+    counts = count_nonfinite(view)
     assert counts.dtype == np.int64 and counts.sum() > 0
-    np.testing.assert_array_equal(counts, count_nonfinite(view))
+    np.testing.assert_array_equal(counts, (~np.isfinite(view)).sum(axis=0))

@@ -69,8 +69,8 @@ def sign_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
 def nonfinite_counts(values: np.ndarray) -> np.ndarray:
     """Non-finite (NaN or +-inf) values of each year, in one pass without a temporary.
 
-    The counts of :func:`schemerisk.uncertainty.nonfinite.count_nonfinite`, which
-    builds a (draws x years) boolean array first.
+    What :func:`schemerisk.uncertainty.nonfinite.count_nonfinite` computes for the
+    risk tables and the streaming summaries.
 
     Parameters
     ----------

@@ -26,6 +26,7 @@ from schemerisk.analysis.solver import Adjust, adjusted_revenue_name, equilibriu
 from schemerisk.uncertainty.nonfinite import (
     UNKNOWN_SHARE_LIMIT,
     Suspect,
+    count_nonfinite,
     describe_counts,
     finite,
     probability_bounds,
@@ -490,8 +491,8 @@ def _plain_tables(  # type: ignore[no-untyped-def]
     The same operations as the xarray reference of ``tests/analysis/test_risk_numpy_path.py``
     (what this function replaced), with the sums in the same order, so the same
     numbers bit for bit (tested). The balance's counts and the deficit sums come
-    from compiled passes (:mod:`schemerisk.analysis._tally`), and so do the other
-    outputs' non-finite counts (the counts of the chunk statistic every summary uses,
+    from compiled passes (:mod:`schemerisk.analysis._tally`), the other outputs'
+    non-finite counts from the chunk statistic every summary uses (also compiled,
     :func:`~schemerisk.uncertainty.nonfinite.count_nonfinite`); the order
     statistics (the worst-5 % average and the multiplier's quantile) from each
     year's contiguous columns, two years at a time, with no (draws x years)
@@ -518,9 +519,7 @@ def _plain_tables(  # type: ignore[no-untyped-def]
     # a draw without a finite balance is unknown, not "no deficit"
     n_known, n_deficit, n_event, n_unknown_any = _tally.sign_counts(bal)
     per_year = counted_probability(by_year(n_deficit), by_year(n_known), confidence)
-    counts = {
-        v: n_draws - n_known if v == "balance" else _tally.nonfinite_counts(array(v)) for v in names
-    }
+    counts = {v: n_draws - n_known if v == "balance" else count_nonfinite(array(v)) for v in names}
     nonfinite = xr.DataArray(
         np.stack([counts[v].astype(np.int64) for v in names]),
         dims=("output", "year"),

@@ -86,7 +86,12 @@ def count_nonfinite(values: np.ndarray) -> np.ndarray:
     numpy.ndarray
         int64, shape (years,).
     """
-    return (~np.isfinite(np.asarray(values, dtype=np.float64))).sum(axis=0).astype(np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2:
+        return (~np.isfinite(values)).sum(axis=0).astype(np.int64)
+    from schemerisk.analysis._tally import nonfinite_counts  # compiled: numba only when counting
+
+    return nonfinite_counts(values)  # one pass, no (draws x years) boolean temporary
 
 
 def horizon_counts(event: np.ndarray, known: np.ndarray) -> tuple[int, int]:
