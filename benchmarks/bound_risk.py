@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import _machine
+from bench_commands import run_once
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -123,22 +124,6 @@ def _python(code: str) -> dict[str, Any]:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def _timed(argv: list[str], scratch: Path) -> dict[str, float]:
-    """Wall, CPU (user + system) and system seconds of one fresh process (/usr/bin/time)."""
-    timing = scratch / "time.txt"
-    res = subprocess.run(
-        ["/usr/bin/time", "-o", str(timing), "-f", "%e %U %S", *argv],
-        env=_machine.child_env(ROOT / "src"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    if res.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{res.stderr}")
-    wall, user, system = (float(x) for x in timing.read_text().split()[-3:])
-    return {"wall": wall, "cpu": user + system, "sys": system}
-
-
 def _started() -> dict[str, float]:
     """Wall seconds of ``python -c pass``: the interpreter's own start-up and exit."""
     env = _machine.child_env(ROOT / "src")
@@ -158,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--rounds and --draws must be at least 1")
     m = _machine.machine()
     command = [
-        *(sys.executable, "-m", "schemerisk.cli", "risk", SCENARIO, SCENARIO),
-        *("-n", str(args.draws), "--horizon", str(HORIZON), "--no-progress"),
+        *("risk", SCENARIO, SCENARIO, "-n", str(args.draws), "--horizon", str(HORIZON)),
+        "--no-progress",
     ]
     stages_code = STAGES.format(scenario=SCENARIO, horizon=HORIZON, draws=args.draws)
     _python(stages_code)  # warm numba's cache and the bytecode
@@ -169,10 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.rounds):
             staged = _python(stages_code)
             start = _started()
-            cmd = _timed(command, scratch)
+            cmd = run_once(ROOT, command, {}, scratch)  # as bench_commands.py times it
+            if cmd.pop("returncode") != 0:
+                raise SystemExit(f"schemerisk {' '.join(command)} failed: {cmd['stderr_tail']}")
+            cmd.pop("stdout")
             rounds.append({"stages": staged, "start": start, "command": cmd})
             print(
-                f"  round {r + 1}: command {cmd['wall']:.2f} s wall, "
+                f"  round {r + 1}: command {cmd['wall_s']:.2f} s wall, "
                 f"load {_machine.load_average()}",
                 file=sys.stderr,
             )
@@ -215,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'the run (its wall time: ' + format(run_wall, '.2f') + ' s)':<50}{run_cpu:>8.2f}")
     print(f"\n  {'least wall time: one core + shared / ' + str(cores):<50}{bound:>8.2f}")
     print(f"  {'the same, the kernel taking no time at all':<50}{bound_free:>8.2f}")
-    print(f"  {'the command (/usr/bin/time)':<50}{med(lambda r: r['command']['wall']):>8.2f}")
+    print(f"  {'the command (/usr/bin/time)':<50}{med(lambda r: r['command']['wall_s']):>8.2f}")
     print(f"  {'target':<50}{TARGET_S:>8.2f}")
     print(
         f"\n  the one-core stages alone leave {TARGET_S - serial:.2f} s for the run, which "
