@@ -162,11 +162,17 @@ def _modify(
     reference: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
+    stride: int = 1,
+    lane: int = 0,
 ) -> None:
-    """Apply the drawn values of row ``d`` of ``theta`` to ``p`` (see :func:`apply_modifications`)."""
+    """Apply the drawn values of row ``d`` of ``theta`` to ``p`` (see :func:`apply_modifications`).
+
+    Input ``i`` is ``p[i * stride + lane]``: a vector of its own (the defaults), or
+    lane ``lane`` of a lane buffer (``stride`` :data:`LANES`).
+    """
     for k in range(column.shape[0]):
         x = theta[d, column[k]]
-        i = position[k]
+        i = position[k] * stride + lane
         if kind[k] == ELEMENT:
             p[i] = _modified(mode[k], p[i], x)
         else:
@@ -874,16 +880,10 @@ def _modify_lanes(
 ) -> None:
     """Apply draw ``d + lane``'s modifications to lane ``lane`` of ``P`` (see :func:`_modify`)."""
     for lane in range(LANES):
-        u = np.uint64(lane)
-        for k in range(column.shape[0]):
-            x = theta[d + lane, column[k]]
-            i = _ix(position[k]) + u
-            if kind[k] == ELEMENT:
-                P[i] = _modified(mode[k], P[i], x)
-            else:
-                ref = reference[k]
-                P[i] += weight[k] * (_modified(mode[k], ref, x) - ref)
-            P[i] = min(max(P[i], lower[k]), upper[k])
+        _modify(
+            P, theta, d + lane, column, position, mode, kind, weight, reference, lower, upper,
+            LANES, lane,
+        )  # fmt: skip
 
 
 @_kernel(**_OPTIONS)
