@@ -1,9 +1,11 @@
 """The compiled part of :func:`schemerisk.uncertainty.sampling.to_values`: design rows to probabilities.
 
 For each row it clips the unit values, takes normal scores where a copula or an
-AR(1) path needs them, correlates them, runs the AR(1) recursions, maps the
-scores back to probabilities and evaluates the closed-form inverse CDFs
-(normal, uniform, fixed; the lognormal up to its ``exp``). Every value takes the
+AR(1) path needs them, correlates them, runs the AR(1) recursions and evaluates
+the closed-form inverse CDFs (normal, uniform, fixed; the lognormal up to its
+``exp``). A normal or lognormal column with a score takes its value from the
+score itself (``F^{-1}(Phi(z))`` is ``mean + sd z``, ``median exp(sigma z)``);
+the other scores are mapped back to probabilities first (``ndtr``). Every value takes the
 same operations in the same order as the array version (:func:`~schemerisk.uncertainty.sampling.to_values_numpy`),
 with SciPy's own ``ndtri`` and ``ndtr`` (the ``scipy.special.cython_special``
 functions, the same code as the ufuncs) and no ``fastmath``, so the values are
@@ -128,6 +130,8 @@ def map_rows(
     unit: np.ndarray,
     out: np.ndarray,
     eps: float,
+    score_lo: float,
+    score_hi: float,
     normal: np.ndarray,
     kind: np.ndarray,
     a: np.ndarray,
@@ -157,6 +161,9 @@ def map_rows(
         (rows, columns) output: each column as its :class:`Plan` kind says.
     eps : float
         Probabilities are clipped to ``[eps, 1 - eps]``.
+    score_lo, score_hi : float
+        ``ndtri(eps)`` and ``ndtri(1 - eps)``: the bounds of a normal score that a
+        normal or lognormal column takes directly.
     normal, kind, a, b, block_offsets, block_members, block_width, factors, innovations,
     ar_start, ar_width, ar_phi, ar_scale : numpy.ndarray
         The :class:`Plan`.
@@ -186,8 +193,15 @@ def map_rows(
             for t in range(1, ar_width[p]):
                 z[s + t] = ar_phi[p] * z[s + t - 1] + ar_scale[p] * z[s + t]
         for c in range(k):
-            q = _clip(ndtr(z[c]), eps) if normal[c] else out[r, c]
             how = kind[c]
+            if normal[c] and (how == NORMAL or how == LOGNORMAL):
+                # F^-1(Phi(z)) is mean + sd z for the normal and exp(sigma z) median for the
+                # lognormal: from the score itself, with its bounds those of the probabilities
+                s = score_lo if z[c] < score_lo else z[c]
+                s = score_hi if s > score_hi else s
+                out[r, c] = s * a[c] + b[c] if how == NORMAL else a[c] * s
+                continue
+            q = _clip(ndtr(z[c]), eps) if normal[c] else out[r, c]
             if how == NORMAL:
                 out[r, c] = ndtri(q) * a[c] + b[c]
             elif how == LOGNORMAL:

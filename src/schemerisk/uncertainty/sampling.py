@@ -30,6 +30,9 @@ from schemerisk.uncertainty.space import ParameterSpace, Time
 MC_BLOCK = 4096
 #: unit-cube points are kept this far from 0 and 1 so that normal scores stay finite
 _EPS = 2.0**-53
+#: the bounds of a normal score taken directly (a normal or lognormal input with a copula or
+#: an AR(1) path): those of the probabilities, ``[_EPS, 1 - _EPS]``
+_SCORE_LO, _SCORE_HI = float(special.ndtri(_EPS)), float(special.ndtri(1.0 - _EPS))
 #: fewest rows a thread of :func:`to_values` takes
 _MIN_SHARE = 1024
 
@@ -238,7 +241,9 @@ def to_values(space: ParameterSpace, unit: np.ndarray, threads: int = 1) -> np.n
 
     def part(i: int) -> None:
         lo, hi = cuts[i], cuts[i + 1]
-        _unitmap.map_rows(*compiled, unit[lo:hi], out[lo:hi], _EPS, *plan.arrays())
+        _unitmap.map_rows(
+            *compiled, unit[lo:hi], out[lo:hi], _EPS, _SCORE_LO, _SCORE_HI, *plan.arrays()
+        )
 
     if parts == 1:
         part(0)
@@ -358,6 +363,8 @@ def to_values_numpy(space: ParameterSpace, unit: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Drawn values, same shape.
     """
+    from schemerisk.uncertainty.families import closed_form
+
     u = np.clip(np.asarray(unit, dtype=np.float64), _EPS, 1.0 - _EPS)
     needs_normal = {e.name for e in space.entries if e.time is Time.AR1}
     for block in space.correlations:
@@ -373,6 +380,14 @@ def to_values_numpy(space: ParameterSpace, unit: np.ndarray) -> np.ndarray:
     out = np.empty_like(u)
     for e in space.entries:
         cols = space.columns[e.name]
+        form = closed_form(e.marginal) if e.name in z else None
+        if form is not None and form[0] in ("normal", "lognormal"):
+            # F^-1(Phi(z)) from the score itself: mean + sd z, or median exp(sigma z)
+            _, shape, scale, loc = form
+            s = np.clip(z[e.name], _SCORE_LO, _SCORE_HI)
+            with np.errstate(over="ignore"):
+                out[:, cols] = (s if form[0] == "normal" else np.exp(shape * s)) * scale + loc
+            continue
         uu = special.ndtr(z[e.name]) if e.name in z else u[:, cols]
         with np.errstate(over="ignore"):  # an overflowing draw is inf, counted as such downstream
             out[:, cols] = e.marginal.ppf(np.clip(uu, _EPS, 1.0 - _EPS))
