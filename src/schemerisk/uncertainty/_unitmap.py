@@ -13,9 +13,12 @@ the same bit for bit (tested). It runs without the GIL, row by row, with no
 temporary arrays; with the steps that stay in NumPy and SciPy, the whole map
 costs 1.2-1.4x less CPU than the array version (``benchmarks/bench_sampling.py``).
 
+The table-based inverse CDFs (:mod:`schemerisk.uncertainty._inverse`: the
+``pert``, ``beta`` and bounded ``truncated_normal`` draws) are evaluated here too.
 What stays in NumPy and SciPy, on contiguous columns: the lognormal's ``exp``
-(NumPy's vectorised ``exp`` may round differently from the C library's) and the
-numerical and discrete inverse CDFs.
+(NumPy's vectorised ``exp`` may round differently from the C library's), SciPy's
+numerical inverse CDFs (the gamma, and the shapes no table covers) and the
+discrete ones.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ import numpy as np
 from numba import njit
 from numba.extending import get_cython_function_address
 
+from schemerisk.uncertainty._inverse import table_value_at
+
 #: how a column's probability becomes its value in the compiled pass
-PASS, NORMAL, LOGNORMAL, UNIFORM, FIXED = 0, 1, 2, 3, 4
+PASS, NORMAL, LOGNORMAL, UNIFORM, FIXED, TABLE = 0, 1, 2, 3, 4, 5
 
 _DOUBLE_FUNCTION = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)
 
@@ -69,7 +74,16 @@ class Plan:
     kind, a, b : numpy.ndarray
         (columns,): :data:`PASS`, :data:`NORMAL` (``ndtri(q) a + b``), :data:`LOGNORMAL`
         (``a ndtri(q)``, the ``exp`` and ``b`` applied after), :data:`UNIFORM`
-        (``q a + b``) or :data:`FIXED` (``a``).
+        (``q a + b``), :data:`FIXED` (``a``) or :data:`TABLE` (the inverse CDF table
+        ``table[c]``, its values within ``[a, b]``).
+    table : numpy.ndarray
+        int64 (columns,): a :data:`TABLE` column's table (-1 for the others).
+    t_nodes, t_width, t_coef, t_guide : numpy.ndarray
+        The tables (:class:`~schemerisk.uncertainty._inverse.InverseTable`) one after
+        the other: table ``k``'s nodes start at ``t_node_start[k]``, its pieces (widths,
+        cubics and guide) at ``t_piece_start[k]`` and end before ``t_piece_start[k + 1]``.
+    t_node_start, t_piece_start : numpy.ndarray
+        int64 (tables + 1,) offsets.
     block_offsets, block_members : numpy.ndarray
         Copula blocks: block ``i``'s members' first columns are
         ``block_members[block_offsets[i]:block_offsets[i + 1]]``.
@@ -95,6 +109,13 @@ class Plan:
     ar_width: np.ndarray
     ar_phi: np.ndarray
     ar_scale: np.ndarray
+    table: np.ndarray
+    t_nodes: np.ndarray
+    t_width: np.ndarray
+    t_coef: np.ndarray
+    t_guide: np.ndarray
+    t_node_start: np.ndarray
+    t_piece_start: np.ndarray
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         """The arrays in the order :func:`map_rows` takes them."""
@@ -112,6 +133,13 @@ class Plan:
             self.ar_width,
             self.ar_phi,
             self.ar_scale,
+            self.table,
+            self.t_nodes,
+            self.t_width,
+            self.t_coef,
+            self.t_guide,
+            self.t_node_start,
+            self.t_piece_start,
         )
 
 
@@ -145,6 +173,13 @@ def map_rows(
     ar_width: np.ndarray,
     ar_phi: np.ndarray,
     ar_scale: np.ndarray,
+    table: np.ndarray,
+    t_nodes: np.ndarray,
+    t_width: np.ndarray,
+    t_coef: np.ndarray,
+    t_guide: np.ndarray,
+    t_node_start: np.ndarray,
+    t_piece_start: np.ndarray,
 ) -> None:
     """Map design rows to probabilities and closed-form values, row by row (see the module).
 
@@ -165,7 +200,8 @@ def map_rows(
         ``ndtri(eps)`` and ``ndtri(1 - eps)``: the bounds of a normal score that a
         normal or lognormal column takes directly.
     normal, kind, a, b, block_offsets, block_members, block_width, factors, innovations,
-    ar_start, ar_width, ar_phi, ar_scale : numpy.ndarray
+    ar_start, ar_width, ar_phi, ar_scale, table, t_nodes, t_width, t_coef, t_guide,
+    t_node_start, t_piece_start : numpy.ndarray
         The :class:`Plan`.
     """
     rows, k = unit.shape
@@ -210,5 +246,20 @@ def map_rows(
                 out[r, c] = q * a[c] + b[c]
             elif how == FIXED:
                 out[r, c] = a[c]
+            elif how == TABLE:
+                t = table[c]
+                p0 = t_piece_start[t]
+                out[r, c] = table_value_at(
+                    q,
+                    t_nodes,
+                    t_width,
+                    t_coef,
+                    t_guide,
+                    t_node_start[t],
+                    p0,
+                    t_piece_start[t + 1] - p0,
+                    a[c],
+                    b[c],
+                )
             else:
                 out[r, c] = q

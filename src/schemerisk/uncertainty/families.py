@@ -100,12 +100,14 @@ class Marginal:
         return np.asarray(x, dtype=np.float64)
 
     def _fast_inverse(self) -> Any:
-        """Scipy's numerical inverse of this CDF, or None where the exact one is used.
+        """A numerical inverse of this CDF, or None where the exact one is used.
 
-        Built once, on first use, with :class:`scipy.stats.sampling.NumericalInverseHermite`
-        and then checked on a fixed grid of probabilities (the tails included): if
-        any ``|F(x) - u|`` exceeds :data:`INVERSION_U_ERROR` the exact inverse is used
-        instead. The check is deterministic, so every process makes the same choice.
+        Built once, on first use (:func:`_build_inverse`): a table of cubic pieces for
+        the beta family and the bounded truncated normal, checked piece by piece, or SciPy's
+        :class:`scipy.stats.sampling.NumericalInverseHermite` checked on a fixed grid
+        of probabilities (the tails included). Where ``|F(x) - u|`` could exceed
+        :data:`INVERSION_U_ERROR` the exact inverse is used instead. Both checks are
+        deterministic, so every process makes the same choice.
         """
         if self._inverse is None:
             if self.family not in _NUMERICAL_INVERSE:
@@ -249,7 +251,28 @@ def _inversion_check_grid() -> np.ndarray:
 
 
 def _build_inverse(m: Marginal) -> Any:
-    """A checked numerical inverse of ``m``'s CDF, or False when it misses the bound."""
+    """A checked numerical inverse of ``m``'s CDF, or False when it misses the bound.
+
+    A ``pert`` or ``beta`` with both shape parameters at least 1, and a
+    ``truncated_normal`` with both bounds, get a table of cubic pieces
+    (:mod:`schemerisk.uncertainty._inverse`, checked piece by piece to a hundredth
+    of :data:`INVERSION_U_ERROR` as it is built, and evaluated in the compiled map of
+    :func:`~schemerisk.uncertainty.sampling.to_values`); the other shapes and
+    families get SciPy's ``NumericalInverseHermite``, checked on a grid of
+    probabilities.
+    """
+    if m.family in ("pert", "beta", "truncated_normal"):
+        from schemerisk.uncertainty import _inverse
+
+        lo, hi = m.support()
+        if m.family == "truncated_normal":
+            p = m.params
+            table = _inverse.build_truncated_normal_table(p["mean"], p["sd"], lo, hi)
+        else:
+            a, b = (float(v) for v in m._dist.args)
+            table = _inverse.build_beta_table(a, b, lo, hi)
+        if table is not None:
+            return table
     from scipy.stats.sampling import NumericalInverseHermite
 
     target, domain = m._dist, None

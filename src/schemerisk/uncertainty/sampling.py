@@ -210,8 +210,9 @@ def to_values(space: ParameterSpace, unit: np.ndarray, threads: int = 1) -> np.n
     Normal scores, the Gaussian copula within each correlation block, the AR(1)
     recursion over years, then each marginal's inverse CDF: the steps of
     :func:`to_values_numpy`, with the same values bit for bit, the first ones
-    compiled (:mod:`schemerisk.uncertainty._unitmap`: no temporaries, no GIL) and
-    the numerical inverse CDFs in SciPy on contiguous columns.
+    compiled (:mod:`schemerisk.uncertainty._unitmap`: no temporaries, no GIL) with
+    the table-based inverse CDFs, and SciPy's numerical inverse CDFs (the shapes
+    no table covers) on contiguous columns.
 
     Parameters
     ----------
@@ -279,7 +280,8 @@ def _plan_of(space: ParameterSpace) -> tuple[Any, list[Any]]:
     if known is not None and known[0] is space:
         return known[1], known[2]
     from schemerisk.uncertainty import _unitmap
-    from schemerisk.uncertainty.families import closed_form, prepare_inverses
+    from schemerisk.uncertainty._inverse import InverseTable
+    from schemerisk.uncertainty.families import Marginal, closed_form, prepare_inverses
 
     # the numerical inverse CDFs, built and checked two (or more) at a time
     prepare_inverses([e.marginal for e in space.entries], os.cpu_count() or 1)
@@ -293,10 +295,18 @@ def _plan_of(space: ParameterSpace) -> tuple[Any, list[Any]]:
     for block in space.correlations:
         needs_normal.update(block.entries)
     post: list[Any] = []
+    tables: list[InverseTable] = []
+    table = np.full(k, -1, dtype=np.int64)
     for e in space.entries:
         cols = np.asarray(space.columns[e.name], dtype=np.int64)
         normal[cols] = e.name in needs_normal
         form = closed_form(e.marginal)
+        inverse = e.marginal._fast_inverse() if isinstance(e.marginal, Marginal) else None
+        if form is None and isinstance(inverse, InverseTable):  # evaluated in the compiled map
+            kind[cols], table[cols] = _unitmap.TABLE, len(tables)
+            a[cols], b[cols] = e.marginal.support()  # Marginal.ppf's clip
+            tables.append(inverse)
+            continue
         if form is None:
             post.append((slice(int(cols[0]), int(cols[-1]) + 1), "ppf", e.marginal, 1.0, 0.0))
             continue
@@ -337,6 +347,13 @@ def _plan_of(space: ParameterSpace) -> tuple[Any, list[Any]]:
         ar_width=np.asarray([len(space.columns[e.name]) for e in paths], dtype=np.int64),
         ar_phi=np.asarray([e.persistence for e in paths], dtype=np.float64),
         ar_scale=np.asarray([np.sqrt(1.0 - e.persistence * e.persistence) for e in paths]),
+        table=table,
+        t_nodes=np.concatenate([t.nodes for t in tables] or [np.zeros(0)]),
+        t_width=np.concatenate([t.width for t in tables] or [np.zeros(0)]),
+        t_coef=np.concatenate([t.coef for t in tables] or [np.zeros((0, 4))]),
+        t_guide=np.concatenate([t.guide for t in tables] or [np.zeros(0, dtype=np.int64)]),
+        t_node_start=np.cumsum([0] + [t.nodes.size for t in tables], dtype=np.int64),
+        t_piece_start=np.cumsum([0] + [t.pieces for t in tables], dtype=np.int64),
     )
     if len(_PLANS) > 64:  # spaces come and go (the explorer, the tests): keep the newest
         _PLANS.clear()
