@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 
 from schemerisk.uncertainty import _inverse
+from schemerisk.uncertainty._unitmap import table_value_at
 from schemerisk.uncertainty.families import INVERSION_U_ERROR, make_marginal
 
 BETA_SHAPES = [
@@ -64,9 +65,9 @@ def _check(table: _inverse.InverseTable | None, exact: stats.rv_continuous) -> N
     order = np.argsort(u, kind="stable")
     assert np.all(np.diff(x[order]) >= 0.0), "the inverse must be monotone"
     # the compiled evaluation, value by value: NumPy's bits
-    some = u[::97]
+    some = np.concatenate([u[::97], [np.nan]])
     compiled = np.array(
-        [_inverse.table_value(q, *table.arrays(), table.lo, table.hi) for q in some]
+        [table_value_at(q, *table.arrays(), 0, 0, table.pieces, table.lo, table.hi) for q in some]
     )
     np.testing.assert_array_equal(compiled.view(np.int64), table.ppf(some).view(np.int64))
 

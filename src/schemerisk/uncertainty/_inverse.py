@@ -23,8 +23,10 @@ tests check the bound on dense grids and in the tails for many shapes.
 
 Unlike SciPy's object, the table is plain arrays: the compiled map of
 :func:`~schemerisk.uncertainty.sampling.to_values` evaluates it row by row in
-every thread without the GIL (:func:`table_value`), and :meth:`InverseTable.ppf`
-evaluates it on arrays with the same operations, so both give the same bits.
+every thread without the GIL (:func:`~schemerisk.uncertainty._unitmap.table_value_at`,
+in that module so that numba's cache, which watches a function's own file,
+sees a change to it), and :meth:`InverseTable.ppf` evaluates it on arrays with
+the same operations, so both give the same bits.
 Building one takes a few milliseconds (SciPy's, checked on a grid of 65,550
 probabilities, about 35 ms).
 """
@@ -35,7 +37,6 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from numba import njit
 from scipy import special
 
 #: largest ``|F(x(u)) - u|`` at an interval's test points when the table is built
@@ -79,7 +80,9 @@ class InverseTable:
         return int(self.width.size)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """The table's inverse CDF of ``u``, with the operations of :func:`table_value`.
+        """The table's inverse CDF of ``u``, with the operations of the compiled map's.
+
+        Those of :func:`~schemerisk.uncertainty._unitmap.table_value_at`, on arrays.
 
         Parameters
         ----------
@@ -103,92 +106,8 @@ class InverseTable:
         return np.clip(x, self.lo, self.hi)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``nodes, width, coef, guide``: what :func:`table_value` reads."""
+        """``nodes, width, coef, guide``: what :func:`~schemerisk.uncertainty._unitmap.table_value_at` reads."""
         return self.nodes, self.width, self.coef, self.guide
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def table_value(
-    u: float,
-    nodes: np.ndarray,
-    width: np.ndarray,
-    coef: np.ndarray,
-    guide: np.ndarray,
-    lo: float,
-    hi: float,
-) -> float:
-    """One probability's value from an :class:`InverseTable`'s arrays (as its ``ppf``).
-
-    The piece is the last ``i`` with ``nodes[i] <= u`` (NumPy's
-    ``searchsorted(nodes, u, "right") - 1``, kept within the pieces), found from
-    the guide entry of ``u`` by a short scan.
-
-    Parameters
-    ----------
-    u : float
-        Probability.
-    nodes, width, coef, guide : numpy.ndarray
-        The table (:meth:`InverseTable.arrays`).
-    lo, hi : float
-        The support.
-
-    Returns
-    -------
-    float
-        The value, clipped to ``[lo, hi]``; NaN for a NaN probability.
-    """
-    return table_value_at(u, nodes, width, coef, guide, 0, 0, width.size, lo, hi)
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def table_value_at(
-    u: float,
-    nodes: np.ndarray,
-    width: np.ndarray,
-    coef: np.ndarray,
-    guide: np.ndarray,
-    node0: int,
-    piece0: int,
-    n: int,
-    lo: float,
-    hi: float,
-) -> float:
-    """:func:`table_value` of the table whose nodes start at ``node0`` and ``n`` pieces at ``piece0``.
-
-    The compiled map keeps its tables one after the other in the same arrays
-    (:class:`~schemerisk.uncertainty._unitmap.Plan`): offsets, not views, so no
-    array is made per value.
-
-    Parameters
-    ----------
-    u : float
-        Probability.
-    nodes, width, coef, guide : numpy.ndarray
-        The tables' arrays.
-    node0, piece0, n : int
-        Where the table's nodes and pieces start, and its pieces.
-    lo, hi : float
-        The support.
-
-    Returns
-    -------
-    float
-        The value, clipped to ``[lo, hi]``; NaN for a NaN probability.
-    """
-    if u != u:
-        return np.nan
-    j = int(u * n) if u > 0.0 else 0
-    i = guide[piece0 + (j if j < n else n - 1)]
-    while i + 1 < n and nodes[node0 + i + 1] <= u:
-        i += 1
-    while i > 0 and nodes[node0 + i] > u:
-        i -= 1
-    w = width[piece0 + i]
-    s = (u - nodes[node0 + i]) / w if w > 0.0 else 0.0
-    k = piece0 + i
-    x = coef[k, 0] + s * (coef[k, 1] + s * (coef[k, 2] + s * coef[k, 3]))
-    x = lo if x < lo else x
-    return hi if x > hi else x
 
 
 def _cubic(

@@ -31,8 +31,6 @@ import numpy as np
 from numba import njit
 from numba.extending import get_cython_function_address
 
-from schemerisk.uncertainty._inverse import table_value_at
-
 #: how a column's probability becomes its value in the compiled pass
 PASS, NORMAL, LOGNORMAL, UNIFORM, FIXED, TABLE = 0, 1, 2, 3, 4, 5
 
@@ -151,6 +149,60 @@ def _clip(x: float, eps: float) -> float:
     return hi if x > hi else x
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def table_value_at(
+    u: float,
+    nodes: np.ndarray,
+    width: np.ndarray,
+    coef: np.ndarray,
+    guide: np.ndarray,
+    node0: int,
+    piece0: int,
+    n: int,
+    lo: float,
+    hi: float,
+) -> float:
+    """A probability's value from an inverse CDF table, as :meth:`~schemerisk.uncertainty._inverse.InverseTable.ppf`.
+
+    The piece is the last ``i`` with ``nodes[i] <= u`` (NumPy's
+    ``searchsorted(nodes, u, "right") - 1``, kept within the pieces), found from
+    the guide entry of ``u`` by a short scan. The compiled map keeps its tables
+    one after the other in the same arrays (:class:`Plan`): the table is the one
+    whose nodes start at ``node0`` and ``n`` pieces at ``piece0`` (offsets, not
+    views, so no array is made per value).
+
+    Parameters
+    ----------
+    u : float
+        Probability.
+    nodes, width, coef, guide : numpy.ndarray
+        The tables' arrays.
+    node0, piece0, n : int
+        Where the table's nodes and pieces start, and its pieces.
+    lo, hi : float
+        The support.
+
+    Returns
+    -------
+    float
+        The value, clipped to ``[lo, hi]``; NaN for a NaN probability.
+    """
+    j = int(u * n) if u > 0.0 else 0  # 0 for a NaN too
+    i = guide[piece0 + (j if j < n else n - 1)]
+    while i + 1 < n and nodes[node0 + i + 1] <= u:
+        i += 1
+    while i > 0 and nodes[node0 + i] > u:
+        i -= 1
+    w = width[piece0 + i]
+    s = (u - nodes[node0 + i]) / w if w > 0.0 else 0.0
+    k = piece0 + i
+    x = coef[k, 0] + s * (coef[k, 1] + s * (coef[k, 2] + s * coef[k, 3]))
+    x = lo if x < lo else x
+    x = hi if x > hi else x
+    # NaN for a NaN probability, selected at the end: an early return costs 4x the time
+    return x if u == u else u
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def map_rows(
     ndtri: Any,
@@ -246,20 +298,16 @@ def map_rows(
                 out[r, c] = q * a[c] + b[c]
             elif how == FIXED:
                 out[r, c] = a[c]
-            elif how == TABLE:
-                t = table[c]
-                p0 = t_piece_start[t]
-                out[r, c] = table_value_at(
-                    q,
-                    t_nodes,
-                    t_width,
-                    t_coef,
-                    t_guide,
-                    t_node_start[t],
-                    p0,
-                    t_piece_start[t + 1] - p0,
-                    a[c],
-                    b[c],
-                )
-            else:
+            else:  # PASS, and TABLE's probability (its value below)
                 out[r, c] = q
+    # the table columns one after the other, so that a table stays in the cache
+    for c in range(k):
+        if kind[c] == TABLE:
+            t = table[c]
+            p0 = t_piece_start[t]
+            n = t_piece_start[t + 1] - p0
+            n0 = t_node_start[t]
+            for r in range(rows):
+                out[r, c] = table_value_at(
+                    out[r, c], t_nodes, t_width, t_coef, t_guide, n0, p0, n, a[c], b[c]
+                )
