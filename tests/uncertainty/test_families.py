@@ -451,3 +451,28 @@ def test_numerical_inverse_is_the_same_after_pickling() -> None:
     again = pickle.loads(blob)
     assert again._inverse is None
     np.testing.assert_array_equal(again.ppf(u), before)
+
+
+@pytest.mark.parametrize(("family", "params"), ALL_CASES)
+def test_a_marginal_frozen_on_first_use_has_scipys_support(
+    family: str, params: dict[str, Any]
+) -> None:
+    """The support computed from the recipe is the frozen distribution's, bit for bit."""
+    m = make_marginal(family, params)
+    before = m.support()
+    assert m._frozen is None or family in ("fixed",)  # support() froze nothing
+    if m._is_fixed or m._values is not None:
+        return
+    assert before == tuple(float(v) for v in m._dist.support())
+    assert m._frozen is not None  # frozen now
+
+
+def test_a_pickled_marginal_is_frozen_again_where_it_is_used() -> None:
+    import pickle
+
+    m = make_marginal("pert", {"low": 1.0, "mode": 2.0, "high": 5.0})
+    u = np.linspace(0.01, 0.99, 99)
+    exact = m.exact_ppf(u)  # freezes it
+    again = pickle.loads(pickle.dumps(m))
+    assert again._frozen is None
+    np.testing.assert_array_equal(again.exact_ppf(u), exact)

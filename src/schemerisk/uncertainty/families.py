@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special
 
 from schemerisk.catalogue import Domain
 
@@ -38,6 +38,61 @@ UNIT_OPEN = Domain(0.0, 1.0, "a number strictly between 0 and 1", lo_open=True, 
 PERSISTENCE = Domain(-1.0, 1.0, "a number strictly between -1 and 1", lo_open=True, hi_open=True)
 
 
+@dataclass(frozen=True)
+class Frozen:
+    """A scipy.stats distribution, named and parametrised, frozen only when first needed.
+
+    Importing ``scipy.stats`` takes about 0.3 s; a run whose draws all have a
+    closed-form or a table-based inverse CDF (:mod:`schemerisk.uncertainty._inverse`)
+    never needs it, so :class:`Marginal` keeps this recipe and freezes it on its
+    first use of the distribution itself.
+
+    Attributes
+    ----------
+    name : str
+        The ``scipy.stats`` name (``"beta"``, ``"lognorm"``, ``"rv_discrete"``...).
+    args : tuple
+        Positional shape parameters.
+    kwds : dict
+        Keyword parameters (``loc``, ``scale``, keyword shapes).
+    """
+
+    name: str
+    args: tuple[Any, ...] = ()
+    kwds: Mapping[str, Any] = field(default_factory=dict)
+
+    def freeze(self) -> Any:
+        """The frozen scipy.stats distribution."""
+        from scipy import stats
+
+        return getattr(stats, self.name)(*self.args, **self.kwds)
+
+    def support(self) -> tuple[float, float] | None:
+        """The support as scipy.stats computes it (``a scale + loc``, ``b scale + loc``), or None.
+
+        None for the distributions whose standard support is not written out here.
+        """
+        if self.name == "truncnorm":
+            a, b = float(self.args[0]), float(self.args[1])
+        elif self.name in _STANDARD_SUPPORT:
+            a, b = _STANDARD_SUPPORT[self.name]
+        else:
+            return None
+        scale, loc = float(self.kwds.get("scale", 1.0)), float(self.kwds.get("loc", 0.0))
+        return a * scale + loc, b * scale + loc
+
+
+#: the support of the standard (loc 0, scale 1) distributions, as scipy.stats defines them
+_STANDARD_SUPPORT = {
+    "uniform": (0.0, 1.0),
+    "triang": (0.0, 1.0),
+    "beta": (0.0, 1.0),
+    "norm": (-math.inf, math.inf),
+    "lognorm": (0.0, math.inf),
+    "gamma": (0.0, math.inf),
+}
+
+
 class Marginal:
     """A frozen one-dimensional distribution: what an uncertain input is drawn from.
 
@@ -48,7 +103,8 @@ class Marginal:
     params : dict
         The parameters as given (for provenance).
     dist : object
-        A frozen scipy.stats distribution (or None for ``fixed``).
+        A :class:`Frozen` recipe (frozen on first use), a frozen scipy.stats
+        distribution, or None for ``fixed``.
     values : numpy.ndarray, optional
         For discrete families: the values that a drawn index points to.
     """
@@ -58,15 +114,36 @@ class Marginal:
     ) -> None:
         self.family = family
         self.params = dict(params)
-        self._dist = dist
+        self._recipe = dist if isinstance(dist, Frozen) else None
+        self._frozen = None if isinstance(dist, Frozen) else dist
         self._values = values
         self._inverse: Any = None  # built on first use: see _fast_inverse
 
+    @property
+    def _dist(self) -> Any:
+        """The frozen scipy.stats distribution (None for ``fixed``), frozen on first use."""
+        if self._frozen is None and self._recipe is not None:
+            self._frozen = self._recipe.freeze()
+        return self._frozen
+
+    @property
+    def _is_fixed(self) -> bool:
+        return self._recipe is None and self._frozen is None
+
+    def _parameters(self) -> tuple[tuple[Any, ...], Mapping[str, Any]]:
+        """The distribution's shape arguments and keywords, without freezing it."""
+        if self._recipe is not None:
+            return self._recipe.args, self._recipe.kwds
+        return self._dist.args, self._dist.kwds
+
     def __getstate__(self) -> dict[str, Any]:
-        # The numerical inverse is rebuilt where it is used (it is deterministic),
-        # so a pickled marginal (e.g. sent to a dask worker) stays small.
+        # The numerical inverse is rebuilt where it is used (it is deterministic), and a
+        # distribution with a recipe is frozen again, so a pickled marginal (e.g. sent to
+        # a dask worker) stays small.
         state = self.__dict__.copy()
         state["_inverse"] = None
+        if state["_recipe"] is not None:
+            state["_frozen"] = None
         return state
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
@@ -77,7 +154,7 @@ class Marginal:
         :meth:`exact_ppf` always gives scipy's own.
         """
         u = np.asarray(u, dtype=np.float64)
-        if self._dist is None:
+        if self._is_fixed:
             return np.full(u.shape, float(self.params["value"]))
         closed = _closed_form_ppf(self, u)
         if closed is not None:
@@ -91,7 +168,7 @@ class Marginal:
     def exact_ppf(self, u: np.ndarray) -> np.ndarray:
         """Inverse CDF computed by scipy.stats to full precision (slower for some families)."""
         u = np.asarray(u, dtype=np.float64)
-        if self._dist is None:
+        if self._is_fixed:
             return np.full(u.shape, float(self.params["value"]))
         x = self._dist.ppf(u)
         if self._values is not None:
@@ -126,7 +203,7 @@ class Marginal:
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Cumulative distribution function."""
         x = np.asarray(x, dtype=np.float64)
-        if self._dist is None:
+        if self._is_fixed:
             return (x >= float(self.params["value"])).astype(np.float64)
         if self._values is not None:
             k = np.searchsorted(self._values, x, side="right") - 1
@@ -135,17 +212,18 @@ class Marginal:
 
     def support(self) -> tuple[float, float]:
         """Smallest and largest value a draw can take."""
-        if self._dist is None:
+        if self._is_fixed:
             v = float(self.params["value"])
             return v, v
         if self._values is not None:
             return float(self._values.min()), float(self._values.max())
-        lo, hi = self._dist.support()
+        known = self._recipe.support() if self._recipe is not None else None
+        lo, hi = known if known is not None else self._dist.support()
         return float(lo), float(hi)
 
     def mean(self) -> float:
         """Mean of the distribution."""
-        if self._dist is None:
+        if self._is_fixed:
             return float(self.params["value"])
         if self._values is not None:
             return (
@@ -157,7 +235,7 @@ class Marginal:
 
     def std(self) -> float:
         """Standard deviation of the distribution."""
-        if self._dist is None:
+        if self._is_fixed:
             return 0.0
         if self._values is not None:
             m = self.mean()
@@ -167,7 +245,7 @@ class Marginal:
     @property
     def is_discrete(self) -> bool:
         """True for families whose draws take a finite set of values."""
-        return self._values is not None or self._dist is None
+        return self._values is not None or self._is_fixed
 
     def describe(self) -> str:
         """A short description, e.g. ``normal(mean=0.15, sd=0.05)``."""
@@ -188,11 +266,11 @@ def closed_form(m: Any) -> tuple[str, float, float, float] | None:
     """
     if not isinstance(m, Marginal):
         return None
-    if m._dist is None:
+    if m._is_fixed:
         return "fixed", float(m.params["value"]), 1.0, 0.0
     if m.family not in ("normal", "lognormal", "uniform") or m._values is not None:
         return None
-    kw = m._dist.kwds
+    kw = m._parameters()[1]
     shape = float(kw["s"]) if m.family == "lognormal" else 1.0
     return m.family, shape, float(kw.get("scale", 1.0)), float(kw.get("loc", 0.0))
 
@@ -269,7 +347,7 @@ def _build_inverse(m: Marginal) -> Any:
             p = m.params
             table = _inverse.build_truncated_normal_table(p["mean"], p["sd"], lo, hi)
         else:
-            a, b = (float(v) for v in m._dist.args)
+            a, b = (float(v) for v in m._parameters()[0])
             table = _inverse.build_beta_table(a, b, lo, hi)
         if table is not None:
             return table
@@ -280,7 +358,7 @@ def _build_inverse(m: Marginal) -> Any:
         # the normal on the truncated domain: UNU.RAN renormalises it, and scipy's normal
         # CDF is much cheaper to call than truncnorm's during the set-up
         p = m.params
-        target = stats.norm(loc=p["mean"], scale=p["sd"])
+        target = Frozen("norm", (), {"loc": p["mean"], "scale": p["sd"]}).freeze()
         domain = (p["low"], p["high"])
     try:
         with np.errstate(all="ignore"):
@@ -397,14 +475,16 @@ def _fixed(p: Mapping[str, Any]) -> Marginal:
 def _uniform(p: Mapping[str, Any]) -> Marginal:
     lo, hi = float(p["low"]), float(p["high"])
     _need(lo < hi, f"low ({lo:g}) must be below high ({hi:g})")
-    return Marginal("uniform", {"low": lo, "high": hi}, stats.uniform(loc=lo, scale=hi - lo))
+    return Marginal(
+        "uniform", {"low": lo, "high": hi}, Frozen("uniform", (), {"loc": lo, "scale": hi - lo})
+    )
 
 
 def _triangular(p: Mapping[str, Any]) -> Marginal:
     lo, mode, hi = float(p["low"]), float(p["mode"]), float(p["high"])
     _need(lo < hi, f"low ({lo:g}) must be below high ({hi:g})")
     _need(lo <= mode <= hi, f"mode ({mode:g}) must lie between low ({lo:g}) and high ({hi:g})")
-    dist = stats.triang(c=(mode - lo) / (hi - lo), loc=lo, scale=hi - lo)
+    dist = Frozen("triang", (), {"c": (mode - lo) / (hi - lo), "loc": lo, "scale": hi - lo})
     return Marginal("triangular", {"low": lo, "mode": mode, "high": hi}, dist)
 
 
@@ -417,12 +497,14 @@ def _pert(p: Mapping[str, Any]) -> Marginal:
     a = 1.0 + lam * (mode - lo) / (hi - lo)
     b = 1.0 + lam * (hi - mode) / (hi - lo)
     params = {"low": lo, "mode": mode, "high": hi, "shape": lam}
-    return Marginal("pert", params, stats.beta(a, b, loc=lo, scale=hi - lo))
+    return Marginal("pert", params, Frozen("beta", (a, b), {"loc": lo, "scale": hi - lo}))
 
 
 def _normal(p: Mapping[str, Any]) -> Marginal:
     mean, sd = float(p["mean"]), float(p["sd"])
-    return Marginal("normal", {"mean": mean, "sd": sd}, stats.norm(loc=mean, scale=sd))
+    return Marginal(
+        "normal", {"mean": mean, "sd": sd}, Frozen("norm", (), {"loc": mean, "scale": sd})
+    )
 
 
 def _truncated_normal(p: Mapping[str, Any]) -> Marginal:
@@ -430,9 +512,13 @@ def _truncated_normal(p: Mapping[str, Any]) -> Marginal:
     lo, hi = float(p.get("low", -math.inf)), float(p.get("high", math.inf))
     _need(lo < hi, f"low ({lo:g}) must be below high ({hi:g})")
     _need(math.isfinite(lo) or math.isfinite(hi), "give at least one bound, low or high")
-    dist = stats.truncnorm((lo - mean) / sd, (hi - mean) / sd, loc=mean, scale=sd)
+    za, zb = (lo - mean) / sd, (hi - mean) / sd
+    dist = Frozen("truncnorm", (za, zb), {"loc": mean, "scale": sd})
+    # probability between the bounds: then the median is finite; else scipy.stats decides
+    # (it works in logs, far in a tail where these differences underflow)
+    mass = special.ndtr(-za) - special.ndtr(-zb) if za > 0 else special.ndtr(zb) - special.ndtr(za)
     _need(
-        np.isfinite(dist.ppf(0.5)),
+        bool(mass > 0.0) or bool(np.isfinite(dist.freeze().ppf(0.5))),
         f"the bounds [{lo:g}, {hi:g}] leave no probability for mean {mean:g}, sd {sd:g}",
     )
     return Marginal("truncated_normal", {"mean": mean, "sd": sd, "low": lo, "high": hi}, dist)
@@ -446,7 +532,9 @@ def _lognormal(p: Mapping[str, Any]) -> Marginal:
         sigma = math.sqrt(math.log1p((sd / mean) ** 2))
         median = mean / math.exp(sigma**2 / 2)
     return Marginal(
-        "lognormal", {"median": median, "sigma": sigma}, stats.lognorm(s=sigma, scale=median)
+        "lognormal",
+        {"median": median, "sigma": sigma},
+        Frozen("lognorm", (), {"s": sigma, "scale": median}),
     )
 
 
@@ -471,7 +559,7 @@ def _beta(p: Mapping[str, Any]) -> Marginal:
     else:
         a, b = float(p["alpha"]), float(p["beta"])
     params = {"alpha": a, "beta": b, "low": lo, "high": hi}
-    return Marginal("beta", params, stats.beta(a, b, loc=lo, scale=hi - lo))
+    return Marginal("beta", params, Frozen("beta", (a, b), {"loc": lo, "scale": hi - lo}))
 
 
 def _gamma(p: Mapping[str, Any]) -> Marginal:
@@ -480,7 +568,9 @@ def _gamma(p: Mapping[str, Any]) -> Marginal:
         shape, scale = (mean / sd) ** 2, sd**2 / mean
     else:
         shape, scale = float(p["shape"]), float(p["scale"])
-    return Marginal("gamma", {"shape": shape, "scale": scale}, stats.gamma(a=shape, scale=scale))
+    return Marginal(
+        "gamma", {"shape": shape, "scale": scale}, Frozen("gamma", (), {"a": shape, "scale": scale})
+    )
 
 
 def _discrete(p: Mapping[str, Any]) -> Marginal:
@@ -495,7 +585,7 @@ def _discrete(p: Mapping[str, Any]) -> Marginal:
     )
     order = np.argsort(values)
     values, weights = values[order], weights[order] / weights.sum()
-    dist = stats.rv_discrete(values=(np.arange(len(values)), weights))
+    dist = Frozen("rv_discrete", (), {"values": (np.arange(len(values)), weights)})
     params = {"values": values.tolist(), "weights": weights.tolist()}
     return Marginal("discrete", params, dist, values)
 
@@ -505,12 +595,12 @@ def _empirical(p: Mapping[str, Any]) -> Marginal:
     _need(data.ndim == 1 and len(data) >= 2, "values must be a list of at least two observations")
     _need(bool(np.all(np.isfinite(data))), "observations must be finite numbers")
     values, counts = np.unique(data, return_counts=True)
-    dist = stats.rv_discrete(values=(np.arange(len(values)), counts / counts.sum()))
+    dist = Frozen("rv_discrete", (), {"values": (np.arange(len(values)), counts / counts.sum())})
     return Marginal("empirical", {"values": data.tolist()}, dist, values)
 
 
 def _spread_guess(probs: np.ndarray, q: np.ndarray) -> tuple[float, float]:
-    z = stats.norm.ppf(probs)
+    z = special.ndtri(probs)  # the standard normal's quantiles (scipy.stats' norm.ppf)
     sd = (q[-1] - q[0]) / (z[-1] - z[0])
     return float(q[0] - sd * z[0]), float(sd)
 
@@ -729,12 +819,12 @@ def fit_quantiles(
         f"(got {', '.join(f'{x:g}' for x in q)} for probabilities {', '.join(f'{x:g}' for x in p)})",
     )
     if family.name == "normal":
-        z = stats.norm.ppf(p)
+        z = special.ndtri(p)
         sd = (q[1] - q[0]) / (z[1] - z[0])
         return {"mean": float(q[0] - sd * z[0]), "sd": float(sd)}
     if family.name == "lognormal":
         _need(bool(q[0] > 0), "lognormal quantiles must be above 0")
-        z = stats.norm.ppf(p)
+        z = special.ndtri(p)
         sigma = (np.log(q[1]) - np.log(q[0])) / (z[1] - z[0])
         return {"median": float(np.exp(np.log(q[0]) - sigma * z[0])), "sigma": float(sigma)}
     if family.name == "uniform":
@@ -754,6 +844,8 @@ def fit_quantiles(
         return np.where(np.isfinite(r), r, 1e6)
 
     x0 = np.asarray(family.guess(p, q, extra), dtype=float)
+    from scipy import optimize
+
     best = optimize.least_squares(residual, x0, xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=4000)
     worst = float(np.max(np.abs(residual(best.x))))
     _need(

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 from scipy import special
-from scipy.stats import qmc
 
 from schemerisk.uncertainty.space import ParameterSpace, Time
 
@@ -120,6 +119,8 @@ def unit_design(
         raise ValueError(f"the number of draws must be at least 1, got {n}")
     if sampler is Sampler.MC:
         return Design(sampler, seed, n, k)
+    from scipy.stats import qmc  # here: a Monte Carlo run needs no scipy.stats (0.3 s)
+
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
     if sampler is Sampler.LHS:
         return Design(sampler, seed, n, k, qmc.LatinHypercube(d=k, rng=rng).random(n))
@@ -170,6 +171,8 @@ def saltelli_matrix(groups: list[str], n: int, seed: int, second_order: bool) ->
     with warnings.catch_warnings():
         # scipy warns when N is not a power of two; unit_design gives our own warning
         warnings.simplefilter("ignore", UserWarning)
+        from scipy.stats import qmc  # here: a Monte Carlo run needs no scipy.stats (0.3 s)
+
         base = qmc.Sobol(d=2 * k, scramble=True, seed=seed).random(n)
     a, b = base[:, :k], base[:, k:]
     g = len(names)
