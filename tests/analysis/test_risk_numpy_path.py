@@ -171,3 +171,17 @@ def test_nonfinite_counts_equal_numpys_count() -> None:
     counts = count_nonfinite(view)
     assert counts.dtype == np.int64 and counts.sum() > 0
     np.testing.assert_array_equal(counts, (~np.isfinite(view)).sum(axis=0))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 20, 1000, 12_345])
+@pytest.mark.parametrize("q", [0.0, 0.05, 1 / 3, 0.5, 0.95, 0.999, 1.0])
+def test_one_partition_gives_numpys_inverted_cdf_quantile(n: int, q: float) -> None:
+    from schemerisk.analysis.risk import inverted_cdf_quantile
+
+    rng = np.random.default_rng(n)
+    values = rng.normal(size=n)
+    values[rng.random(n) < 0.1] = np.inf  # draws that no premium can balance
+    values[: n // 3] = values[0]  # ties
+    want = np.quantile(values, q, method="inverted_cdf")
+    got = inverted_cdf_quantile(values.copy(), q)
+    assert np.float64(got).view(np.int64) == np.float64(want).view(np.int64)
