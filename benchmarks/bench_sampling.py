@@ -1,8 +1,9 @@
 """Mapping design rows to drawn inputs, and the deficit-risk tables: compiled against NumPy.
 
 Two measures on Hai Phong 1993-1997's distributions (47 columns: two AR(1) paths in a
-copula block, a per-year exchange rate, 13 numerical inverse CDFs), each the median
-of alternating rounds, with the machine and its load average:
+copula block, a per-year exchange rate and 13 PERT inputs, the last two with table-based
+inverse CDFs), each the median of alternating rounds, with the machine and its load
+average:
 
 1. ``to_values`` (the compiled map) against ``to_values_numpy`` (the map as first
    written, NumPy and SciPy on whole columns) on the same rows: one thread, and two
