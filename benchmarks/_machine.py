@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import statistics
 import subprocess
 import tarfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +137,26 @@ def extract_revision(revision: str, into: Path) -> Path:
         tar.extractall(into, filter="data")
     archive.unlink()
     return into
+
+
+def median_seconds(run: Callable[[], object], rounds: int) -> float:
+    """Median wall seconds of ``rounds`` calls of ``run`` (``time.perf_counter``).
+
+    Parameters
+    ----------
+    run : callable
+        What to time, called with no argument.
+    rounds : int
+        Calls.
+
+    Returns
+    -------
+    float
+        The median, in seconds.
+    """
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

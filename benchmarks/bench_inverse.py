@@ -25,14 +25,12 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from typing import Any
 
 import numpy as np
 from numba import njit
 
-from _machine import load_average, machine, machine_lines
+from _machine import load_average, machine, machine_lines, median_seconds
 from schemerisk.uncertainty import _inverse, families
 from schemerisk.uncertainty._unitmap import table_value_at
 from schemerisk.uncertainty.montecarlo import bind_space
@@ -46,15 +44,6 @@ def _compiled(u: np.ndarray, out: np.ndarray, *table: Any) -> None:
     n = width.size
     for r in range(u.size):
         out[r] = table_value_at(u[r], nodes, width, coef, guide, 0, 0, n, lo, hi)
-
-
-def _median_s(fn: Any, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _scipy_build(m: families.Marginal) -> Any:
@@ -90,15 +79,15 @@ def main(argv: list[str] | None = None) -> int:
         table = mg._fast_inverse()
         if not isinstance(table, _inverse.InverseTable):
             continue
-        build_ours = _median_s(lambda mg=mg: families._build_inverse(mg), args.rounds)
+        build_ours = median_seconds(lambda mg=mg: families._build_inverse(mg), args.rounds)
         scipy_inverse = _scipy_build(mg)
-        build_scipy = _median_s(lambda mg=mg: _scipy_build(mg), args.rounds)
+        build_scipy = median_seconds(lambda mg=mg: _scipy_build(mg), args.rounds)
         arrays = (*table.arrays(), table.lo, table.hi)
         _compiled(u[:10], out[:10], *arrays)  # compiled (or loaded) before the timing
         ns = 1e9 / u.size
-        compiled = _median_s(lambda a=arrays: _compiled(u, out, *a), args.rounds) * ns
-        numpy_ppf = _median_s(lambda t=table: t.ppf(u), args.rounds) * ns
-        scipy_ppf = _median_s(lambda s=scipy_inverse: s.ppf(u), args.rounds) * ns
+        compiled = median_seconds(lambda a=arrays: _compiled(u, out, *a), args.rounds) * ns
+        numpy_ppf = median_seconds(lambda t=table: t.ppf(u), args.rounds) * ns
+        scipy_ppf = median_seconds(lambda s=scipy_inverse: s.ppf(u), args.rounds) * ns
         with np.errstate(all="ignore"):
             err_ours = float(np.abs(mg._dist.cdf(table.ppf(u)) - u).max())
             err_scipy = float(np.abs(mg._dist.cdf(np.asarray(scipy_inverse.ppf(u))) - u).max())

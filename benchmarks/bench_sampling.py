@@ -23,9 +23,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,21 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # _machine
 import numpy as np
 from tests.analysis.test_risk_numpy_path import _xarray_tables
 
-from _machine import load_average, machine, machine_lines
+from _machine import load_average, machine, machine_lines, median_seconds
 from schemerisk.analysis.risk import RISK_OUTPUTS, _plain_tables
 from schemerisk.uncertainty.montecarlo import bind_space, run_design
 from schemerisk.uncertainty.sampling import to_values, to_values_numpy, unit_design
 
 NAME = "hai_phong_1993_1997"
-
-
-def _median_seconds(run: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def _shared(mapper: Callable[..., np.ndarray], space, rows: np.ndarray, threads: int) -> None:  # type: ignore[no-untyped-def]
@@ -81,8 +70,8 @@ def sampling(n: int, rounds: int) -> None:
             lambda: to_values(space, rows, 2),  # its compiled steps shared, as run_design does
         ),
     ):
-        one = _median_seconds(one_thread, rounds)
-        two = _median_seconds(two_threads, rounds)
+        one = median_seconds(one_thread, rounds)
+        two = median_seconds(two_threads, rounds)
         print(f"  {label:40}{one:12.3f}{two:13.3f}{1e6 * one / n:12.2f}")
 
 
@@ -108,7 +97,7 @@ def tables(n: int, rounds: int) -> None:
         ("xarray definition (the test's reference)", lambda: _xarray_tables(cube, *args)),
         ("deficit_risk's compiled passes", lambda: _plain_tables(cube, *args)),
     ):
-        print(f"  {label:40}{_median_seconds(run, rounds):12.3f}")
+        print(f"  {label:40}{median_seconds(run, rounds):12.3f}")
 
 
 def main() -> None:
