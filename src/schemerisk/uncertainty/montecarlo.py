@@ -271,26 +271,34 @@ def _drawn_chunks(
     compiled steps shared by as many threads as numba has) while the caller works
     on this one: the kernel releases the GIL. With ``drawn``, the values are also
     copied there, one row per column, in the same thread. The values depend on
-    neither.
+    neither. Two sets of buffers take turns, so a chunk's ``theta`` is overwritten
+    once the caller asks for the chunk after next: use it before asking for the
+    next one (fresh arrays each chunk cost this virtual machine more in page faults
+    than the sampling itself, about 0.8 CPU s on 10^6 draws).
     """
     threads = numba.get_num_threads()
     starts = range(0, design.n_rows, chunk_size)
     if not starts:  # a design of no rows: nothing to draw
         return
+    # two buffers of each: the chunk the caller works on, and the next one being drawn
+    size = (min(chunk_size, design.n_rows), space.n_columns)
+    units, thetas = [np.empty(size) for _ in range(2)], [np.empty(size) for _ in range(2)]
 
-    def draw(start: int) -> np.ndarray:
+    def draw(i: int) -> np.ndarray:
+        start = starts[i]
         stop = min(start + chunk_size, design.n_rows)
-        theta = to_values(space, design.rows(start, stop), threads)
+        rows = design.rows(start, stop, out=units[i % 2][: stop - start])
+        theta = to_values(space, rows, threads, out=thetas[i % 2][: stop - start])
         if drawn is not None:  # kept input by input: one row of `drawn` per column
             drawn[:, start:stop] = theta.T
         return theta
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(draw, starts[0])
+        pending = pool.submit(draw, 0)
         for i, start in enumerate(starts):
             theta = pending.result()
-            if i + 1 < len(starts):
-                pending = pool.submit(draw, starts[i + 1])
+            if i + 1 < len(starts):  # into the other buffers: the caller is done with them
+                pending = pool.submit(draw, i + 1)
             yield start, min(start + chunk_size, design.n_rows), theta
 
 

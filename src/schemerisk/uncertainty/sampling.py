@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,24 +63,49 @@ class Design:
     saltelli_n: int = 0
     second_order: bool = False
 
-    def rows(self, start: int, stop: int) -> np.ndarray:
-        """Rows ``start`` to ``stop`` (exclusive) of the design."""
+    def rows(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``start`` to ``stop`` (exclusive) of the design.
+
+        Parameters
+        ----------
+        start, stop : int
+            The rows.
+        out : numpy.ndarray, optional
+            C-ordered float64 (stop - start, columns): where a Monte Carlo design
+            writes its rows (a run reuses one buffer chunk after chunk); a design
+            with a matrix returns a view of it.
+
+        Returns
+        -------
+        numpy.ndarray
+            The rows.
+        """
         if not 0 <= start <= stop <= self.n_rows:
             raise IndexError(f"rows {start}:{stop} outside a design of {self.n_rows}")
         if self.matrix is not None:
             return self.matrix[start:stop]
-        out = np.empty((stop - start, self.n_columns))
+        shape = (stop - start, self.n_columns)
+        if out is None:
+            out = np.empty(shape)
+        elif out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-ordered float64 array of shape {shape}")
         if stop == start:
             return out
         for b in range(start // MC_BLOCK, (stop - 1) // MC_BLOCK + 1):
-            block = _mc_block(self.seed, b, self.n_columns)
             lo, hi = max(start, b * MC_BLOCK), min(stop, (b + 1) * MC_BLOCK)
-            out[lo - start : hi - start] = block[lo - b * MC_BLOCK : hi - b * MC_BLOCK]
+            if hi - lo == MC_BLOCK:  # a whole block: drawn in place
+                _mc_block(self.seed, b, self.n_columns, out[lo - start : hi - start])
+            else:
+                block = _mc_block(self.seed, b, self.n_columns)
+                out[lo - start : hi - start] = block[lo - b * MC_BLOCK : hi - b * MC_BLOCK]
         return out
 
 
-def _mc_block(seed: int, block: int, n_columns: int) -> np.ndarray:
+def _mc_block(seed: int, block: int, n_columns: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Block ``block`` of a Monte Carlo design: its own stream, filled row after row (into ``out``)."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
+    if out is not None:
+        return rng.random(out=out)
     return rng.random((MC_BLOCK, n_columns))
 
 
@@ -207,7 +233,9 @@ def salib_problem(space: ParameterSpace) -> dict[str, object]:
     }
 
 
-def to_values(space: ParameterSpace, unit: np.ndarray, threads: int = 1) -> np.ndarray:
+def to_values(
+    space: ParameterSpace, unit: np.ndarray, threads: int = 1, out: np.ndarray | None = None
+) -> np.ndarray:
     """Map unit-cube rows to drawn input values (the ``theta`` the kernel takes).
 
     Normal scores, the Gaussian copula within each correlation block, the AR(1)
@@ -225,20 +253,32 @@ def to_values(space: ParameterSpace, unit: np.ndarray, threads: int = 1) -> np.n
         Design rows, shape (rows, columns), in [0, 1].
     threads : int
         Threads that share the compiled steps, row by row (the values do not depend on it).
+    out : numpy.ndarray, optional
+        C-ordered float64 array of ``unit``'s shape to write the values to (a run
+        reuses one buffer chunk after chunk).
 
     Returns
     -------
     numpy.ndarray
-        Drawn values, same shape.
+        Drawn values, same shape (``out`` when given).
     """
     unit = np.ascontiguousarray(unit, dtype=np.float64)
+    if out is not None and (
+        out.shape != unit.shape or out.dtype != np.float64 or not out.flags.c_contiguous
+    ):
+        raise ValueError(f"out must be a C-ordered float64 array of shape {unit.shape}")
     compiled = _compiled_map()
     if compiled is None or unit.ndim != 2 or unit.shape[1] != space.n_columns:
-        return to_values_numpy(space, unit)
+        values = to_values_numpy(space, unit)
+        if out is None:
+            return values
+        out[...] = values
+        return out
     from schemerisk.uncertainty import _unitmap
 
     plan, post = _plan_of(space)
-    out = np.empty_like(unit)
+    if out is None:
+        out = np.empty_like(unit)
     n = unit.shape[0]
     parts = max(1, min(threads, n // _MIN_SHARE))
     cuts = [n * i // parts for i in range(parts + 1)]
@@ -255,11 +295,30 @@ def to_values(space: ParameterSpace, unit: np.ndarray, threads: int = 1) -> np.n
         with ThreadPoolExecutor(max_workers=parts) as pool:
             list(pool.map(part, range(parts)))
     for cols, kind, marginal, scale, loc in post:
-        block = np.ascontiguousarray(out[:, cols])
+        if kind != "lognormal":
+            out[:, cols] = marginal.ppf(np.ascontiguousarray(out[:, cols]))
+            continue
+        # exp(a z) scale + loc on a contiguous copy (NumPy's vectorised exp), in place in a
+        # scratch the thread keeps: the same operations as exp(block) * scale + loc
+        block = _scratch(n, cols.stop - cols.start)
+        np.copyto(block, out[:, cols])
         with np.errstate(over="ignore"):  # an overflowing draw is inf, counted downstream
-            value = np.exp(block) * scale + loc if kind == "lognormal" else marginal.ppf(block)
-        out[:, cols] = value
+            np.exp(block, out=block)
+            block *= scale
+            block += loc
+        out[:, cols] = block
     return out
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(rows: int, columns: int) -> np.ndarray:
+    """A (rows, columns) float64 array this thread keeps from one call to the next (grown as needed)."""
+    have = getattr(_SCRATCH, "array", None)
+    if have is None or have.size < rows * columns:
+        have = _SCRATCH.array = np.empty(rows * columns)
+    return have[: rows * columns].reshape(rows, columns)
 
 
 _COMPILED: list[Any] = []
