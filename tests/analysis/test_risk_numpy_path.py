@@ -145,6 +145,22 @@ def test_shortfall_of_row_equals_the_full_sort(n, level) -> None:
         assert got == pytest.approx(expected, rel=1e-12)
 
 
+def test_a_reused_shortfall_scratch_gives_the_bits_of_fresh_arrays() -> None:
+    """Rows of different tails one after the other in one scratch: each as if alone."""
+    from schemerisk.analysis.risk import ShortfallScratch
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    scratch = ShortfallScratch(n)
+    for level, share_nan in [(0.5, 0.0), (0.95, 0.3), (0.999, 0.0), (0.9, 0.9), (0.95, 1.0)]:
+        row = rng.lognormal(size=n) * (rng.random(n) < 0.6)
+        row[rng.random(n) < share_nan] = np.nan
+        alone = _shortfall_of_row(row.copy(), level)
+        again = _shortfall_of_row(row, level, scratch)
+        assert np.float64(again).view(np.int64) == np.float64(alone).view(np.int64)
+        assert not scratch.terms.any()  # set back to zeros for the next row
+
+
 def _over_horizon(
     event: xr.DataArray, known: xr.DataArray, confidence: float
 ) -> tuple[xr.Dataset, int]:

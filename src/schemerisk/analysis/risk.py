@@ -173,7 +173,7 @@ def expected_shortfall(loss: xr.DataArray, level: float = 0.95) -> xr.DataArray:
     return xr.apply_ufunc(es, loss, input_core_dims=[[DRAW]], keep_attrs=False)
 
 
-def _shortfall_of_row(values: np.ndarray, level: float) -> float:
+def _shortfall_of_row(values: np.ndarray, level: float, scratch: Any = None) -> float:
     """The expected shortfall of one row of losses (NaN: unknown), as :func:`expected_shortfall`.
 
     Sorted in descending order (unknown draws last), each draw weighs 1 until
@@ -182,17 +182,44 @@ def _shortfall_of_row(values: np.ndarray, level: float) -> float:
     they alone are found (``np.partition``, linear time) and sorted; their terms
     are summed in a row of the full length padded with zeros, which gives the
     same pairwise summation, bit for bit, as weighting the whole sorted row.
+
+    ``scratch``, a :class:`ShortfallScratch` of the row's length, holds the
+    working copies: a caller with many rows reuses one (on this virtual machine
+    fresh arrays cost more in page faults than the partition itself).
     """
     n = values.shape[-1]
-    known = ~np.isnan(values)
-    tail = (1.0 - level) * known.sum()
+    own = scratch if scratch is not None and scratch.size == n else ShortfallScratch(n)
+    unknown = np.isnan(values, out=own.unknown)
+    tail = (1.0 - level) * (n - int(np.count_nonzero(unknown)))
     m = min(n, math.ceil(tail)) if tail > 0 else 0  # the draws i < tail weigh more than 0
-    terms = np.zeros(n)
+    terms = own.terms  # zeros, but for the first terms of a previous row (set back below)
     if m:
-        top = np.partition(np.where(known, values, -np.inf), n - m)[n - m :]
+        work = own.work
+        np.copyto(work, values)
+        np.copyto(work, -np.inf, where=unknown)
+        work.partition(n - m)
+        top = work[n - m :]
         terms[:m] = np.clip(tail - np.arange(m), 0.0, 1.0) * -np.sort(-top)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(terms.sum() / tail)
+        result = float(terms.sum() / tail)
+    terms[:m] = 0.0
+    return result
+
+
+class ShortfallScratch:
+    """Working arrays of :func:`_shortfall_of_row` for rows of ``size`` values, reused row after row.
+
+    Parameters
+    ----------
+    size : int
+        The rows' length.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.unknown = np.empty(size, dtype=bool)
+        self.work = np.empty(size)
+        self.terms = np.zeros(size)
 
 
 def inverted_cdf_quantile(values: np.ndarray, q: float) -> float:
@@ -558,10 +585,11 @@ def _plain_tables(  # type: ignore[no-untyped-def]
     def one_year(y: int) -> None:
         if not hasattr(scratch, "columns"):
             scratch.columns = (np.empty(n_draws), np.empty(n_draws), np.empty(n_draws))
+            scratch.shortfall = ShortfallScratch(n_draws)
         loss, share, k = scratch.columns
         m = _tally.year_columns(bal, rev, expenditure, scaled, y, with_multiplier, loss, share, k)
-        es_loss[y] = _shortfall_of_row(loss, shortfall_level)
-        es_share[y] = _shortfall_of_row(share, shortfall_level)
+        es_loss[y] = _shortfall_of_row(loss, shortfall_level, scratch.shortfall)
+        es_share[y] = _shortfall_of_row(share, shortfall_level, scratch.shortfall)
         if m:  # a year with no known draw: NaN, said by the report
             quantile[y] = inverted_cdf_quantile(k[:m], 1.0 - level)
 
