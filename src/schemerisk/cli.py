@@ -2322,5 +2322,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def run() -> None:
+    """The ``schemerisk`` console command: :func:`main`, then a quick exit with its code.
+
+    Once a command has finished, Python's own shutdown (tearing down every module
+    and freeing every object, numba's and LLVM's included) took 0.15-0.3 s on the
+    project's 2-core machine: as long as a whole ``schemerisk project``. It does
+    nothing a user would see, so the process ends as soon as the output is flushed
+    and the exit handlers (``atexit``) have run, with ``os._exit``. Every file the
+    command writes is closed (and renamed into place) before :func:`main` returns.
+    With another thread still running (a dask cluster's, say), or when the flush
+    fails, Python exits the usual way.
+    """
+    code = main()
+    import atexit
+    import threading
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe, a closed stream: the usual way
+        sys.exit(code)
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
