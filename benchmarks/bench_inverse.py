@@ -6,8 +6,8 @@ by side on the same probabilities:
 
 * **build**: ``uncertainty/_inverse.py``'s table (checked piece by piece as it is
   built) against SciPy's ``NumericalInverseHermite`` with ``u_resolution = 1e-12``
-  followed by the check schemerisk ran on it, ``|F(x) - u|`` on a grid of 65,550
-  probabilities (what ``families._build_inverse`` does for the shapes no table
+  followed by the check schemerisk runs on it, ``|F(x) - u|`` on a grid of 65,550
+  probabilities (``families.scipy_inverse``, the inverse of the shapes no table
   covers); milliseconds, the median of ``--rounds`` builds;
 * **evaluate**: nanoseconds a value on 10^6 random probabilities, one thread: the
   table compiled (``_unitmap.table_value_at`` in a numba loop, as the compiled map
@@ -46,24 +46,6 @@ def _compiled(u: np.ndarray, out: np.ndarray, *table: Any) -> None:
         out[r] = table_value_at(u[r], nodes, width, coef, guide, 0, 0, n, lo, hi)
 
 
-def _scipy_build(m: families.Marginal) -> Any:
-    """SciPy's inverse and the grid check schemerisk ran on it, as ``_build_inverse`` does."""
-    from scipy.stats.sampling import NumericalInverseHermite
-
-    target, domain = m._dist, None
-    if m.family == "truncated_normal":
-        p = m.params
-        target = families.Frozen("norm", (), {"loc": p["mean"], "scale": p["sd"]}).freeze()
-        domain = (p["low"], p["high"])
-    with np.errstate(all="ignore"):
-        inverse = NumericalInverseHermite(
-            target, domain=domain, u_resolution=families.INVERSION_U_ERROR / 100
-        )
-        u = families._inversion_check_grid()
-        np.abs(m._dist.cdf(np.asarray(inverse.ppf(u))) - u).max()
-    return inverse
-
-
 def main(argv: list[str] | None = None) -> int:
     """Build, evaluate and check both inverses of each distribution; print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(table, _inverse.InverseTable):
             continue
         build_ours = median_seconds(lambda mg=mg: families._build_inverse(mg), args.rounds)
-        scipy_inverse = _scipy_build(mg)
-        build_scipy = median_seconds(lambda mg=mg: _scipy_build(mg), args.rounds)
+        scipy_inverse = families.scipy_inverse(mg)
+        build_scipy = median_seconds(lambda mg=mg: families.scipy_inverse(mg), args.rounds)
         arrays = (*table.arrays(), table.lo, table.hi)
         _compiled(u[:10], out[:10], *arrays)  # compiled (or loaded) before the timing
         ns = 1e9 / u.size

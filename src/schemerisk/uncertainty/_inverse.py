@@ -199,13 +199,11 @@ def build_truncated_normal_table(
     if not (sd > 0.0 and np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         return None
     zl, zh = (lo - mean) / sd, (hi - mean) / sd
-    upper = zl > 0.0  # the interval above the mean: Phi(z) near 1, use Phi(-z)
-    pl, ph = (
-        (special.ndtr(-zl), special.ndtr(-zh)) if upper else (special.ndtr(zl), special.ndtr(zh))
-    )
-    mass = abs(float(ph - pl))
+    mass = normal_mass(zl, zh)
     if not mass > 0.0:
         return None
+    upper = zl > 0.0  # as normal_mass: above the mean, from Phi(-z)
+    pl = float(special.ndtr(-zl) if upper else special.ndtr(zl))
     scale = hi - lo
 
     def cdf(t: np.ndarray) -> np.ndarray:
@@ -218,6 +216,28 @@ def build_truncated_normal_table(
         return np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) * (scale / sd) / mass
 
     return build_table(cdf, density, lo, hi, tol)
+
+
+def normal_mass(z_lo: float, z_hi: float) -> float:
+    """The standard normal's probability between ``z_lo`` and ``z_hi`` (``z_lo < z_hi``).
+
+    ``Phi(z_hi) - Phi(z_lo)``, taken from the lower tail (``Phi(-z_lo) - Phi(-z_hi)``)
+    when the interval lies above 0, so that no difference of two numbers near 1
+    loses digits; 0 where it underflows.
+
+    Parameters
+    ----------
+    z_lo, z_hi : float
+        The bounds, in standard deviations from the mean (infinite allowed).
+
+    Returns
+    -------
+    float
+        The probability.
+    """
+    if z_lo > 0.0:
+        return float(special.ndtr(-z_lo) - special.ndtr(-z_hi))
+    return float(special.ndtr(z_hi) - special.ndtr(z_lo))
 
 
 def build_table(

@@ -351,6 +351,27 @@ def _build_inverse(m: Marginal) -> Any:
             table = _inverse.build_beta_table(a, b, lo, hi)
         if table is not None:
             return table
+    return scipy_inverse(m)
+
+
+def scipy_inverse(m: Marginal) -> Any:
+    """SciPy's ``NumericalInverseHermite`` of ``m``'s CDF, checked on a grid, or False when it misses.
+
+    Built with ``u_resolution`` a hundredth of :data:`INVERSION_U_ERROR`, then
+    ``|F(x) - u|`` is checked on :func:`_inversion_check_grid` (the tails
+    included): the inverse of the shapes no table covers (and the peer of the
+    tables in ``benchmarks/bench_inverse.py``).
+
+    Parameters
+    ----------
+    m : Marginal
+        A continuous marginal.
+
+    Returns
+    -------
+    object
+        The inverse (with a ``ppf``), or False.
+    """
     from scipy.stats.sampling import NumericalInverseHermite
 
     target, domain = m._dist, None
@@ -516,9 +537,10 @@ def _truncated_normal(p: Mapping[str, Any]) -> Marginal:
     dist = Frozen("truncnorm", (za, zb), {"loc": mean, "scale": sd})
     # probability between the bounds: then the median is finite; else scipy.stats decides
     # (it works in logs, far in a tail where these differences underflow)
-    mass = special.ndtr(-za) - special.ndtr(-zb) if za > 0 else special.ndtr(zb) - special.ndtr(za)
+    from schemerisk.uncertainty._inverse import normal_mass
+
     _need(
-        bool(mass > 0.0) or bool(np.isfinite(dist.freeze().ppf(0.5))),
+        normal_mass(za, zb) > 0.0 or bool(np.isfinite(dist.freeze().ppf(0.5))),
         f"the bounds [{lo:g}, {hi:g}] leave no probability for mean {mean:g}, sd {sd:g}",
     )
     return Marginal("truncated_normal", {"mean": mean, "sd": sd, "low": lo, "high": hi}, dist)
